@@ -1,0 +1,9 @@
+"""Typer commands for curate (thin: parse options, call one library function)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""

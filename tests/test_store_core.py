@@ -1,0 +1,36 @@
+"""The store core: migrations apply once, transactions are all-or-nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from registry.store import Store
+from registry.store.core import _migration_files
+
+
+def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "r.duckdb"
+    with Store(path) as s:
+        first = s.schema_version()
+        tables = s.tables()
+    with Store(path) as s:  # reopening must not re-run anything
+        assert s.schema_version() == first
+        assert s.tables() == tables
+    files = _migration_files()
+    assert first == (files[-1][0] if files else 0)
+
+
+def test_transaction_rolls_back_on_error(store: Store) -> None:
+    store._exec("CREATE TABLE t (x INTEGER)")
+    before = store.dump()
+    with pytest.raises(RuntimeError), store.transaction():
+        store._exec("INSERT INTO t VALUES (1)")
+        with store.transaction():  # nested joins the outer one
+            store._exec("INSERT INTO t VALUES (2)")
+        raise RuntimeError("boom")
+    assert store.dump() == before
+    with store.transaction():
+        store._exec("INSERT INTO t VALUES (3)")
+    assert store._rows("SELECT x FROM t") == [(3,)]
