@@ -1,0 +1,158 @@
+"""What a report presents: plain, frozen view models filled by ``registry.analysis``.
+
+Templates receive one :class:`ReviewReport` and only present it: every number in it was
+computed before rendering. Figures arrive as finished SVG strings from ``reports.figures``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A pooled or study effect on the presentation scale (ratios exponentiated)."""
+
+    measure: str  # MD, SMD, RR, OR, RD
+    estimate: float
+    ci_lb: float
+    ci_ub: float
+    pval: float | None = None
+    scale_note: str = ""  # e.g. "risk ratio" / "mean difference (g/L)"
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """One fitted model as shown in a report."""
+
+    analysis_id: str
+    label: str
+    k: int
+    n_participants: int | None
+    effect: Effect
+    model: str  # e.g. "Random effects (DerSimonian-Laird), Wald CI"
+    tau2: float | None
+    i2: float | None  # percent
+    q: float | None
+    df: int | None
+    q_pval: float | None
+    stat_name: str  # "Z" or "t"
+    stat: float | None
+    pi: tuple[float, float] | None = None  # prediction interval, presentation scale
+    significant: bool = False
+    favours: str | None = None  # label of the arm the estimate favours, when significant
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One primary-outcome finding for the top of the report."""
+
+    outcome: str
+    time_point: str
+    k: int
+    n_participants: int | None
+    sentence: str
+    pooled: Pooled | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An inline SVG figure with its caption."""
+
+    title: str
+    svg: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class SubgroupView:
+    """One subgroup set of one outcome."""
+
+    label: str
+    figure: Figure | None
+    test_text: str  # "Test for subgroup differences: Chi² = ..., df = ... (P = ...), I² = ..."
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """One sensitivity analysis next to the main result."""
+
+    label: str
+    pooled: Pooled | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class OutcomeSection:
+    """Everything shown for one outcome at one time point."""
+
+    anchor: str
+    outcome: str
+    time_point: str
+    kind: str
+    direction: str
+    main: Pooled | None
+    forest: Figure | None
+    subgroups: tuple[SubgroupView, ...] = ()
+    sensitivity: tuple[SensitivityRow, ...] = ()
+    leave_one_out: Figure | None = None
+    cumulative: Figure | None = None
+    funnel: Figure | None = None
+    small_study_note: str = ""
+    note: str = ""  # e.g. why nothing was pooled
+
+
+@dataclass(frozen=True)
+class Table:
+    """A plain table: header and rows of already formatted cells."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str = ""
+    empty_text: str = "None."
+
+
+@dataclass(frozen=True)
+class WhatsNew:
+    """Changes since the previous report version."""
+
+    first_version: bool
+    previous_label: str | None
+    new_records: int
+    new_studies: tuple[str, ...]
+    moved: tuple[str, ...]  # human sentences, one per estimate that moved
+    changed_conclusions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReviewReport:
+    """The whole evidence summary of one review, ready to render."""
+
+    review: str
+    title: str
+    example: bool
+    registration: str | None
+    question: dict[str, str]
+    version_label: str
+    data_hash: str
+    generated_at: str
+    tool_version: str
+    whats_new: WhatsNew
+    headlines: tuple[Headline, ...]
+    prisma: Figure | None
+    prisma_table: Table
+    studies: Table
+    design_check: Table
+    rob_traffic: Figure | None
+    rob_summary: Figure | None
+    rob_note: str
+    outcomes: tuple[OutcomeSection, ...]
+    adverse_events: Table
+    gaps: Table
+    sof: Table
+    published_vs_registry: Table
+    methods: str
+    warnings: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)

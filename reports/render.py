@@ -1,0 +1,129 @@
+"""Render a :class:`reports.model.ReviewReport` to self-contained HTML and to Markdown.
+
+Templates only present: the filters here format numbers, they compute nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from reports.model import Effect, Pooled, ReviewReport
+
+_MD_SPECIAL = str.maketrans(
+    {
+        "\\": "\\\\",
+        "|": "\\|",
+        "<": "&lt;",
+        ">": "&gt;",
+        "&": "&amp;",
+        "*": "\\*",
+        "_": "\\_",
+        "`": "\\`",
+        "[": "\\[",
+        "]": "\\]",
+        "\n": " ",
+    }
+)
+
+
+def fmt_num(x: float | int | None, digits: int = 2) -> str:
+    """A number with fixed decimals; a dash for missing values."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.{digits}f}"
+
+
+def fmt_p(p: float | None) -> str:
+    """P value as Review Manager prints it (P < 0.00001 below that)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    if p < 0.00001:
+        return "< 0.00001"
+    if p < 0.001:
+        return f"{p:.4f}"
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
+
+
+def fmt_effect(e: Effect | None, digits: int = 2) -> str:
+    """'1.23 [0.45, 2.01]'."""
+    if e is None:
+        return "—"
+    return f"{fmt_num(e.estimate, digits)} [{fmt_num(e.ci_lb, digits)}, {fmt_num(e.ci_ub, digits)}]"
+
+
+def fmt_pct(x: float | None, digits: int = 0) -> str:
+    """Percentage without the sign's computation (x already in percent)."""
+    return "—" if x is None else f"{x:.{digits}f}%"
+
+
+def md_escape(text: object) -> str:
+    """Escape record text for Markdown so markup in titles stays text."""
+    return "" if text is None else str(text).translate(_MD_SPECIAL)
+
+
+def heterogeneity_text(p: Pooled) -> str:
+    """RevMan's heterogeneity line."""
+    parts = []
+    if p.tau2 is not None:
+        parts.append(f"Tau² = {fmt_num(p.tau2, 2)}")
+    if p.q is not None:
+        parts.append(f"Chi² = {fmt_num(p.q, 2)}, df = {p.df} (P = {fmt_p(p.q_pval)})")
+    if p.i2 is not None:
+        parts.append(f"I² = {fmt_pct(p.i2)}")
+    return "Heterogeneity: " + "; ".join(parts) if parts else ""
+
+
+def overall_text(p: Pooled) -> str:
+    """RevMan's test-for-overall-effect line."""
+    return (
+        f"Test for overall effect: {p.stat_name} = {fmt_num(abs(p.stat) if p.stat is not None else None, 2)}"
+        f" (P = {fmt_p(p.effect.pval)})"
+    )
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=fmt_num,
+        p=fmt_p,
+        effect=fmt_effect,
+        pct=fmt_pct,
+        md=md_escape,
+        het=heterogeneity_text,
+        overall=overall_text,
+        svg=lambda s: Markup(s) if s else "",
+    )
+    return env
+
+
+def render_html(report: ReviewReport) -> str:
+    """One self-contained HTML page (inline CSS and SVG, no external resources)."""
+    return _env().get_template("report.html.j2").render(r=report)
+
+
+def render_markdown(report: ReviewReport) -> str:
+    """The Markdown version of the report (figures referenced by caption only)."""
+    return _env().get_template("report.md.j2").render(r=report)
+
+
+def write_report(report: ReviewReport, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.md`` into ``out_dir``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / "report.html"
+    md_path = out_dir / "report.md"
+    html_path.write_text(render_html(report), encoding="utf-8")
+    md_path.write_text(render_markdown(report), encoding="utf-8")
+    return html_path, md_path
