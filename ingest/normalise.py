@@ -1,0 +1,136 @@
+"""Normalisation helpers shared by the parsers and by deduplication.
+
+The dedup stage imports these names; keep them stable. Every function is pure and cheap
+(no regex compiled per call) because dedup runs them on every record of a 100k import.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+# A title that had to be taken from VernacularTitle carries this suffix so a screener sees
+# that PubMed has no English title; normalise_title drops it again for matching.
+VERNACULAR_FLAG = " [vernacular title; no English title]"
+
+_DOI_PREFIX = re.compile(
+    r"^(?:https?://(?:dx\.)?doi\.org/|doi\.org/|doi:\s*|doi\s+|urn:doi:)", re.IGNORECASE
+)
+_DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
+_TITLE_DROP = re.compile(r"[^\w\s]|_", re.UNICODE)
+_TAGS = re.compile(r"<[^<>]{1,200}>")
+_NCT = re.compile(r"\bNCT\s?0*(\d{1,8})\b", re.IGNORECASE)
+
+# Word ligatures and letters NFKD leaves alone but people type differently.
+_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ł": "l",
+                       "Ł": "l", "đ": "d", "Đ": "d", "œ": "oe", "Œ": "oe", "ı": "i"})
+
+
+def clean_text(text: str | None) -> str | None:
+    """Collapse every run of whitespace (including newlines, NBSP) to one space and trim.
+
+    Returns None for None or text that is blank after trimming, so "no value" has one
+    spelling in the store.
+    """
+    if text is None:
+        return None
+    out = " ".join(text.split())
+    return out or None
+
+
+def normalise_doi(doi: str | None) -> str | None:
+    """Canonical DOI: lower-case, no ``https://doi.org/`` / ``doi:`` prefix, no trailing
+    punctuation a citation may have glued on. None when it is not a DOI (``10.`` + registrant
+    + ``/`` + suffix), so a junk value never becomes a dedup key."""
+    if not doi:
+        return None
+    d = doi.strip()
+    # Prefixes can be stacked in exports ("doi: https://doi.org/10...").
+    for _ in range(3):
+        new = _DOI_PREFIX.sub("", d).strip()
+        if new == d:
+            break
+        d = new
+    # RIS/MEDLINE exports sometimes append "[doi]" or a sentence full stop.
+    if d.endswith("[doi]"):
+        d = d[:-5].strip()
+    d = d.rstrip(".,;")
+    d = d.lower()
+    if " " in d:
+        d = d.split()[0]
+    return d if _DOI_SHAPE.match(d) else None
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove combining marks after NFKD decomposition ("Müller" -> "Muller")."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalise_title(title: str | None) -> str:
+    """Title key for fuzzy matching: no markup, no diacritics, casefolded, punctuation
+    dropped, whitespace collapsed. Translated titles "[...]." and the vernacular flag
+    reduce to their words. Empty string for no title."""
+    if not title:
+        return ""
+    t = title
+    if t.endswith(VERNACULAR_FLAG):
+        t = t[: -len(VERNACULAR_FLAG)]
+    if "<" in t:
+        t = _TAGS.sub(" ", t)
+    t = strip_diacritics(t).casefold()
+    t = _TITLE_DROP.sub(" ", t)
+    return " ".join(t.split())
+
+
+def first_author_key(authors: Iterable[str] | str | None) -> str:
+    """Surname key of the first author: "Müller-Schmidt KA" -> "mullerschmidt".
+
+    Accepts the author list or one name. Names are "Lastname Initials" (PubMed style) or
+    "Lastname, Firstname" (RIS); a collective name keys on its whole text. Empty string
+    when there is no author.
+    """
+    if authors is None:
+        return ""
+    if isinstance(authors, str):
+        name = authors
+    else:
+        name = next((a for a in authors if a and a.strip()), "")
+    name = name.strip()
+    if not name:
+        return ""
+    if "," in name:
+        surname = name.split(",", 1)[0]
+    else:
+        parts = name.split()
+        # "Smith AB": the last token is all-caps initials -> surname is the rest.
+        if len(parts) > 1 and parts[-1].isupper() and len(parts[-1]) <= 4:
+            surname = " ".join(parts[:-1])
+        else:
+            surname = name
+    key = strip_diacritics(surname).casefold()
+    return "".join(ch for ch in key if ch.isalnum())
+
+
+def normalise_registry_id(value: str | None) -> str | None:
+    """Trial registration id in its canonical spelling: NCT ids upper-case and zero-padded
+    to 8 digits; other registries keep their case (ChiCTR, ISRCTN) minus inner spaces."""
+    v = clean_text(value)
+    if not v:
+        return None
+    m = _NCT.fullmatch(v)
+    if m:
+        return f"NCT{int(m.group(1)):08d}"
+    return v.replace(" ", "")
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Keep first occurrences, drop blanks (order matters for author/MeSH lists)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for it in items:
+        if it and it not in seen:
+            seen.add(it)
+            out.append(it)
+    return out
