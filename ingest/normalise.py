@@ -10,6 +10,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from ingest.records import AbstractSection
+
 # A title that had to be taken from VernacularTitle carries this suffix so a screener sees
 # that PubMed has no English title; normalise_title drops it again for matching.
 VERNACULAR_FLAG = " [vernacular title; no English title]"
@@ -20,6 +22,8 @@ _DOI_PREFIX = re.compile(
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
 _TITLE_DROP = re.compile(r"[^\w\s]|_", re.UNICODE)
 _TAGS = re.compile(r"<[^<>]{1,200}>")
+# A label starts the text or follows a sentence end; upper-case words, 3-60 chars.
+_LABEL = re.compile(r"(?:^|(?<=[.?!)\]]\s))([A-Z][A-Z0-9'&/,()\- ]{2,60}):\s")
 _NCT = re.compile(r"\bNCT\s?0*(\d{1,8})\b", re.IGNORECASE)
 
 # Word ligatures and letters NFKD leaves alone but people type differently.
@@ -134,3 +138,19 @@ def unique(items: Iterable[str]) -> list[str]:
             seen.add(it)
             out.append(it)
     return out
+
+
+def split_labelled_abstract(text: str) -> list[AbstractSection]:
+    """Sections of an abstract flattened to one paragraph with upper-case labels
+    ("BACKGROUND: ... METHODS: ...", as MEDLINE text and RIS exports carry it); one
+    unlabelled section when it does not start with a label."""
+    matches = list(_LABEL.finditer(text))
+    if not matches or matches[0].start() != 0:
+        return [AbstractSection(None, text)]
+    sections = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        body = text[m.end():end].strip()
+        if body:
+            sections.append(AbstractSection(m.group(1).strip(), body))
+    return sections

@@ -1,0 +1,225 @@
+"""MEDLINE / PubMed-format text (.nbib, "Save -> PubMed format", PMC MEDLARS) -> Record.
+
+``Bio.Medline`` does the tag bookkeeping. Before it sees a record we join each field's
+continuation lines ourselves: Bio.Medline keeps continuation lines of list-valued tags
+(CIN, BTI, GR...) as separate items, which would turn one wrapped "Comment in" into two.
+Records are split on blank lines here too, so a record missing its PMID can be reported
+by its position and line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+
+from Bio import Medline
+
+from ingest.normalise import (
+    VERNACULAR_FLAG,
+    clean_text,
+    normalise_doi,
+    normalise_registry_id,
+    split_labelled_abstract,
+    unique,
+)
+from ingest.pubmed_xml import TRIAL_REGISTRIES, year_from_text
+from ingest.records import Comment, ParseProblem, Record
+from registry.errors import InputError
+
+# MEDLINE comment/correction tags -> the RefType PubMed XML uses for the same link.
+COMMENT_TAGS = {
+    "CIN": "CommentIn", "CON": "CommentOn", "EIN": "ErratumIn", "EFR": "ErratumFor",
+    "RIN": "RetractionIn", "ROF": "RetractionOf", "UIN": "UpdateIn", "UOF": "UpdateOf",
+    "RPI": "RepublishedIn", "RPF": "RepublishedFrom", "CRI": "CorrectedAndRepublishedIn",
+    "CRF": "CorrectedAndRepublishedFrom", "SPIN": "SummaryForPatientsIn",
+    "ORI": "OriginalReportIn", "ECI": "ExpressionOfConcernIn", "ECF": "ExpressionOfConcernFor",
+    "RRI": "RetractionAndRepublicationIn", "RRF": "RetractionAndRepublicationFrom",
+}
+_PMID_IN = re.compile(r"\bPMID:\s*(\d+)")
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, tag lines with continuations joined) per record."""
+    current: list[str] = []
+    start = 0
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            if current:
+                yield start, current
+                current = []
+            continue
+        if line[:1] == " " and current:
+            # Tags start in column 1, so an indented line continues the previous field.
+            current[-1] += " " + line.strip()
+            continue
+        if not current:
+            start = lineno
+        current.append(line)
+    if current:
+        yield start, current
+
+
+def _ids(values: list[str], rec: Record) -> None:
+    """AID / LID values like "10.1000/x [doi]", "PMC123 [pmc]", "S0140-... [pii]"."""
+    for v in values:
+        # LID is a text key in Bio.Medline: several ids may arrive joined by spaces.
+        for m in re.finditer(r"(\S.*?)\s*\[(\w+)\]", v):
+            value, kind = m.group(1).strip(), m.group(2).lower()
+            if kind == "doi" and rec.doi is None:
+                rec.doi = normalise_doi(value)
+            elif kind == "pmc" and rec.pmcid is None and value.startswith("PMC"):
+                rec.pmcid = value
+
+
+def _iso(value: str | None) -> str | None:
+    """"2001/12/26 10:00" -> "2001-12-26"."""
+    if not value:
+        return None
+    m = re.match(r"(\d{4})/(\d{1,2})/(\d{1,2})", value.strip())
+    if not m:
+        return None
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+
+
+def _mesh(term: str) -> str:
+    """"Cryopreservation/*methods" -> "*Cryopreservation" (major when any part is)."""
+    major = "*" in term
+    name = term.split("/", 1)[0].replace("*", "").strip()
+    return "*" + name if major else name
+
+
+def _to_record(m: dict, source_name: str) -> Record:
+    def text(key: str) -> str | None:
+        v = m.get(key)
+        if v is None:
+            return None
+        if isinstance(v, list):
+            v = " ".join(v)
+        return clean_text(v)
+
+    def items(key: str) -> list[str]:
+        v = m.get(key) or []
+        if isinstance(v, str):
+            v = [v]
+        return [c for c in (clean_text(x) for x in v) if c]
+
+    rec = Record(source=source_name)
+    rec.pmid = text("PMID")
+    rec.source_id = rec.pmid
+    pmc = text("PMC")
+    if pmc and pmc.startswith("PMC"):
+        rec.pmcid = pmc
+    book_title = text("BTI")
+    title = text("TI")
+    vern = text("TT")
+    rec.vernacular_title = vern
+    rec.title = title or book_title or (vern + VERNACULAR_FLAG if vern else "")
+    ab = text("AB")
+    if ab:
+        rec.abstract_sections = split_labelled_abstract(ab)
+        rec.abstract = "\n".join(
+            f"{s.label}: {s.text}" if s.label else s.text for s in rec.abstract_sections
+        )
+    rec.authors = unique(items("AU") + items("CN"))
+    if not rec.authors:
+        rec.authors = unique(items("ED"))
+    rec.journal = text("JT") or book_title or text("CTI")
+    rec.journal_abbrev = text("TA")
+    issn = text("IS")
+    if issn:
+        rec.issn = issn.split()[0]
+    rec.volume = text("VI")
+    rec.issue = text("IP")
+    rec.pages = text("PG")
+    rec.pub_date = text("DP")
+    rec.year = year_from_text(rec.pub_date)
+    rec.entrez_date = _iso(text("EDAT")) or _iso(text("CRDT"))
+    rec.publication_types = unique(items("PT"))
+    rec.mesh_terms = unique(_mesh(t) for t in items("MH"))
+    rec.keywords = unique(items("OT"))
+    rec.languages = unique(items("LA"))
+    _ids(items("AID") + items("LID"), rec)
+    for si in items("SI"):
+        name, _, acc = si.rpartition("/")
+        if name.casefold() in TRIAL_REGISTRIES:
+            rid = normalise_registry_id(acc)
+            if rid:
+                rec.registry_ids.append(rid)
+    rec.registry_ids = unique(rec.registry_ids)
+    for tag, ref_type in COMMENT_TAGS.items():
+        for v in items(tag):
+            pm = _PMID_IN.search(v)
+            src = v[: pm.start()].strip() if pm else v
+            rec.comments.append(Comment(ref_type, src or None, pm.group(1) if pm else None))
+    pts = {p.casefold() for p in rec.publication_types}
+    if book_title or "book chapter" in pts or "book" in pts:
+        rec.record_type = "book"
+    return rec
+
+
+def iter_medline(
+    source: str | bytes | io.TextIOBase | Iterable[str],
+    *,
+    source_name: str = "pubmed",
+    file_label: str | None = None,
+) -> Iterator[Record | ParseProblem]:
+    """Parse MEDLINE-format text into records.
+
+    ``source`` is a path, raw bytes, or an iterable of text lines (an open text file).
+    CRLF and LF both work, leading blank lines are skipped. A record without PMID or title
+    becomes a :class:`ParseProblem` ("record 3 (line 120)" / "PMID 123") and is skipped.
+    """
+    label = file_label or (source if isinstance(source, str) else "<medline>")
+    owned = None
+    if isinstance(source, bytes):
+        lines: Iterable[str] = io.StringIO(_decode(source, label))
+    elif isinstance(source, str):
+        try:
+            owned = open(source, encoding="utf-8-sig", newline=None)  # noqa: SIM115
+        except OSError as exc:
+            raise InputError(f"{label}: cannot open ({exc.strerror})") from None
+        lines = owned
+    else:
+        lines = source
+    try:
+        n = 0
+        for start, rec_lines in _records(_checked(lines, label)):
+            n += 1
+            parsed = list(Medline.parse([ln + "\n" for ln in rec_lines]))
+            if not parsed:
+                continue
+            rec = _to_record(parsed[0], source_name)
+            if not rec.pmid:
+                yield ParseProblem(f"record {n} (line {start})", "no PMID; skipped", label)
+            elif not rec.title:
+                yield ParseProblem(f"PMID {rec.pmid}", "no TI/BTI title; skipped", label)
+            else:
+                yield rec
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def _decode(data: bytes, label: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{label}: not UTF-8 text (line {line})") from None
+
+
+def _checked(lines: Iterable[str], label: str) -> Iterator[str]:
+    """Turn a decoding failure half-way through a file into a one-line InputError."""
+    it = iter(lines)
+    lineno = 0
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            raise InputError(f"{label}: not UTF-8 text (after line {lineno})") from None
+        lineno += 1
+        yield line
