@@ -1,0 +1,306 @@
+"""Screening decisions as a CSV a curator can edit in a spreadsheet: export, then import.
+
+Export writes the queue (or every eligible record with ``include_all``) with the columns
+record_id, source, source_id, pmid, doi, title, year, journal, score, decision, reason,
+note, then study_id, score_parts, review, stage, reviewer so the file describes itself.
+Import reads it back: rows with an empty decision are skipped (not screened yet); every
+other row is validated (decision value, reason among the protocol's exclusion reasons,
+record known and in the review, full text only after title/abstract) and *all* problems
+are reported at once, each naming the row as the curator sees it (header = row 1) and the
+column. Nothing is written unless the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.config import curator
+from registry.errors import InputError, ValidationFailed
+from registry.screening.config import ScreeningConfig, screening_config, stage_name
+from registry.screening.state import (
+    Decision,
+    ReviewView,
+    build_queue,
+    check_decision,
+    check_prerequisite,
+    load_view,
+)
+
+if TYPE_CHECKING:
+    from registry.store import Store
+
+EXPORT_COLUMNS = (
+    "record_id",
+    "source",
+    "source_id",
+    "pmid",
+    "doi",
+    "title",
+    "year",
+    "journal",
+    "score",
+    "decision",
+    "reason",
+    "note",
+    "study_id",
+    "score_parts",
+    "review",
+    "stage",
+    "reviewer",
+)
+
+
+def export_decisions_csv(
+    store: Store,
+    review: str,
+    stage: str,
+    out: str | Path,
+    *,
+    include_all: bool = False,
+    reviewer: str | None = None,
+    config: ScreeningConfig | None = None,
+) -> int:
+    """Write the ranked queue (or all eligible records) to ``out``; returns the row count.
+
+    With dual review, a not-yet-settled record shows only ``reviewer``'s own decision.
+    """
+    stage = stage_name(stage)
+    who = reviewer or curator()
+    view = load_view(store, review, config or screening_config(review))
+    items = build_queue(view, stage, reviewer=who, include_all=include_all)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(EXPORT_COLUMNS)
+        for it in items:
+            r, d = it.record, it.decision
+            w.writerow(
+                [
+                    r["record_id"],
+                    r["source"],
+                    r["source_id"] or "",
+                    r["pmid"] or "",
+                    r["doi"] or "",
+                    r["title"] or "",
+                    "" if r["year"] is None else r["year"],
+                    r["journal"] or "",
+                    it.score.total,
+                    d.decision if d else "",
+                    (d.reason or "") if d else "",
+                    (d.note or "") if d else "",
+                    (d.study_id or "") if d else "",
+                    it.score.explain(),
+                    review,
+                    stage,
+                    who,
+                ]
+            )
+    return len(items)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did."""
+
+    file: str
+    review: str
+    stage: str
+    added: int  # decisions written
+    unchanged: int  # rows equal to the decision already in force
+    blank: int  # rows with no decision (left in the queue)
+
+    def line(self) -> str:
+        """One-line summary for the CLI."""
+        return (
+            f"{self.file}: {self.added} decisions recorded for {self.review} ({self.stage}), "
+            f"{self.unchanged} unchanged, {self.blank} rows without a decision"
+        )
+
+
+def _cell(row: dict[str, Any], col: str) -> str:
+    v = row.get(col)
+    return "" if v is None else str(v).strip()
+
+
+def _one_value(
+    rows: list[tuple[int, dict[str, Any]]], col: str, given: str | None, path: Path
+) -> str | None:
+    """The file-wide value of ``review``/``stage``: option, else column; rows must agree."""
+    value = given
+    for n, row in rows:
+        cell = _cell(row, col)
+        if not cell:
+            continue
+        if col == "stage":
+            try:
+                cell = stage_name(cell)
+            except InputError as exc:
+                raise InputError(f"{path} row {n}, column {col}: {exc}") from None
+        if value is None:
+            value = cell
+        elif cell != value:
+            raise InputError(
+                f"{path} row {n}, column {col}: {cell!r} differs from {value!r} "
+                "(one file holds one review and one stage)"
+            )
+    return value
+
+
+def import_decisions_csv(
+    store: Store,
+    path: str | Path,
+    *,
+    review: str | None = None,
+    stage: str | None = None,
+    reviewer: str | None = None,
+    config: ScreeningConfig | None = None,
+) -> ImportResult:
+    """Read decisions from a screening CSV and record them, all or nothing.
+
+    ``review``/``stage`` default to the file's columns; the reviewer is the row's
+    ``reviewer`` cell, else ``reviewer``, else the curator. Raises ValidationFailed listing
+    every bad row/column, InputError for an unreadable file or missing columns.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            reader.fieldnames = header
+            rows = [(i, row) for i, row in enumerate(reader, start=2)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read CSV: {exc}") from exc
+    if "decision" not in header:
+        raise InputError(f"{path}: no 'decision' column (columns: {', '.join(header)})")
+    if "record_id" not in header and not {"source", "source_id"} <= set(header):
+        raise InputError(f"{path}: needs a 'record_id' column or 'source' and 'source_id'")
+    stage = stage_name(stage) if stage else None
+    review = _one_value(rows, "review", review, path)
+    stage = _one_value(rows, "stage", stage, path)
+    if not review:
+        raise InputError(f"{path}: which review? (no 'review' column; give --review)")
+    if not stage:
+        raise InputError(f"{path}: which stage? (no 'stage' column; give --stage)")
+    config = config or screening_config(review)
+    view = load_view(store, review, config)
+    default_who = reviewer or curator()
+
+    problems: list[str] = []
+    to_add: list[dict[str, Any]] = []
+    unchanged = blank = 0
+    seen: dict[tuple[int, str], int] = {}
+
+    # Resolve record ids up front (one query each way) so errors can name every row.
+    ids: list[int] = []
+    identities: list[tuple[str, str]] = []
+    for _, row in rows:
+        rid = _cell(row, "record_id")
+        if rid.isdigit():
+            ids.append(int(rid))
+        elif _cell(row, "source") and _cell(row, "source_id"):
+            identities.append((_cell(row, "source"), _cell(row, "source_id")))
+    known = store.records_by_id(ids)
+    by_identity = store.record_ids_by_identity(identities)
+
+    for n, row in rows:
+        where = f"row {n}"
+        raw_decision = _cell(row, "decision")
+        if not raw_decision:
+            blank += 1
+            continue
+        rid_text = _cell(row, "record_id")
+        src, sid = _cell(row, "source"), _cell(row, "source_id")
+        record_id: int | None = None
+        if rid_text:
+            if not rid_text.isdigit():
+                problems.append(f"{where}, column record_id: {rid_text!r} is not a record id")
+                continue
+            record_id = int(rid_text)
+            rec = known.get(record_id)
+            if rec is None:
+                problems.append(f"{where}, column record_id: no record {record_id} in the registry")
+                continue
+            if src and sid and (rec["source"], rec["source_id"]) != (src, sid):
+                problems.append(
+                    f"{where}, column source_id: record {record_id} is {rec['source']} "
+                    f"{rec['source_id']}, not {src} {sid} (file from another registry?)"
+                )
+                continue
+        else:
+            record_id = by_identity.get((src, sid))
+            if record_id is None:
+                problems.append(
+                    f"{where}, column source_id: no record {src or '?'} {sid or '?'} "
+                    "in the registry"
+                )
+                continue
+        cid = view.cluster_of(record_id)
+        if cid is None:
+            problems.append(
+                f"{where}, column record_id: record {record_id} is not among review "
+                f"{review!r}'s search results"
+            )
+            continue
+        value, reason_id, bad = check_decision(
+            config, stage, raw_decision, _cell(row, "reason"), _cell(row, "study_id")
+        )
+        problems.extend(f"{where}, column {col}: {msg}" for col, msg in bad)
+        if bad:
+            continue
+        why = check_prerequisite(view, stage, cid)
+        if why:
+            problems.append(f"{where}, column decision: record {record_id}: {why}")
+            continue
+        who = _cell(row, "reviewer") or default_who
+        if (cid, who) in seen:
+            problems.append(
+                f"{where}, column record_id: record {record_id} (same cluster as row "
+                f"{seen[(cid, who)]}) is decided twice in this file"
+            )
+            continue
+        seen[(cid, who)] = n
+        note = _cell(row, "note") or None
+        study_id = _cell(row, "study_id") or None
+        current = _current(view, stage, cid, who)
+        if current is not None and (
+            current.decision,
+            current.reason,
+            current.note,
+            current.study_id,
+        ) == (value, reason_id, note, study_id):
+            unchanged += 1
+            continue
+        to_add.append(
+            {
+                "review": review,
+                "stage": stage,
+                "record_id": record_id,
+                "reviewer": who,
+                "decision": value,
+                "reason": reason_id,
+                "reason_label": config.reason_label(reason_id),
+                "note": note,
+                "study_id": study_id,
+                "via": f"csv:{path.name}",
+            }
+        )
+    if problems:
+        raise ValidationFailed(
+            f"{path}: {len(problems)} problem(s); nothing was imported", problems
+        )
+    added = store.add_screening_decisions(to_add)
+    return ImportResult(str(path), review, stage, added, unchanged, blank)
+
+
+def _current(view: ReviewView, stage: str, cid: int, who: str) -> Decision | None:
+    """The decision an identical row would repeat (so re-importing a file is a no-op)."""
+    st = view.state(stage, cid)
+    if st is None:
+        return None
+    if view.config.dual_review:
+        return st.by_reviewer.get(who)
+    return st.final
