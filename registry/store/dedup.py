@@ -1,9 +1,398 @@
-"""Store verbs for the dedup area (see registry/store/core.py for the rules)."""
+"""Store verbs for deduplication (see registry/store/core.py for the rules).
+
+The matching itself lives in :mod:`registry.dedup` (pure functions on keys); these verbs
+read what it needs as DataFrames and write its outcome in one transaction. Tables and
+views come from migration 0010: ``dedup_keys``, ``dedup_links``, ``dedup_pairs``,
+``dedup_decisions``, ``dedup_clusters``, ``dedup_runs``, ``v_record_cluster``,
+``v_dedup_pending``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.errors import InputError
 from registry.store.core import StoreCore
+
+DECISIONS = ("duplicate", "not_duplicate")
+_view_counter = itertools.count(1)
+
+_KEY_COLUMNS = (
+    "record_id", "source", "identity", "pmid", "doi", "pmcid", "title_norm", "first_author",
+    "journal_keys", "year", "first_page", "notice", "blocks", "completeness", "fingerprint",
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class DedupWrite:
+    """Everything one dedup run changes, written together by :meth:`DedupMixin.save_dedup`.
+
+    Frames are pandas DataFrames (or None for "nothing"): ``keys`` with the columns of
+    ``dedup_keys`` minus ``keyed_at``; ``links`` (record_a, record_b, reason, score);
+    ``pairs`` (record_a, record_b, score, title_similarity, why); ``clusters`` (record_id,
+    cluster_id, is_primary) replaces the whole table when given.
+    """
+
+    dropped: list[int] = field(default_factory=list)  # records to take out of dedup
+    rekeyed: list[int] = field(default_factory=list)  # records whose links are recomputed
+    keys: Any = None
+    links: Any = None
+    pairs: Any = None
+    clusters: Any = None
+    run: dict[str, Any] | None = None  # dedup_runs row (without id) when anything changed
 
 
 class DedupMixin(StoreCore):
-    """Verbs for dedup."""
+    """Verbs for deduplication: keys, links, the uncertain queue, decisions, clusters."""
+
+    # -- reading what the algorithm needs -------------------------------------------------
+    def dedup_records_to_key(self, review: str | None = None) -> Any:
+        """Records that need (new) match keys: never keyed, or updated since they were.
+
+        Returns a DataFrame with the record fields the keys are built from plus the
+        stored ``fingerprint`` (None when never keyed). Deleted records are left out.
+        ``review`` limits the work to records that review's runs brought in.
+        """
+        scope, params = "", []
+        if review is not None:
+            scope = (
+                "AND r.record_id IN (SELECT rr.record_id FROM run_records rr "
+                "JOIN search_runs s USING (run_id) WHERE s.review = ?)"
+            )
+            params = [review]
+        return self._df(
+            "SELECT r.record_id, r.source, r.source_id, r.pmid, r.doi, r.pmcid, r.title, "
+            "r.authors, r.journal, r.journal_abbrev, r.issn, r.volume, r.issue, r.pages, "
+            "r.year, r.abstract, r.publication_types, r.mesh_terms, r.languages, "
+            "k.fingerprint AS old_fingerprint "
+            "FROM records r LEFT JOIN dedup_keys k ON k.record_id = r.record_id "
+            "WHERE NOT r.deleted AND (k.record_id IS NULL OR r.updated_at > k.keyed_at) "
+            f"{scope} ORDER BY r.record_id",
+            params,
+        )
+
+    def dedup_dropped(self) -> list[int]:
+        """Keyed records that were deleted (NLM DeleteCitation) or removed since."""
+        return [
+            int(r[0])
+            for r in self._rows(
+                "SELECT k.record_id FROM dedup_keys k LEFT JOIN records r "
+                "ON r.record_id = k.record_id WHERE r.record_id IS NULL OR r.deleted "
+                "ORDER BY 1"
+            )
+        ]
+
+    def dedup_keys_frame(self) -> Any:
+        """Stored match keys of every record still in dedup (not deleted)."""
+        return self._df(
+            "SELECT k.record_id, k.source, k.identity, k.pmid, k.doi, k.pmcid, k.title_norm, "
+            "k.first_author, k.journal_keys, k.year, k.first_page, k.notice, k.blocks, "
+            "k.completeness, k.fingerprint FROM dedup_keys k "
+            "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted ORDER BY 1"
+        )
+
+    def dedup_links_frame(self) -> Any:
+        """All stored links (record_a, record_b, reason, score)."""
+        return self._df(
+            "SELECT record_a, record_b, reason, score FROM dedup_links ORDER BY 1, 2, 3"
+        )
+
+    def dedup_pairs_frame(self) -> Any:
+        """All stored uncertain pairs, decided or not (record_a, record_b, score)."""
+        return self._df("SELECT record_a, record_b, score FROM dedup_pairs ORDER BY 1, 2")
+
+    def dedup_decided_pairs(self) -> Any:
+        """Decisions mapped onto current record ids: record_a, record_b, decision.
+
+        A decision names two stable identities; every current record carrying them is
+        matched, so a re-import with new record ids keeps the decision.
+        """
+        return self._df(
+            "SELECT least(ka.record_id, kb.record_id) AS record_a, "
+            "greatest(ka.record_id, kb.record_id) AS record_b, d.decision "
+            "FROM dedup_decisions d "
+            "JOIN dedup_keys ka ON ka.source = d.source_a AND ka.identity = d.identity_a "
+            "JOIN dedup_keys kb ON kb.source = d.source_b AND kb.identity = d.identity_b "
+            "JOIN records ra ON ra.record_id = ka.record_id AND NOT ra.deleted "
+            "JOIN records rb ON rb.record_id = kb.record_id AND NOT rb.deleted "
+            "WHERE ka.record_id <> kb.record_id ORDER BY 1, 2"
+        )
+
+    def dedup_clusters_frame(self) -> Any:
+        """Stored multi-record cluster membership (record_id, cluster_id, is_primary)."""
+        return self._df(
+            "SELECT record_id, cluster_id, is_primary FROM dedup_clusters ORDER BY 1"
+        )
+
+    # -- writing a run -----------------------------------------------------------------
+    def save_dedup(self, write: DedupWrite) -> None:
+        """Apply one dedup run's changes atomically (bulk inserts through registered frames)."""
+        now = _now()
+        with self.transaction():
+            gone = sorted(set(write.dropped) | set(write.rekeyed))
+            if gone:
+                self._with_ids(gone, self._forget)
+            if write.dropped:
+                self._with_ids(
+                    write.dropped,
+                    lambda v: self._exec(
+                        f"DELETE FROM dedup_keys WHERE record_id IN (SELECT id FROM {v})"
+                    ),
+                )
+            if write.keys is not None and len(write.keys):
+                keys = write.keys.loc[:, list(_KEY_COLUMNS)].copy()
+                keys["keyed_at"] = now
+                self._bulk(
+                    keys,
+                    lambda v: (
+                        self._exec(
+                            f"DELETE FROM dedup_keys WHERE record_id IN "
+                            f"(SELECT record_id FROM {v})"
+                        ),
+                        self._exec(
+                            f"INSERT INTO dedup_keys SELECT {', '.join(_KEY_COLUMNS)}, "
+                            f"keyed_at FROM {v}"
+                        ),
+                    ),
+                )
+            if write.links is not None and len(write.links):
+                links = write.links.loc[:, ["record_a", "record_b", "reason", "score"]].copy()
+                links["created_at"] = now
+                self._bulk(
+                    links,
+                    lambda v: self._exec(
+                        f"INSERT INTO dedup_links SELECT record_a, record_b, reason, score, "
+                        f"created_at FROM {v} ON CONFLICT DO NOTHING"
+                    ),
+                )
+            if write.pairs is not None and len(write.pairs):
+                cols = ["record_a", "record_b", "score", "title_similarity", "why"]
+                pairs = write.pairs.loc[:, cols].copy()
+                pairs["created_at"] = now
+                self._bulk(
+                    pairs,
+                    lambda v: self._exec(
+                        f"INSERT INTO dedup_pairs SELECT {', '.join(cols)}, created_at "
+                        f"FROM {v} ON CONFLICT DO NOTHING"
+                    ),
+                )
+            if write.clusters is not None:
+                self._exec("DELETE FROM dedup_clusters")
+                if len(write.clusters):
+                    frame = write.clusters.loc[:, ["record_id", "cluster_id", "is_primary"]]
+                    self._bulk(
+                        frame,
+                        lambda v: self._exec(
+                            f"INSERT INTO dedup_clusters SELECT record_id, cluster_id, "
+                            f"is_primary FROM {v}"
+                        ),
+                    )
+            if write.run is not None:
+                run = dict(write.run)
+                cols = list(run)
+                self._exec(
+                    f"INSERT INTO dedup_runs ({', '.join(cols)}) "
+                    f"VALUES ({', '.join('?' for _ in cols)})",
+                    [run[c] for c in cols],
+                )
+
+    def _forget(self, view: str) -> None:
+        """Drop links and queued pairs touching the records listed in ``view``."""
+        for table in ("dedup_links", "dedup_pairs"):
+            self._exec(
+                f"DELETE FROM {table} WHERE record_a IN (SELECT id FROM {view}) "
+                f"OR record_b IN (SELECT id FROM {view})"
+            )
+        self._exec(f"DELETE FROM dedup_clusters WHERE record_id IN (SELECT id FROM {view})")
+
+    def _with_ids(self, ids: Sequence[int], fn: Any) -> None:
+        import pandas as pd
+
+        self._bulk(pd.DataFrame({"id": pd.Series(list(ids), dtype="int64")}), fn)
+
+    def _bulk(self, frame: Any, fn: Any) -> None:
+        view = f"_dedup_batch_{next(_view_counter)}"
+        self._register_df(view, frame)
+        try:
+            fn(view)
+        finally:
+            self._unregister(view)
+
+    # -- decisions ---------------------------------------------------------------------
+    def record_dedup_decisions(
+        self, decisions: Sequence[tuple[int, int, str]], *, decided_by: str, note: str | None = None
+    ) -> int:
+        """Store verdicts on pairs of records (record_a, record_b, decision) under the
+        records' stable identities; a later verdict on the same pair replaces the earlier.
+        Returns how many were stored. Unknown records or decisions raise InputError and
+        nothing is written."""
+        for a, b, d in decisions:
+            if d not in DECISIONS:
+                raise InputError(f"decision {d!r} for records {a}/{b}: use one of {DECISIONS}")
+            if a == b:
+                raise InputError(f"a record cannot be a duplicate of itself (record {a})")
+        ids = sorted({int(x) for a, b, _ in decisions for x in (a, b)})
+        if not ids:
+            return 0
+        marks = ", ".join("?" for _ in ids)
+        known = {
+            int(r[0]): (r[1], r[2])
+            for r in self._rows(
+                f"SELECT record_id, source, identity FROM dedup_keys WHERE record_id IN ({marks})",
+                ids,
+            )
+        }
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise InputError(
+                f"record(s) {missing} are not in the dedup index (unknown, deleted, or "
+                "`registry dedup` has not run since they were imported)"
+            )
+        now = _now()
+        rows = []
+        for a, b, d in decisions:
+            ia, ib = sorted([known[int(a)], known[int(b)]])
+            rows.append((ia[0], ia[1], ib[0], ib[1], d, decided_by, now, note))
+        with self.transaction():
+            self._execmany(
+                "INSERT OR REPLACE INTO dedup_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+        return len(rows)
+
+    def record_dedup_decisions_by_identity(
+        self, rows: Sequence[tuple[str, str, str, str, str, str | None]], *, decided_by: str
+    ) -> int:
+        """Store verdicts given as (source_a, identity_a, source_b, identity_b, decision,
+        note) — what an exported queue file carries. All or nothing."""
+        now = _now()
+        out = []
+        for sa, ia, sb, ib, d, note in rows:
+            if d not in DECISIONS:
+                raise InputError(f"decision {d!r}: use one of {DECISIONS}")
+            (sa, ia), (sb, ib) = sorted([(sa, ia), (sb, ib)])
+            out.append((sa, ia, sb, ib, d, decided_by, now, note))
+        with self.transaction():
+            self._execmany(
+                "INSERT OR REPLACE INTO dedup_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", out
+            )
+        return len(out)
+
+    def dedup_identities_known(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (source, identity) pairs are in the dedup index."""
+        if not pairs:
+            return set()
+        rows = self._rows("SELECT source, identity FROM dedup_keys")
+        have = {(s, i) for s, i in rows}
+        return {p for p in pairs if p in have}
+
+    def dedup_decisions(self) -> list[dict[str, Any]]:
+        """Every stored decision, oldest first."""
+        return self._dicts("SELECT * FROM dedup_decisions ORDER BY decided_at, 1, 2, 3, 4")
+
+    # -- the queue ---------------------------------------------------------------------
+    def dedup_pending(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Uncertain pairs awaiting a person, highest score first, with both records'
+        display fields (suffix ``_a`` / ``_b``)."""
+        fields = (
+            "record_id", "source", "source_id", "pmid", "doi", "pmcid", "title", "authors",
+            "year", "journal", "volume", "pages", "publication_types",
+        )
+        sel = ", ".join(f"ra.{f} AS {f}_a, rb.{f} AS {f}_b" for f in fields)
+        lim = "" if limit is None else f" LIMIT {int(limit)}"
+        return self._dicts(
+            f"SELECT p.score, p.title_similarity, p.why, ka.identity AS identity_a, "
+            f"kb.identity AS identity_b, {sel} FROM v_dedup_pending p "
+            "JOIN records ra ON ra.record_id = p.record_a "
+            "JOIN records rb ON rb.record_id = p.record_b "
+            "JOIN dedup_keys ka ON ka.record_id = p.record_a "
+            "JOIN dedup_keys kb ON kb.record_id = p.record_b "
+            f"ORDER BY p.score DESC, p.record_a, p.record_b{lim}"
+        )
+
+    def dedup_pending_count(self) -> int:
+        """How many uncertain pairs await a decision."""
+        return int(self._scalar("SELECT count(*) FROM v_dedup_pending"))
+
+    def dedup_last_run(self) -> dict[str, Any] | None:
+        """The latest dedup run that changed something, or None."""
+        rows = self._dicts("SELECT * FROM dedup_runs ORDER BY dedup_run_id DESC LIMIT 1")
+        return rows[0] if rows else None
+
+    def record_clusters(self, record_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
+        """record_id -> (cluster_id, is_primary) from ``v_record_cluster``."""
+        if not record_ids:
+            return {}
+        marks = ", ".join("?" for _ in record_ids)
+        return {
+            int(r): (int(c), bool(p))
+            for r, c, p in self._rows(
+                f"SELECT record_id, cluster_id, is_primary FROM v_record_cluster "
+                f"WHERE record_id IN ({marks})",
+                list(record_ids),
+            )
+        }
+
+    # -- PRISMA ------------------------------------------------------------------------
+    def prisma_identification(self, review: str | None = None) -> dict[str, Any]:
+        """PRISMA 2020 identification box for ``review`` (None: every record).
+
+        Records identified = distinct records linked through run_records to that review's
+        search/import runs, per source database (``records.source``); deleted (NLM
+        DeleteCitation) records are left out and counted apart. Records after duplicates
+        removed = distinct dedup clusters among them; duplicates removed = the difference.
+        Uncertain pairs pending = queued pairs with both records in scope.
+        """
+        scope_params: list[Any] = []
+        if review is None:
+            scope = "SELECT DISTINCT record_id FROM run_records"
+        else:
+            scope = (
+                "SELECT DISTINCT rr.record_id FROM run_records rr "
+                "JOIN search_runs s USING (run_id) WHERE s.review = ?"
+            )
+            scope_params = [review]
+        per_source = {
+            str(s): int(n)
+            for s, n in self._rows(
+                f"SELECT r.source, count(*) FROM records r WHERE NOT r.deleted "
+                f"AND r.record_id IN ({scope}) GROUP BY 1 ORDER BY 1",
+                scope_params,
+            )
+        }
+        identified = sum(per_source.values())
+        after, deleted, not_examined = self._rows(
+            f"WITH s AS ({scope}) SELECT "
+            "count(DISTINCT c.cluster_id) FILTER (WHERE NOT r.deleted), "
+            "count(*) FILTER (WHERE r.deleted), "
+            "count(*) FILTER (WHERE NOT r.deleted AND k.record_id IS NULL) "
+            "FROM s JOIN records r USING (record_id) "
+            "JOIN v_record_cluster c USING (record_id) "
+            "LEFT JOIN dedup_keys k USING (record_id)",
+            scope_params,
+        )[0]
+        pending = int(
+            self._scalar(
+                f"WITH s AS ({scope}) SELECT count(*) FROM v_dedup_pending p "
+                "WHERE p.record_a IN (SELECT record_id FROM s) "
+                "AND p.record_b IN (SELECT record_id FROM s)",
+                scope_params,
+            )
+        )
+        return {
+            "review": review,
+            "records_identified": per_source,
+            "records_identified_total": identified,
+            "duplicates_removed": identified - int(after or 0),
+            "records_after_duplicates_removed": int(after or 0),
+            "uncertain_pairs_pending": pending,
+            "deleted_records_excluded": int(deleted or 0),
+            "records_not_yet_deduplicated": int(not_examined or 0),
+        }
