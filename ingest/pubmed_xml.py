@@ -684,6 +684,10 @@ def parse_esearch(body: bytes, *, file_label: str = "<esearch>") -> ESearchResul
             line=line,
         ) from None
     if root.tag != "eSearchResult":
+        # Any E-utility may answer a failed call with a bare <ERROR> list.
+        errors = [t for t in (_text(c) for c in root if c.tag == "ERROR") if t]
+        if errors:
+            raise EutilsError(f"{file_label}: NCBI returned an error: {'; '.join(errors)}")
         raise InputError(f"{file_label}: not an ESearch result (root element <{root.tag}>)")
     res = ESearchResult(count=0, retmax=0, retstart=0)
     for c in root:
