@@ -1,0 +1,545 @@
+"""RevMan-style forest plots (plain, subgroups, cumulative, leave-one-out) as SVG strings.
+
+Layout: one invisible "canvas" axes covering the figure holds the table text, in inches with
+y growing downwards; the plot column is a second axes sharing the same y coordinates, so a
+row's text and its square/diamond line up exactly. Nothing is computed here except display
+transforms (exp of log ratios, marker sizes, axis limits).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from matplotlib.patches import Polygon
+from matplotlib.ticker import FixedLocator, NullLocator
+
+from .common import (
+    DIAMOND_COLOUR,
+    FONT_SIZE,
+    SMALL_FONT,
+    SQUARE_COLOUR,
+    effect_test_text,
+    figure_context,
+    figure_key,
+    figure_to_svg,
+    fmt_effect,
+    fmt_i2,
+    fmt_num,
+    fmt_tau2,
+    fmt_value,
+    fmt_weight,
+    heterogeneity_text,
+    new_figure,
+    subgroup_test_text,
+    text_width,
+)
+from .model import (
+    EFFECT_NAMES,
+    Direction,
+    ForestPlot,
+    PooledRow,
+    StudyRow,
+    SummaryForest,
+    SummaryRow,
+    is_ratio,
+)
+
+ROW_H = 0.19  # inches per table row (8 pt text + leading)
+MARGIN = 0.08
+RIGHT_MARGIN = 0.25  # half of the widest end tick label ("1000") sticks out of the axis
+PAD = 0.16  # horizontal padding between columns
+MAX_SQUARE_PT = 10.0  # side of the heaviest study's square, in points
+MIN_SQUARE_PT = 2.5  # below this a square would vanish; clamped (noted in the docs)
+
+Align = Literal["left", "right", "center"]
+
+
+@dataclass
+class _Col:
+    key: str
+    header: str
+    align: Align = "right"
+    group: str | None = None
+    min_width: float = 0.0
+    width: float = 0.0
+
+
+@dataclass
+class _Row:
+    cells: dict[str, str] = field(default_factory=dict)
+    bold: bool = False
+    span: str | None = None  # free text from the first column, across the table
+    graphic: tuple | None = None
+
+
+@dataclass
+class _Table:
+    cols: list[_Col]
+    body: list[_Row]
+    footer: list[_Row]  # below the plot axes (overall heterogeneity lines)
+    ratio: bool
+    effect_header: tuple[str, str]
+    favours: tuple[str, str]
+    xlim: tuple[float, float] | None
+    ref_line: float | None = None  # dashed line at the overall estimate (analysis scale)
+
+
+def _favours(direction: Direction, favours: tuple[str, str] | None) -> tuple[str, str]:
+    """(left, right) labels; left of the null the experimental arm has the lower value."""
+    if favours is not None:
+        return favours
+    if direction == "higher_is_better":
+        return ("Favours control", "Favours experimental")
+    return ("Favours experimental", "Favours control")
+
+
+# ---------------------------------------------------------------------------- rows
+
+
+def _study_row(s: StudyRow, kind: str, ratio: bool, decimals: int) -> _Row:
+    cells = {"study": s.label, "weight": fmt_weight(s.weight_percent),
+             "effect": fmt_effect(s.estimate, s.ci_lb, s.ci_ub, ratio, decimals)}
+    for prefix, arm in (("e", s.experimental), ("c", s.control)):
+        if arm is None:
+            continue
+        if kind == "continuous":
+            cells[f"{prefix}_mean"] = fmt_value(arm.mean)
+            cells[f"{prefix}_sd"] = fmt_value(arm.sd)
+        else:
+            cells[f"{prefix}_events"] = fmt_value(arm.events)
+        cells[f"{prefix}_n"] = fmt_value(arm.n)
+    graphic = None
+    if s.estimate is not None and s.ci_lb is not None and s.ci_ub is not None:
+        graphic = ("square", s.estimate, s.ci_lb, s.ci_ub, s.weight_percent)
+    return _Row(cells=cells, graphic=graphic)
+
+
+def _pooled_rows(p: PooledRow, default_label: str, kind: str, ratio: bool,
+                 decimals: int) -> tuple[list[_Row], list[_Row]]:
+    """(rows drawn inside the plot, text lines) of one subtotal/total."""
+    cells = {"study": p.label or default_label, "weight": fmt_weight(p.weight_percent),
+             "effect": fmt_effect(p.estimate, p.ci_lb, p.ci_ub, ratio, decimals),
+             "e_n": fmt_value(p.n_experimental), "c_n": fmt_value(p.n_control)}
+    rows = [_Row(cells=cells, bold=True, graphic=("diamond", p.estimate, p.ci_lb, p.ci_ub))]
+    if kind == "dichotomous" and (p.events_experimental is not None
+                                  or p.events_control is not None):
+        rows.append(_Row(cells={"study": "Total events",
+                                "e_events": fmt_value(p.events_experimental),
+                                "c_events": fmt_value(p.events_control)}))
+    if p.pi_lb is not None and p.pi_ub is not None:
+        lo, hi = (math.exp(v) for v in (p.pi_lb, p.pi_ub)) if ratio else (p.pi_lb, p.pi_ub)
+        rows.append(_Row(cells={"study": "95% prediction interval",
+                                "effect": f"[{fmt_num(lo, decimals)}, {fmt_num(hi, decimals)}]"},
+                         graphic=("pi", p.pi_lb, p.pi_ub)))
+    lines = [heterogeneity_text(p.heterogeneity, p.k), effect_test_text(p.test)]
+    text = [_Row(span=t) for t in lines if t]
+    return rows, text
+
+
+def _effect_name(measure: str, effect_label: str | None) -> str:
+    return effect_label or EFFECT_NAMES.get(measure.upper(), measure)
+
+
+def _forest_table(plot: ForestPlot) -> _Table:
+    ratio = is_ratio(plot.measure)
+    kind = plot.kind
+    cols = [_Col("study", "Study or Subgroup", "left", min_width=1.4)]
+    arm_keys = {"continuous": [("mean", "Mean"), ("sd", "SD"), ("n", "Total")],
+                "dichotomous": [("events", "Events"), ("n", "Total")],
+                "generic": []}[kind]
+    for prefix, label in (("e", plot.experimental_label), ("c", plot.control_label)):
+        cols += [_Col(f"{prefix}_{k}", h, "right", group=label, min_width=0.3)
+                 for k, h in arm_keys]
+    all_studies = [s for g in plot.groups for s in g.studies]
+    if any(s.weight_percent is not None for s in all_studies):
+        cols.append(_Col("weight", "Weight", "right", min_width=0.45))
+    cols.append(_Col("effect", plot.method_label, "center", group=None, min_width=1.2))
+
+    body: list[_Row] = []
+    footer: list[_Row] = []
+    n_groups = len(plot.groups)
+    for gi, g in enumerate(plot.groups):
+        if g.title:
+            body.append(_Row(span=g.title, bold=True))
+        body += [_study_row(s, kind, ratio, plot.decimals) for s in g.studies]
+        if g.subtotal is not None:
+            rows, text = _pooled_rows(g.subtotal, "Subtotal (95% CI)", kind, ratio,
+                                      plot.decimals)
+            body += rows + text
+        if g.title and (gi < n_groups - 1 or plot.total is not None):
+            body.append(_Row())
+    if plot.total is not None:
+        rows, text = _pooled_rows(plot.total, "Total (95% CI)", kind, ratio, plot.decimals)
+        body += rows
+        footer += text
+    if plot.subgroup_test is not None:
+        footer.append(_Row(span=subgroup_test_text(plot.subgroup_test)))
+    name = _effect_name(plot.measure, plot.effect_label)
+    return _Table(cols, body, footer, ratio, (name, plot.method_label),
+                  _favours(plot.direction, plot.favours), plot.xlim)
+
+
+def _summary_table(plot: SummaryForest) -> _Table:
+    ratio = is_ratio(plot.measure)
+    cumulative = plot.mode == "cumulative"
+    first = "Study added" if cumulative else "Study omitted"
+    cols = [_Col("study", first, "left", min_width=1.6)]
+    rows = plot.rows
+    if any(r.k is not None for r in rows):
+        cols.append(_Col("k", "Studies", "right", min_width=0.45))
+    if any(r.tau2 is not None for r in rows):
+        cols.append(_Col("tau2", "Tau\u00b2", "right", min_width=0.45))
+    if any(r.i2 is not None for r in rows):
+        cols.append(_Col("i2", "I\u00b2", "right", min_width=0.4))
+    cols.append(_Col("effect", plot.method_label, "center", min_width=1.2))
+
+    body: list[_Row] = []
+    for i, r in enumerate(rows):
+        body.append(_Row(cells=_summary_cells(r, i, cumulative, ratio, plot.decimals),
+                         graphic=("point", r.estimate, r.ci_lb, r.ci_ub)))
+    footer: list[_Row] = []
+    ref = None
+    if plot.overall is not None:
+        body.append(_Row())
+        prow, text = _pooled_rows(plot.overall, "All studies (95% CI)", "generic", ratio,
+                                  plot.decimals)
+        if plot.overall.k is not None and any(c.key == "k" for c in cols):
+            prow[0].cells["k"] = str(plot.overall.k)
+        body += prow
+        footer += text
+        ref = plot.overall.estimate
+    name = _effect_name(plot.measure, plot.effect_label)
+    return _Table(cols, body, footer, ratio, (name, plot.method_label),
+                  _favours(plot.direction, plot.favours), plot.xlim, ref_line=ref)
+
+
+def _summary_cells(r: SummaryRow, i: int, cumulative: bool, ratio: bool,
+                   decimals: int) -> dict[str, str]:
+    name = r.label if r.year is None else f"{r.label} {r.year}"
+    if cumulative:
+        label = name if i == 0 else f"+ {name}"
+    else:
+        label = f"Omitting {name}"
+    return {
+        "study": label,
+        "k": "" if r.k is None else str(r.k),
+        "tau2": "" if r.tau2 is None else fmt_tau2(r.tau2),
+        "i2": "" if r.i2 is None else f"{fmt_i2(r.i2)}%",
+        "effect": fmt_effect(r.estimate, r.ci_lb, r.ci_ub, ratio, decimals),
+    }
+
+
+# ---------------------------------------------------------------------------- axis
+
+
+def _nice_up(m: float) -> float:
+    """Smallest 1/2/5 x 10^k that is >= m."""
+    if m <= 0 or not math.isfinite(m):
+        return 1.0
+    e = math.floor(math.log10(m))
+    for f in (1, 2, 5, 10):
+        if f * 10**e >= m * (1 - 1e-12):
+            return f * 10**e
+    return 10 ** (e + 1)
+
+
+_LOG_TICKS = {
+    2: (0.5, 0.7, 1, 1.5, 2),
+    5: (0.2, 0.5, 1, 2, 5),
+    10: (0.1, 0.2, 0.5, 1, 2, 5, 10),
+    20: (0.05, 0.2, 1, 5, 20),
+    50: (0.02, 0.1, 1, 10, 50),
+    100: (0.01, 0.1, 1, 10, 100),
+    1000: (0.001, 0.01, 0.1, 1, 10, 100, 1000),
+}
+
+
+def _axis(table: _Table) -> tuple[tuple[float, float], list[float]]:
+    """Display-scale x limits (symmetric around the null, as RevMan) and tick positions."""
+    ests: list[float] = []
+    cis: list[float] = []
+    for row in table.body:
+        g = row.graphic
+        if g is None:
+            continue
+        if g[0] == "pi":
+            cis += [g[1], g[2]]
+        else:
+            ests.append(g[1])
+            (ests if g[0] == "diamond" else cis).extend([g[2], g[3]])
+    finite_e = [abs(v) for v in ests if v is not None and math.isfinite(v)]
+    finite_c = [abs(v) for v in cis if v is not None and math.isfinite(v)]
+    m_est = max(finite_e, default=0.0)
+    m_ci = max(finite_c, default=0.0)
+    if table.xlim is not None:
+        lo, hi = table.xlim
+        if table.ratio:
+            ticks = [t for t in sorted({*_LOG_TICKS[100], *_LOG_TICKS[10]}) if lo <= t <= hi]
+        else:
+            step = _nice_up((hi - lo) / 4)
+            ticks = [step * i for i in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
+        return (lo, hi), ticks
+    if table.ratio:
+        # contain every estimate; contain CIs up to 0.01-100, clip wider ones with arrows
+        need = max(m_est, min(m_ci, math.log(100)))
+        for lim in (2, 5, 10, 20, 50, 100, 1000):
+            if math.log(lim) >= need * (1 - 1e-9):
+                break
+        return (1 / lim, float(lim)), list(_LOG_TICKS[lim])
+    cap = 3 * m_est if m_est > 0 else m_ci
+    lim = _nice_up(max(m_est, min(m_ci, cap)))
+    return (-lim, lim), [-lim, -lim / 2, 0.0, lim / 2, lim]
+
+
+def _tick_label(v: float) -> str:
+    s = f"{v:g}"
+    return "0" if float(s) == 0 else s
+
+
+# ---------------------------------------------------------------------------- drawing
+
+
+def _layout(table: _Table) -> tuple[float, float, float]:
+    """Fix column widths; return (left table width, plot width, study-col extra)."""
+    for c in table.cols:
+        texts = [c.header] + [r.cells.get(c.key, "") for r in table.body + table.footer]
+        bold_texts = [r.cells.get(c.key, "") for r in table.body if r.bold]
+        w = max([text_width(t) for t in texts] + [text_width(t, bold=True) for t in bold_texts])
+        c.width = max(c.min_width, w + PAD)
+    # group headers (Experimental / Control) must fit over their columns
+    groups: dict[str, list[_Col]] = {}
+    for c in table.cols:
+        if c.group:
+            groups.setdefault(c.group, []).append(c)
+    for label, cs in groups.items():
+        need = text_width(label, bold=True) + PAD
+        have = sum(c.width for c in cs)
+        if need > have:
+            for c in cs:
+                c.width += (need - have) / len(cs)
+    eff = next(c for c in table.cols if c.key == "effect")
+    eff.width = max(eff.width, text_width(table.effect_header[0], bold=True) + PAD)
+    # span lines (subgroup titles, heterogeneity) run from the first column to the plot
+    left = sum(c.width for c in table.cols)
+    span_w = max([text_width(r.span or "", bold=r.bold) for r in table.body + table.footer],
+                 default=0.0) + 2 * PAD
+    if span_w > left:
+        table.cols[0].width += span_w - left
+        left = span_w
+    fav = max(text_width(f, SMALL_FONT) for f in table.favours)
+    plot_w = max(2.4, 2 * fav + 0.35, text_width(table.effect_header[1], bold=True) + PAD)
+    return left, plot_w, 0.0
+
+
+def _render(table: _Table, key: str, title: str, desc: str) -> str:
+    left, plot_w, _ = _layout(table)
+    n_body = len(table.body)
+    header_h = 2 * ROW_H + 0.06
+    y_top = MARGIN + header_h
+    y_bottom = y_top + n_body * ROW_H + 0.05
+    footer_h = max(len(table.footer) * ROW_H, 2.4 * ROW_H) + 0.1
+    height = y_bottom + footer_h + MARGIN
+    width = MARGIN + left + plot_w + RIGHT_MARGIN
+    x_plot = MARGIN + left
+
+    fig = new_figure(width, height)
+    canvas = fig.add_axes((0, 0, 1, 1))
+    canvas.set_xlim(0, width)
+    canvas.set_ylim(height, 0)
+    canvas.set_axis_off()
+
+    def put(x: float, y: float, s: str, align: Align = "left", bold: bool = False,
+            size: float = FONT_SIZE) -> None:
+        if s:
+            canvas.text(x, y, s, ha=align, va="center", fontsize=size,
+                        fontweight="bold" if bold else "normal", parse_math=False)
+
+    # column x positions
+    xs: dict[str, tuple[float, float]] = {}
+    x = MARGIN
+    for c in table.cols:
+        xs[c.key] = (x, c.width)
+        x += c.width
+
+    def anchor(c: _Col) -> float:
+        x0, w = xs[c.key]
+        if c.align == "left":
+            return x0
+        if c.align == "right":
+            return x0 + w - PAD / 2
+        return x0 + w / 2
+
+    # header: group labels / effect name on line 1, column names on line 2
+    y1, y2 = MARGIN + 0.5 * ROW_H, MARGIN + 1.5 * ROW_H
+    seen: set[str] = set()
+    for c in table.cols:
+        if c.group and c.group not in seen:
+            seen.add(c.group)
+            members = [d for d in table.cols if d.group == c.group]
+            x0 = xs[members[0].key][0]
+            x1 = xs[members[-1].key][0] + xs[members[-1].key][1]
+            put((x0 + x1) / 2, y1, c.group, "center", bold=True)
+            canvas.plot([x0 + 0.04, x1 - 0.04], [y1 + 0.45 * ROW_H] * 2, color="black",
+                        lw=0.5)
+        align = "left" if c.align == "left" else c.align
+        put(anchor(c), y2, c.header, align, bold=True)
+    eff = next(c for c in table.cols if c.key == "effect")
+    put(anchor(eff), y1, table.effect_header[0], "center", bold=True)
+    put(x_plot + plot_w / 2, y1, table.effect_header[0], "center", bold=True)
+    put(x_plot + plot_w / 2, y2, table.effect_header[1], "center", bold=True)
+    canvas.plot([MARGIN, width - MARGIN], [y_top - 0.03] * 2, color="black", lw=0.8)
+
+    def row_text(row: _Row, y: float) -> None:
+        if row.span is not None:
+            put(MARGIN, y, row.span, "left", bold=row.bold)
+        for c in table.cols:
+            put(anchor(c), y, row.cells.get(c.key, ""), c.align, bold=row.bold)
+
+    for i, row in enumerate(table.body):
+        row_text(row, y_top + (i + 0.5) * ROW_H)
+    for i, row in enumerate(table.footer):
+        row_text(row, y_bottom + (i + 0.5) * ROW_H)
+
+    # ---- the plot column
+    (xmin, xmax), ticks = _axis(table)
+    ax = fig.add_axes((x_plot / width, 1 - y_bottom / height, plot_w / width,
+                       (y_bottom - y_top) / height))
+    ax.patch.set_visible(False)
+    ax.set_ylim(y_bottom, y_top)
+    if table.ratio:
+        ax.set_xscale("log")
+    ax.set_xlim(xmin, xmax)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_linewidth(0.8)
+    ax.yaxis.set_major_locator(NullLocator())
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(ticks, [_tick_label(t) for t in ticks], fontsize=SMALL_FONT)
+    ax.tick_params(axis="x", length=3, width=0.8, pad=2)
+
+    def tx(v: float) -> float:
+        return math.exp(v) if table.ratio else v
+
+    null = 1.0 if table.ratio else 0.0
+    ax.plot([null, null], [y_bottom, y_top], color="black", lw=0.8, zorder=1)
+    if table.ref_line is not None:
+        ax.plot([tx(table.ref_line)] * 2, [y_bottom, y_top], color="#555555", lw=0.7,
+                ls=(0, (3, 2)), zorder=1)
+
+    weights = [r.graphic[4] for r in table.body
+               if r.graphic and r.graphic[0] == "square" and r.graphic[4] is not None]
+    w_max = max(weights, default=0.0)
+
+    for i, row in enumerate(table.body):
+        g = row.graphic
+        if g is None:
+            continue
+        y = y_top + (i + 0.5) * ROW_H
+        if g[0] in ("square", "point"):
+            _ci_line(ax, tx(g[2]), tx(g[3]), y, xmin, xmax)
+            est = tx(g[1])
+            if not xmin <= est <= xmax:
+                continue
+            if g[0] == "square":
+                w = g[4]
+                side = (MAX_SQUARE_PT * math.sqrt(w / w_max)) if (w and w_max) else 4.0
+                side = max(side, MIN_SQUARE_PT)
+                ax.scatter([est], [y], s=side**2, marker="s", color=SQUARE_COLOUR,
+                           linewidths=0, zorder=3)
+            else:
+                ax.scatter([est], [y], s=22, marker="o", color=SQUARE_COLOUR, linewidths=0,
+                           zorder=3)
+        elif g[0] == "diamond":
+            h = 0.34 * ROW_H
+            pts = [(tx(g[2]), y), (tx(g[1]), y - h), (tx(g[3]), y), (tx(g[1]), y + h)]
+            ax.add_patch(Polygon(pts, closed=True, facecolor=DIAMOND_COLOUR,
+                                 edgecolor=DIAMOND_COLOUR, lw=0.5, zorder=3))
+        elif g[0] == "pi":
+            _ci_line(ax, tx(g[1]), tx(g[2]), y, xmin, xmax, lw=2.2, colour="#8B1A1A",
+                     caps=True)
+
+    # favours labels under the tick labels, on either side of the null line
+    frac = ((math.log(null) - math.log(xmin)) / (math.log(xmax) - math.log(xmin))
+            if table.ratio else (null - xmin) / (xmax - xmin))
+    x_null = x_plot + frac * plot_w
+    y_fav = y_bottom + 1.75 * ROW_H
+    put(x_null - 0.06, y_fav, table.favours[0], "right", size=SMALL_FONT)
+    put(x_null + 0.06, y_fav, table.favours[1], "left", size=SMALL_FONT)
+    return figure_to_svg(fig, key, title, desc)
+
+
+def _ci_line(ax, lo: float, hi: float, y: float, xmin: float, xmax: float,
+             lw: float = 0.9, colour: str = "black", caps: bool = False) -> None:
+    """A CI line clipped to the axis, with an arrow head where it runs off the scale."""
+    a, b = max(lo, xmin), min(hi, xmax)
+    if a > b:
+        return
+    ax.plot([a, b], [y, y], color=colour, lw=lw, solid_capstyle="butt", zorder=2)
+    if lo < xmin:
+        ax.plot([xmin], [y], marker="<", markersize=4, color=colour, zorder=2, clip_on=False)
+    elif caps:
+        ax.plot([a], [y], marker="|", markersize=6, color=colour, zorder=2)
+    if hi > xmax:
+        ax.plot([xmax], [y], marker=">", markersize=4, color=colour, zorder=2, clip_on=False)
+    elif caps:
+        ax.plot([b], [y], marker="|", markersize=6, color=colour, zorder=2)
+
+
+# ---------------------------------------------------------------------------- public
+
+
+def _describe(table: _Table, what: str, n: int) -> str:
+    lines = [f"{what} of {table.effect_header[0]} ({table.effect_header[1]}), {n} rows. "
+             f"Left of the null line: {table.favours[0]}; right: {table.favours[1]}."]
+    for row in table.body + table.footer:
+        if row.span:
+            lines.append(row.span)
+        elif row.bold and row.cells.get("effect"):
+            lines.append(f"{row.cells['study']}: {row.cells['effect']}")
+    return " ".join(lines)
+
+
+def forest_svg(plot: ForestPlot) -> str:
+    """Draw a RevMan-style forest plot (optionally with subgroups) as an SVG string."""
+    table = _forest_table(plot)
+    key = figure_key("forest", plot)
+    n = sum(len(g.studies) for g in plot.groups)
+    desc = plot.description or _describe(table, "Forest plot", n)
+    with figure_context(key):
+        return _render(table, key, plot.title, desc)
+
+
+def summary_forest_svg(plot: SummaryForest) -> str:
+    """Draw a cumulative or leave-one-out forest plot as an SVG string."""
+    table = _summary_table(plot)
+    key = figure_key(plot.mode, plot)
+    what = "Cumulative forest plot" if plot.mode == "cumulative" else "Leave-one-out plot"
+    desc = plot.description or _describe(table, what, len(plot.rows))
+    with figure_context(key):
+        return _render(table, key, plot.title, desc)
+
+
+def cumulative_forest_svg(plot: SummaryForest) -> str:
+    """Cumulative forest plot: one row per step, labelled by the study added and its year."""
+    if plot.mode != "cumulative":
+        plot = _replace_mode(plot, "cumulative")
+    return summary_forest_svg(plot)
+
+
+def leave_one_out_svg(plot: SummaryForest) -> str:
+    """Leave-one-out plot: one row per omitted study ("Omitting X")."""
+    if plot.mode != "leave_one_out":
+        plot = _replace_mode(plot, "leave_one_out")
+    return summary_forest_svg(plot)
+
+
+def _replace_mode(plot: SummaryForest, mode: str) -> SummaryForest:
+    from dataclasses import replace
+
+    title = plot.title
+    if mode == "leave_one_out" and title == "Cumulative forest plot":
+        title = "Leave-one-out plot"
+    return replace(plot, mode=mode, title=title)

@@ -1,0 +1,297 @@
+"""PRISMA 2020 flow diagram for updated reviews, written directly as SVG.
+
+Layout follows the PRISMA 2020 template "for updated systematic reviews which included
+searches of databases and registers only" (Page et al. 2021, BMJ 372:n71, Fig. 1), with the
+"other methods" column added when its counts are given. Each box is a ``<g>`` with a
+``data-box`` attribute naming what it counts, so tests and readers can find numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from .common import SVG_NS, add_accessibility, figure_key, text_width
+from .model import PrismaFlow
+
+FONT = 9.0  # user units are points: legible at print size
+LINE = 11.5
+PAD = 6.0
+GAP = 26.0  # vertical gap between box rows (room for arrows)
+COL_W = 190.0
+COL_GAP = 34.0
+SIDE_W = 24.0
+MARGIN = 8.0
+HEADER_COLOURS = {"previous": "#D9D9D9", "databases": "#FFC000", "other": "#D9D9D9"}
+SIDE_COLOUR = "#9DC3E6"
+FONT_FAMILY = "DejaVu Sans, Arial, Helvetica, sans-serif"
+
+
+def n_text(n: int | None) -> str:
+    """``(n = 12)``; a count nobody reported stays visibly missing."""
+    return "(n = not reported)" if n is None else f"(n = {n})"
+
+
+@dataclass
+class _Box:
+    key: str
+    lines: list[tuple[str, bool]]  # (text, indented)
+    x: float
+    y: float = 0.0
+    w: float = COL_W
+    h: float = 0.0
+    wrapped: list[tuple[str, float]] | None = None  # (line, x offset)
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """Greedy word wrap measured with the same font metrics as the matplotlib figures."""
+    words = text.split()
+    lines: list[str] = []
+    cur = ""
+    for w in words:
+        cand = f"{cur} {w}" if cur else w
+        if cur and text_width(cand, FONT) * 72 > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = cand
+    if cur:
+        lines.append(cur)
+    return lines or [""]
+
+
+def _layout_box(b: _Box) -> None:
+    out: list[tuple[str, float]] = []
+    for text, indent in b.lines:
+        off = 10.0 if indent else 0.0
+        if text == "":
+            out.append(("", 0.0))
+            continue
+        for line in _wrap(text, b.w - 2 * PAD - off):
+            out.append((line, off))
+    b.wrapped = out
+    b.h = len(out) * LINE + 2 * PAD
+
+
+def prisma_svg(flow: PrismaFlow) -> str:
+    """Draw the PRISMA 2020 flow diagram of an updated review as an SVG string."""
+    key = figure_key("prisma", flow)
+    f = flow
+    other = bool(f.other_identified or f.other_sought is not None
+                 or f.other_assessed is not None)
+    has_previous = (f.previous_studies is not None
+                    or f.previous_reports is not None)
+
+    x_prev = MARGIN + SIDE_W + 8
+    x_db = x_prev + (COL_W + COL_GAP if has_previous else 0)
+    x_ex = x_db + COL_W + COL_GAP
+    x_oth = x_ex + COL_W + COL_GAP
+    x_oex = x_oth + COL_W + COL_GAP
+    width = (x_oex + COL_W if other else x_ex + COL_W) + MARGIN
+
+    # ---- boxes, row by row
+    prev_lines = [(f"Studies included in previous version of review "
+                   f"{n_text(f.previous_studies)}", False), ("", False),
+                  (f"Reports of studies included in previous version of review "
+                   f"{n_text(f.previous_reports)}", False)]
+    if f.previous_label:
+        prev_lines = [(f"Previous review: {f.previous_label}", False), ("", False)] + prev_lines
+    identified = [("Records identified from:", False)] + [
+        (f"{src} {n_text(n)}", True) for src, n in f.identified
+    ]
+    if not f.identified:
+        identified.append(("no database searched yet", True))
+    removed = [("Records removed before screening:", False),
+               (f"Duplicate records removed {n_text(f.duplicates_removed)}", True),
+               (f"Records marked as ineligible by automation tools "
+                f"{n_text(f.automation_removed)}", True),
+               (f"Records removed for other reasons {n_text(f.other_removed)}", True)]
+    reasons = [("Reports excluded:", False)] + [
+        (f"{r} {n_text(n)}", True) for r, n in f.excluded_reasons
+    ]
+    rows: list[list[_Box]] = [
+        [_Box("identified", identified, x_db), _Box("removed", removed, x_ex)],
+        [_Box("screened", [("Records screened", False), (n_text(f.screened), False)], x_db),
+         _Box("screened_excluded", [("Records excluded", False),
+                                    (n_text(f.screened_excluded), False)], x_ex)],
+        [_Box("sought", [("Reports sought for retrieval", False), (n_text(f.sought), False)],
+              x_db),
+         _Box("not_retrieved", [("Reports not retrieved", False),
+                                (n_text(f.not_retrieved), False)], x_ex)],
+        [_Box("assessed", [("Reports assessed for eligibility", False),
+                           (n_text(f.assessed), False)], x_db),
+         _Box("excluded_reasons", reasons, x_ex)],
+        [_Box("new_included", [(f"New studies included in review {n_text(f.new_studies)}",
+                                False), ("", False),
+                               (f"Reports of new included studies {n_text(f.new_reports)}",
+                                False)], x_db)],
+        [_Box("total_included", [(f"Total studies included in review "
+                                  f"{n_text(f.total_studies)}", False), ("", False),
+                                 (f"Reports of total included studies "
+                                  f"{n_text(f.total_reports)}", False)], x_db)],
+    ]
+    if has_previous:
+        rows[0].insert(0, _Box("previous", prev_lines, x_prev))
+    if other:
+        o_reasons = [("Reports excluded:", False)] + [
+            (f"{r} {n_text(n)}", True) for r, n in f.other_excluded_reasons
+        ]
+        rows[0].append(_Box("other_identified", [("Records identified from:", False)] + [
+            (f"{src} {n_text(n)}", True) for src, n in f.other_identified], x_oth))
+        rows[2] += [_Box("other_sought", [("Reports sought for retrieval", False),
+                                          (n_text(f.other_sought), False)], x_oth),
+                    _Box("other_not_retrieved", [("Reports not retrieved", False),
+                                                 (n_text(f.other_not_retrieved), False)], x_oex)]
+        rows[3] += [_Box("other_assessed", [("Reports assessed for eligibility", False),
+                                            (n_text(f.other_assessed), False)], x_oth),
+                    _Box("other_excluded_reasons", o_reasons, x_oex)]
+
+    header_h = 2 * LINE + 2 * PAD
+    y = MARGIN + header_h + 14
+    row_y: list[tuple[float, float]] = []
+    for row in rows:
+        for b in row:
+            _layout_box(b)
+        h = max(b.h for b in row)
+        for b in row:
+            b.y = y
+            if b.key not in ("previous",):
+                b.h = h if b.key in ("screened", "screened_excluded", "sought",
+                                     "not_retrieved", "other_sought",
+                                     "other_not_retrieved") else b.h
+        row_y.append((y, y + h))
+        y += h + GAP
+    height = y - GAP + MARGIN
+    boxes = {b.key: b for row in rows for b in row}
+
+    root = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
+    root.set("width", f"{width:.0f}pt")
+    root.set("height", f"{height:.0f}pt")
+    root.set("viewBox", f"0 0 {width:.1f} {height:.1f}")
+    root.set("version", "1.1")
+    defs = etree.SubElement(root, f"{{{SVG_NS}}}defs")
+    marker = etree.SubElement(defs, f"{{{SVG_NS}}}marker", id=f"{key}-arrow",
+                              viewBox="0 0 10 10", refX="10", refY="5", markerWidth="7",
+                              markerHeight="7", orient="auto-start-reverse")
+    etree.SubElement(marker, f"{{{SVG_NS}}}path", d="M 0 0 L 10 5 L 0 10 z", fill="#000000")
+    g_all = etree.SubElement(root, f"{{{SVG_NS}}}g", attrib={
+        "font-family": FONT_FAMILY, "font-size": f"{FONT:g}", "fill": "#000000"})
+
+    # ---- column headers
+    def header(x: float, w: float, text: str, colour: str, name: str) -> None:
+        g = etree.SubElement(g_all, f"{{{SVG_NS}}}g", attrib={"data-box": f"header_{name}"})
+        etree.SubElement(g, f"{{{SVG_NS}}}rect", x=f"{x:.1f}", y=f"{MARGIN:.1f}",
+                         width=f"{w:.1f}", height=f"{header_h:.1f}", rx="6", fill=colour,
+                         stroke="#000000", attrib={"stroke-width": "0.6"})
+        lines = _wrap(text, w - 2 * PAD)
+        y0 = MARGIN + header_h / 2 - (len(lines) - 1) * LINE / 2 + FONT * 0.35
+        _text(g, x + w / 2, y0, lines, anchor="middle", bold=True)
+
+    if has_previous:
+        header(x_prev, COL_W, "Previous studies", HEADER_COLOURS["previous"], "previous")
+    header(x_db, 2 * COL_W + COL_GAP,
+           "Identification of new studies via databases and registers",
+           HEADER_COLOURS["databases"], "databases")
+    if other:
+        header(x_oth, 2 * COL_W + COL_GAP, "Identification of new studies via other methods",
+               HEADER_COLOURS["other"], "other")
+
+    # ---- phase labels on the left
+    phases = [("Identification", row_y[0][0], row_y[0][1]),
+              ("Screening", row_y[1][0], row_y[3][1]),
+              ("Included", row_y[4][0], row_y[5][1])]
+    for name, top, bottom in phases:
+        g = etree.SubElement(g_all, f"{{{SVG_NS}}}g", attrib={"data-box": f"phase_{name}"})
+        etree.SubElement(g, f"{{{SVG_NS}}}rect", x=f"{MARGIN:.1f}", y=f"{top:.1f}",
+                         width=f"{SIDE_W:.1f}", height=f"{bottom - top:.1f}", rx="4",
+                         fill=SIDE_COLOUR, stroke="#000000", attrib={"stroke-width": "0.6"})
+        cx, cy = MARGIN + SIDE_W / 2 + FONT * 0.35, (top + bottom) / 2
+        t = etree.SubElement(g, f"{{{SVG_NS}}}text", x=f"{cx:.1f}", y=f"{cy:.1f}",
+                             transform=f"rotate(-90 {cx:.1f} {cy:.1f})",
+                             attrib={"text-anchor": "middle", "font-weight": "bold"})
+        t.text = name
+
+    # ---- boxes
+    for b in boxes.values():
+        g = etree.SubElement(g_all, f"{{{SVG_NS}}}g", attrib={"data-box": b.key})
+        etree.SubElement(g, f"{{{SVG_NS}}}rect", x=f"{b.x:.1f}", y=f"{b.y:.1f}",
+                         width=f"{b.w:.1f}", height=f"{b.h:.1f}", fill="#FFFFFF",
+                         stroke="#000000", attrib={"stroke-width": "0.8"})
+        assert b.wrapped is not None
+        y0 = b.y + PAD + FONT * 0.85
+        t = etree.SubElement(g, f"{{{SVG_NS}}}text", x=f"{b.x + PAD:.1f}", y=f"{y0:.1f}")
+        for i, (line, off) in enumerate(b.wrapped):
+            ts = etree.SubElement(t, f"{{{SVG_NS}}}tspan", x=f"{b.x + PAD + off:.1f}",
+                                  y=f"{y0 + i * LINE:.1f}")
+            ts.text = line if line else "\u00a0"
+
+    # ---- arrows
+    def arrow(x1: float, y1: float, x2: float, y2: float) -> None:
+        etree.SubElement(g_all, f"{{{SVG_NS}}}path", d=f"M {x1:.1f} {y1:.1f} L {x2:.1f} {y2:.1f}",
+                         fill="none", stroke="#000000", attrib={
+                             "stroke-width": "0.9", "marker-end": f"url(#{key}-arrow)"})
+
+    def down(a: str, b: str) -> None:
+        ba, bb = boxes[a], boxes[b]
+        x = ba.x + ba.w / 2
+        arrow(x, ba.y + ba.h, x, bb.y)
+
+    def right(a: str, b: str) -> None:
+        ba, bb = boxes[a], boxes[b]
+        y = ba.y + min(ba.h, bb.h) / 2
+        arrow(ba.x + ba.w, y, bb.x, y)
+
+    for a, b in (("identified", "screened"), ("screened", "sought"), ("sought", "assessed"),
+                 ("assessed", "new_included"), ("new_included", "total_included")):
+        down(a, b)
+    for a, b in (("identified", "removed"), ("screened", "screened_excluded"),
+                 ("sought", "not_retrieved"), ("assessed", "excluded_reasons")):
+        right(a, b)
+    if other:
+        down("other_identified", "other_sought")
+        down("other_sought", "other_assessed")
+        right("other_sought", "other_not_retrieved")
+        right("other_assessed", "other_excluded_reasons")
+        # other methods feed the new studies box: down from assessed, then left
+        oa, ni = boxes["other_assessed"], boxes["new_included"]
+        x = oa.x + oa.w / 2
+        y_mid = ni.y + ni.h / 2
+        etree.SubElement(g_all, f"{{{SVG_NS}}}path",
+                         d=f"M {x:.1f} {oa.y + oa.h:.1f} L {x:.1f} {y_mid:.1f}", fill="none",
+                         stroke="#000000", attrib={"stroke-width": "0.9"})
+        arrow(x, y_mid, ni.x + ni.w, y_mid)
+    if has_previous:
+        pv, tot = boxes["previous"], boxes["total_included"]
+        x = pv.x + pv.w / 2
+        y_mid = tot.y + tot.h / 2
+        etree.SubElement(g_all, f"{{{SVG_NS}}}path",
+                         d=f"M {x:.1f} {pv.y + pv.h:.1f} L {x:.1f} {y_mid:.1f}", fill="none",
+                         stroke="#000000", attrib={"stroke-width": "0.9"})
+        arrow(x, y_mid, tot.x, y_mid)
+
+    title = f.title
+    desc = f.description or _describe(boxes)
+    add_accessibility(root, key=key, title=title, desc=desc)
+    return etree.tostring(root, encoding="unicode")
+
+
+def _text(parent: etree._Element, x: float, y: float, lines: list[str], anchor: str = "start",
+          bold: bool = False) -> None:
+    attrib = {"text-anchor": anchor}
+    if bold:
+        attrib["font-weight"] = "bold"
+    t = etree.SubElement(parent, f"{{{SVG_NS}}}text", x=f"{x:.1f}", y=f"{y:.1f}",
+                         attrib=attrib)
+    for i, line in enumerate(lines):
+        ts = etree.SubElement(t, f"{{{SVG_NS}}}tspan", x=f"{x:.1f}", y=f"{y + i * LINE:.1f}")
+        ts.text = line
+
+
+def _describe(boxes: dict[str, _Box]) -> str:
+    """Screen-reader summary: every box's text in reading order."""
+    parts = []
+    for b in boxes.values():
+        text = " ".join(t for t, _ in b.lines if t)
+        parts.append(text.rstrip(":") + ".")
+    return "PRISMA 2020 flow diagram of an updated review. " + " ".join(parts)
