@@ -1,0 +1,293 @@
+"""What pooling receives: one row per study for each protocol outcome x time point.
+
+Rows come from the stored extraction: the arm values whose ``time_weeks`` fall in the time
+point's window (the one nearest the time point's weeks when a study reports several), unit-
+converted to the outcome's canonical unit, experimental vs control. A study with two or
+more experimental (or control) arms has them combined into one group with the Cochrane
+Handbook formula (6.5.2.10, Table 6.5.a) for continuous data, or by adding events and totals
+for dichotomous data; the row says so in ``combined``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from registry.protocol import Outcome, Protocol, TimePoint, load_protocol, parse_protocol
+from schemas.extraction import ROB1_KEY_DOMAINS
+from schemas.pooling_input import validate_pooling_data
+
+from .validate import is_rct
+
+
+@dataclass(frozen=True)
+class PoolingInput:
+    """Data for one protocol outcome at one protocol time point."""
+
+    outcome: Outcome
+    time_point: TimePoint
+    kind: str  # continuous | dichotomous
+    data: pd.DataFrame
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def measure(self) -> str:
+        """The protocol's effect measure for the outcome."""
+        return self.outcome.measure
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.data)
+
+
+def review_protocol(store: Any, review: str) -> Protocol:
+    """The protocol snapshot stored with the review (else the protocol file)."""
+    snap = store.stored_protocol(review)
+    if snap is None:
+        return load_protocol(review)
+    try:
+        return parse_protocol(yaml.safe_load(snap[0]), Path(f"<registry>/{review}/protocol.yaml"))
+    except Exception:  # an old snapshot the current loader rejects: use the file
+        return load_protocol(review)
+
+
+def _f(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def rob_overall(judgements: dict[str, str], tool: str = "RoB1") -> str | None:
+    """Overall risk of bias of a study from its domain judgements.
+
+    RoB1: high if any key domain is high, low if all key domains are low, else unclear
+    (Cochrane Handbook 5.1, Table 8.7.a). RoB2: the 'overall' judgement if given, else the
+    worst domain (RoB 2 guidance: any high -> high; all low -> low; else some concerns).
+    """
+    if not judgements:
+        return None
+    if tool == "RoB2":
+        if "overall" in judgements:
+            return judgements["overall"]
+        vals = list(judgements.values())
+        if "high" in vals:
+            return "high"
+        return "low" if all(v == "low" for v in vals) and len(vals) >= 5 else "some_concerns"
+    key = [judgements.get(d) for d in ROB1_KEY_DOMAINS]
+    if "high" in key:
+        return "high"
+    if all(v == "low" for v in key):
+        return "low"
+    return "unclear"
+
+
+def combine_groups(groups: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """Combine (n, mean, sd) groups into one (n, mean, sd)."""
+    n, m, s = groups[0]
+    for n2, m2, s2 in groups[1:]:
+        # Cochrane Handbook 6.5.2.10 Table 6.5.a: N = N1 + N2, M = (N1 M1 + N2 M2) / N,
+        # SD = sqrt(((N1-1) SD1^2 + (N2-1) SD2^2 + N1 N2 / N (M1^2 + M2^2 - 2 M1 M2)) / (N-1))
+        tot = n + n2
+        mean = (n * m + n2 * m2) / tot
+        var = ((n - 1) * s**2 + (n2 - 1) * s2**2 + n * n2 / tot * (m - m2) ** 2) / (tot - 1)
+        n, m, s = tot, mean, math.sqrt(var)
+    return n, m, s
+
+
+def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
+    studies = store.curation_rows(review, "studies")
+    rob = store.curation_rows(review, "risk_of_bias")
+    judg: dict[str, dict[str, str]] = {}
+    tools: dict[str, str] = {}
+    for r in rob.to_dict("records") if len(rob) else []:
+        judg.setdefault(r["study_id"], {})[r["domain"]] = r["judgement"]
+        tools[r["study_id"]] = r["tool"]
+    rows = []
+    for r in studies.to_dict("records") if len(studies) else []:
+        sid = r["study_id"]
+        year = _f(r.get("year"))
+        author = r.get("first_author")
+        label = f"{author} {int(year)}" if isinstance(author, str) and year else sid
+        rec = {
+            "study_id": sid,
+            "label": label,
+            "year": year,
+            "included_in": r.get("included_in") if isinstance(r.get("included_in"), str)
+            else "main",
+            "country": r.get("country"),
+            "design_assessed": r.get("design_assessed")
+            if isinstance(r.get("design_assessed"), str)
+            else None,
+            "is_rct": is_rct(r.get("design_assessed"), r.get("design_reported")),
+            "rob_overall": rob_overall(judg.get(sid, {}), tools.get(sid, "RoB1")),
+        }  # fmt: skip
+        for c in protocol.characteristics:
+            v = r.get(c.id)
+            rec[c.id] = _f(v) if c.type == "number" else (v if isinstance(v, str) else None)
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def _pick(rows: pd.DataFrame, weeks: float) -> dict[str, Any] | None:
+    """The row nearest the target weeks (final values before change scores on a tie)."""
+    if rows.empty:
+        return None
+    r = rows.assign(
+        _d=(rows["time_weeks"] - weeks).abs(),
+        _c=rows["value_type"].map(lambda v: 0 if v in (None, "final") or v != v else 1),
+    ).sort_values(["_d", "_c"], kind="stable")
+    return r.iloc[0].to_dict()
+
+
+def _arm_n(row: dict[str, Any], arm: dict[str, Any]) -> float | None:
+    for v in (row.get("n"), arm.get("n_analysed"), arm.get("n_randomised")):
+        if _f(v) is not None:
+            return _f(v)
+    return None
+
+
+def pooling_inputs(store: Any, review: str) -> list[PoolingInput]:
+    """Per protocol outcome x time point, the studies' arm data ready for pooling.
+
+    Studies with ``included_in = excluded`` are left out; non-randomised studies stay in with
+    ``is_rct`` False (pooling leaves them out of RCT-only analyses). Studies whose values
+    miss a dispersion or n are left out and show up in :func:`registry.curation.gaps`.
+    Every frame is validated by :mod:`schemas.pooling_input`.
+    """
+    protocol = review_protocol(store, review)
+    studies = _study_table(store, protocol, review)
+    arms = store.curation_rows(review, "arms")
+    outcomes = store.curation_rows(review, "outcomes")
+    arm_by = {(a["study_id"], a["arm_id"]): a for a in arms.to_dict("records")} if len(arms) else {}
+    out: list[PoolingInput] = []
+    if studies.empty:
+        return out
+    study_by = {s["study_id"]: s for s in studies.to_dict("records")}
+    for o in protocol.outcomes:
+        o_rows = outcomes[outcomes["outcome"] == o.id] if len(outcomes) else outcomes
+        for t in protocol.time_points:
+            in_win = (
+                o_rows[o_rows["time_weeks"].map(lambda w, t=t: t.contains(float(w)))]
+                if len(o_rows)
+                else o_rows
+            )
+            rows = []
+            notes: list[str] = []
+            for sid, srows in in_win.groupby("study_id", sort=False) if len(in_win) else []:
+                st = study_by.get(sid)
+                if st is None or st["included_in"] == "excluded":
+                    continue
+                rec = _study_row(o, t, st, srows, arm_by, notes)
+                if rec is not None:
+                    rows.append(rec)
+            data = pd.DataFrame(rows)
+            if data.empty:
+                continue
+            data = data.sort_values(["year", "study_id"], na_position="last").reset_index(drop=True)
+            data = validate_pooling_data(data, o.kind, f"{review} {o.id} at {t.label}")
+            out.append(PoolingInput(o, t, o.kind, data, tuple(notes)))
+    return out
+
+
+def _study_row(
+    o: Outcome,
+    t: TimePoint,
+    st: dict[str, Any],
+    srows: pd.DataFrame,
+    arm_by: dict[tuple[str, str], dict[str, Any]],
+    notes: list[str],
+) -> dict[str, Any] | None:
+    sid = st["study_id"]
+    vt = srows["value_type"].map(lambda v: "final" if not isinstance(v, str) else v)
+    # both groups must use the same kind of value: final values first, else change scores
+    for value_type in ("final", "change"):
+        sub = srows[vt == value_type]
+        picked: dict[str, list[dict[str, Any]]] = {"experimental": [], "control": []}
+        for aid, arows in sub.groupby("arm_id", sort=False):
+            arm = arm_by.get((sid, aid))
+            if arm is None or arm.get("role") not in picked:
+                continue
+            row = _pick(arows, t.weeks)
+            if row is not None:
+                picked[arm["role"]].append({**row, "_arm": arm})
+        if not picked["experimental"] or not picked["control"]:
+            continue
+        groups = {}
+        for role, prs in picked.items():
+            g = _group(o, prs)
+            if g is None:
+                break
+            groups[role] = g
+        else:
+            rec: dict[str, Any] = {
+                "study_id": sid,
+                "label": st["label"],
+                "year": st["year"],
+            }
+            e, c = groups["experimental"], groups["control"]
+            if o.kind == "continuous":
+                rec.update(n1=e[0], mean1=e[1], sd1=e[2], n2=c[0], mean2=c[1], sd2=c[2])
+            else:
+                rec.update(events1=e[1], n1=e[0], events2=c[1], n2=c[0])
+            weeks = [float(p["time_weeks"]) for prs in picked.values() for p in prs]
+            rec["time_weeks"] = max(set(weeks), key=weeks.count)
+            rec["value_type"] = value_type
+            rec["unit"] = o.unit
+            combined = [
+                f"{role} arms {' + '.join(p['_arm']['arm_id'] for p in prs)} combined"
+                for role, prs in picked.items()
+                if len(prs) > 1
+            ]
+            rec["combined"] = "; ".join(combined) or None
+            if combined:
+                how = (
+                    "(Cochrane Handbook 6.5.2.10 formula)"
+                    if o.kind == "continuous"
+                    else "(events and totals added)"
+                )
+                notes.append(f"{sid}: {'; '.join(combined)} {how}")
+            rec["derivation"] = "; ".join(
+                str(p["derivation"]) for prs in picked.values() for p in prs
+                if isinstance(p.get("derivation"), str)
+            ) or None  # fmt: skip
+            rec["source"] = "; ".join(
+                dict.fromkeys(str(p["source"]) for prs in picked.values() for p in prs
+                              if isinstance(p.get("source"), str))
+            ) or None  # fmt: skip
+            for k, v in st.items():
+                if k not in rec and k != "included_in":
+                    rec[k] = v
+            return rec
+    return None
+
+
+def _group(o: Outcome, prs: list[dict[str, Any]]) -> tuple[float, float, float] | None:
+    """(n, mean, sd) or (n, events, 0) of one role's arms, combined; None if incomplete."""
+    vals = []
+    for p in prs:
+        arm = p["_arm"]
+        if o.kind == "continuous":
+            n, m, s = _arm_n(p, arm), _f(p.get("mean")), _f(p.get("sd"))
+            if n is None or m is None or s is None or s <= 0:
+                return None
+            f = o.factor(p.get("unit") if isinstance(p.get("unit"), str) else None)
+            vals.append((n, m * f, s * f))
+        else:
+            ev = _f(p.get("events"))
+            tot = _f(p.get("total")) or _arm_n(p, arm)
+            if ev is None or tot is None:
+                return None
+            vals.append((tot, ev, 0.0))
+    if o.kind == "continuous":
+        return combine_groups(vals)
+    return (sum(v[0] for v in vals), sum(v[1] for v in vals), 0.0)

@@ -1,0 +1,201 @@
+"""Published pooled results: stored beside the registry's own, and checked for consistency.
+
+A printed result can be internally inconsistent (a typo in a CI bound, a sign lost). Each
+stored result is checked: the estimate lies inside its CI; the CI is symmetric about the
+estimate on the measure's scale (log scale for ratios); the p-value recomputed from the CI
+agrees with the printed p within rounding; CI and p tell the same story about significance;
+the arm counts add up. Failures are warnings for the curator, never errors: the registry
+stores what was printed and says what does not add up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+
+from registry.protocol import Protocol
+
+from .sheets import SheetSet, read_csv
+from .validate import Problem, check_sheets
+
+RATIO = ("RR", "OR", "HR")
+Z975 = float(stats.norm.ppf(0.975))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One consistency problem of one published result."""
+
+    result_id: str
+    check: str  # ci_contains_estimate | ci_symmetric | p_matches_ci | significance | counts
+    message: str
+
+    def __str__(self) -> str:
+        return f"published result {self.result_id}: {self.message}"
+
+
+def parse_p(text: Any) -> tuple[float, float]:
+    """Printed p-value -> the interval of true values it stands for.
+
+    ``"0.002"`` -> [0.0015, 0.0025] (half a unit of the last printed digit);
+    ``"<0.00001"`` -> [0, 0.00001]; ``">0.05"`` -> [0.05, 1]. Raises ValueError otherwise.
+    """
+    s = str(text).strip().replace(" ", "").lower().removeprefix("p")
+    s = s.lstrip("=")
+    op = ""
+    if s[:1] in "<>":
+        op, s = s[0], s[1:].lstrip("=")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    v = float(d)
+    if not 0 <= v <= 1:
+        raise ValueError(text)
+    if op == "<":
+        return 0.0, v
+    if op == ">":
+        return v, 1.0
+    exp = d.as_tuple().exponent
+    half = 0.5 * 10.0 ** (exp if isinstance(exp, int) else 0)
+    return max(0.0, v - half), min(1.0, v + half)
+
+
+def _decimals(x: float) -> int:
+    """Decimals a printed number most likely had (repr of the stored float)."""
+    text = repr(float(x))
+    if "e" in text:
+        return 6
+    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
+
+
+def _p_from_z(z: float) -> float:
+    return float(2 * stats.norm.sf(abs(z)))
+
+
+def check_result(rec: dict[str, Any]) -> list[Finding]:
+    """Consistency findings for one published result (see module docstring)."""
+    rid = str(rec.get("result_id"))
+    out: list[Finding] = []
+
+    def num(k: str) -> float | None:
+        v = rec.get(k)
+        try:
+            f = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return None if math.isnan(f) else f
+
+    est, lo, hi = num("estimate"), num("ci_lower"), num("ci_upper")
+    measure = str(rec.get("measure") or "")
+    ne, nc, ntot = num("n_experimental"), num("n_control"), num("n_participants")
+    if ne is not None and nc is not None and ntot is not None and ne + nc != ntot:
+        out.append(Finding(rid, "counts", f"n_experimental {ne:g} + n_control {nc:g} != "
+                           f"n_participants {ntot:g}"))  # fmt: skip
+    k = num("k")
+    if k is not None and ntot is not None and ntot < 2 * k:
+        out.append(Finding(rid, "counts", f"{ntot:g} participants cannot fill {k:g} two-arm "
+                           "studies"))  # fmt: skip
+    if est is None or lo is None or hi is None:
+        return out
+    if lo > hi:
+        out.append(Finding(rid, "ci_contains_estimate", f"CI lower {lo:g} above upper {hi:g}"))
+        return out
+    if not lo <= est <= hi:
+        out.append(Finding(rid, "ci_contains_estimate",
+                           f"estimate {est:g} lies outside its CI [{lo:g}, {hi:g}]"))  # fmt: skip
+        return out  # the other checks assume a sane triple
+    # rounding: half a unit of the last printed digit of each number
+    h = 0.5 * 10.0 ** -max(_decimals(est), _decimals(lo), _decimals(hi), 2)
+    ratio = measure in RATIO
+    if ratio:
+        if min(est, lo, hi) <= 0:
+            out.append(Finding(rid, "ci_symmetric", f"a {measure} and its CI must be > 0"))
+            return out
+        e, a, b = math.log(est), math.log(lo), math.log(hi)
+        # d ln(x) = dx / x: rounding error on the log scale
+        he, ha, hb = h / est, h / lo, h / max(hi - h, h)
+        ha = h / max(lo - h, h)
+        null = 0.0
+    else:
+        e, a, b = est, lo, hi
+        he = ha = hb = h
+        null = 0.0
+    asym = (e - a) - (b - e)
+    tol = 2 * he + ha + hb
+    scale = "log scale" if ratio else "its scale"
+    if abs(asym) > tol:
+        out.append(Finding(rid, "ci_symmetric",
+                           f"CI [{lo:g}, {hi:g}] is not symmetric about {est:g} on {scale} "
+                           f"(difference {abs(asym):.3g} > rounding {tol:.3g}); a bound or the "
+                           "estimate may be misprinted"))  # fmt: skip
+    pv = rec.get("p_value")
+    if pv is None or (isinstance(pv, float) and math.isnan(pv)):
+        return out
+    try:
+        p_lo, p_hi = parse_p(pv)
+    except ValueError:
+        return out
+    # p from the CI: SE = width / (2 * 1.96), z = estimate / SE (Altman & Bland 2011, BMJ
+    # 343:d2090), taken over the rounding extremes of the printed numbers
+    w = b - a
+    w_min, w_max = max(w - ha - hb, 1e-12), w + ha + hb
+    z_min = max(abs(e) - he, 0.0) / (w_max / (2 * Z975))
+    z_max = (abs(e) + he) / (w_min / (2 * Z975))
+    pc_lo, pc_hi = _p_from_z(z_max), _p_from_z(z_min)
+    if pc_hi < p_lo or pc_lo > p_hi:
+        central = _p_from_z(e / (w / (2 * Z975)))
+        msg = (
+            f"p = {pv} but the CI [{lo:g}, {hi:g}] around {est:g} gives p ≈ {central:.2g} "
+            f"(range {pc_lo:.2g}-{pc_hi:.2g} within rounding)"
+        )
+        out.append(Finding(rid, "p_matches_ci", msg))
+    excludes = (a > null) or (b < null)
+    includes = (a < null) and (b > null)
+    if excludes and p_lo > 0.05:
+        out.append(Finding(rid, "significance",
+                           f"the CI excludes the null yet p = {pv} is above 0.05"))  # fmt: skip
+    if includes and p_hi < 0.05:
+        out.append(Finding(rid, "significance",
+                           f"the CI includes the null yet p = {pv} is below 0.05"))  # fmt: skip
+    return out
+
+
+def check_published(df: pd.DataFrame) -> list[Finding]:
+    """Findings for every published result in ``df``."""
+    if df is None or df.empty:
+        return []
+    out: list[Finding] = []
+    for rec in df.to_dict("records"):
+        out.extend(check_result(rec))
+    return out
+
+
+def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list[Problem]]:
+    """The review folder's published_results.csv, typed, with its validation problems."""
+    f = Path(folder) / "published_results.csv"
+    if not f.is_file():
+        return pd.DataFrame(), []
+    sheets = SheetSet(origin=f, frames={"published_results": read_csv(f)},
+                      labels={"published_results": str(f)})  # fmt: skip
+    res = check_sheets(sheets, protocol, names=("published_results",))
+    # an outcome outside the protocol is allowed (the review may report more) but noted
+    return res.typed.get("published_results", pd.DataFrame()), res.problems
+
+
+def published_results(store: Any, review: str) -> pd.DataFrame:
+    """Stored published results of a review with a ``consistency`` column ('' = all fine)."""
+    df = store.curation_rows(review, "published_results")
+    if df.empty:
+        return df.assign(consistency=pd.Series(dtype=object))
+    notes: dict[str, list[str]] = {}
+    for f in check_published(df):
+        notes.setdefault(f.result_id, []).append(f.message)
+    df["consistency"] = df["result_id"].map(lambda r: "; ".join(notes.get(str(r), [])))
+    return df
