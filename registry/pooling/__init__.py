@@ -1,0 +1,93 @@
+"""Pooling engine: effect sizes, meta-analysis models and the analyses around them.
+
+Pure functions on arrays returning frozen dataclasses; numbers match R's metafor 3.8 (checked
+against ``../shared/reference/metafor/``) and Review Manager 5 where a preset asks for it.
+
+High-level (what ``registry meta`` and the reports use)::
+
+    from registry.pooling import analyse
+    a = analyse(table, measure="SMD", preset="revman5", by="route", leave_one_out=True,
+                cumulative="year", study_col="study")
+    a.result.estimate, a.result.ci_lb, a.result.tau2, a.result.i2
+    a.to_json_dict()   # reference-file field names: estimate, se, stat, pval, ci_lb, ci_ub,
+                       # tau2, I2, H2, Q, Q_pval, k, pi_lb, pi_ub, weights_percent, and
+                       # subgroups / leave_one_out / cumulative / egger / trimfill when present
+
+``table`` is a pandas DataFrame, one row per study, with ``n1, mean1, sd1, n2, mean2, sd2``
+(MD, SMD, SMD_REVMAN5) or ``events1, n1, events2, n2`` (OR, RR, RD) or ``yi, vi`` (GEN).
+OR and RR are on the log scale in every result; ``format_table`` exponentiates for display.
+
+Building blocks:
+
+- ``escalc(measure, *, n1, mean1, sd1, n2, mean2, sd2, events1, events2, yi, vi, add=0.5,
+  to="only0", drop00=False) -> EffectSizes``
+- ``rma(yi, vi, *, method="REML"|"DL"|"PM"|"FE", hksj=False, level=0.95) -> MetaResult``
+  (estimate, se, stat, pval, ci_lb, ci_ub, tau2, tau2_ci, i2, h2, q, q_pval, df, k, pi_lb,
+  pi_ub, weights_percent, method, test, measure)
+- ``rma_mh(events1, n1, events2, n2, measure)``, ``rma_peto(...)``, ``rma_mh_dl(...)``
+  (RevMan 5's DerSimonian-Laird for 2x2 tables) -> MetaResult
+- ``subgroups``, ``leave_one_out``, ``cumulative``, ``egger``, ``trimfill``, ``metareg``
+- ``PRESETS`` / ``get_preset(name)``: ``revman5`` and ``cochrane2025``
+- ``rma_batch(yi, vi, method=...)``: thousands of meta-analyses at once (vectorised NumPy)
+- ``registry.pooling.conversions``: SE/CI -> SD, median/IQR/range -> mean/SD (Wan 2014,
+  Luo 2018, Shi 2020), change-score SD, combining arms, splitting a shared control; each
+  returns its derivation text for provenance.
+
+Edge cases (k = 1 for a model needing more, zero/negative variance, missing values,
+undefined double-zero studies) raise ``registry.errors.StatsError`` naming the study.
+"""
+
+from registry.pooling.api import Analysis, analyse, format_table, meta_csv, read_table
+from registry.pooling.around import (
+    EggerResult,
+    MetaRegression,
+    Sequential,
+    Subgroup,
+    SubgroupAnalysis,
+    TrimFillResult,
+    cumulative,
+    egger,
+    leave_one_out,
+    metareg,
+    subgroup_test,
+    subgroups,
+    trimfill,
+)
+from registry.pooling.batch import BatchResult, rma_batch
+from registry.pooling.effects import MEASURES, EffectSizes, escalc
+from registry.pooling.models import MetaResult, rma, rma_mh, rma_mh_dl, rma_peto
+from registry.pooling.presets import PRESETS, Preset, get_preset
+
+__all__ = [
+    "MEASURES",
+    "PRESETS",
+    "Analysis",
+    "BatchResult",
+    "EffectSizes",
+    "EggerResult",
+    "MetaRegression",
+    "MetaResult",
+    "Preset",
+    "Sequential",
+    "Subgroup",
+    "SubgroupAnalysis",
+    "TrimFillResult",
+    "analyse",
+    "cumulative",
+    "egger",
+    "escalc",
+    "format_table",
+    "get_preset",
+    "leave_one_out",
+    "meta_csv",
+    "metareg",
+    "read_table",
+    "rma",
+    "rma_batch",
+    "rma_mh",
+    "rma_mh_dl",
+    "rma_peto",
+    "subgroup_test",
+    "subgroups",
+    "trimfill",
+]

@@ -1,0 +1,214 @@
+"""Vectorised entry point: fit thousands of meta-analyses at once (a review's whole analysis
+plan, simulation studies).
+
+Each row of ``yi``/``vi`` is one meta-analysis; rows may have different numbers of studies
+(pad with ``nan``). The formulas are those of :func:`registry.pooling.models.rma` applied
+row-wise with NumPy broadcasting; REML and PM iterate all rows together until every row has
+converged, so results equal the scalar path to rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
+
+from registry.errors import StatsError
+
+_TOL = 1e-15
+_MAXITER = 500
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Arrays with one entry per meta-analysis (same meaning as MetaResult's fields)."""
+
+    estimate: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    tau2: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    q: np.ndarray
+    q_pval: np.ndarray
+    k: np.ndarray
+    pi_lb: np.ndarray
+    pi_ub: np.ndarray
+    method: str
+    test: str
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+
+def _pad(rows: Sequence[Sequence[float]]) -> np.ndarray:
+    kmax = max(len(r) for r in rows)
+    out = np.full((len(rows), kmax), np.nan)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def _as_2d(x: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        a = x.astype(float, copy=False)
+    else:
+        a = _pad(list(x))
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2:
+        raise StatsError("rma_batch: yi and vi must be 2-D (analyses x studies)")
+    return a
+
+
+def _qgen(y: np.ndarray, v: np.ndarray, m: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
+    w = np.where(m, 1.0 / (v + t[:, None]), 0.0)
+    sw = w.sum(1)
+    mu = (w * y).sum(1) / sw
+    r = y - mu[:, None]
+    wr = w * r
+    return (wr * r).sum(1), -(wr * wr).sum(1)
+
+
+def _pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Row-wise root of Q_gen(tau2) = target (Newton from 0; Q_gen is convex, decreasing)."""
+    t = np.zeros(y.shape[0])
+    q, dq = _qgen(y, v, m, t)
+    active = q > target
+    for _ in range(_MAXITER):
+        if not active.any():
+            return t
+        step = np.where(active, (q - target) / np.where(active, -dq, 1.0), 0.0)
+        t = t + step
+        done = step <= _TOL * t
+        q, dq = _qgen(y, v, m, t)
+        active &= ~done & (q > target)
+    raise StatsError("rma_batch: Paule-Mandel iteration did not converge")
+
+
+def _reml(y: np.ndarray, v: np.ndarray, m: np.ndarray, t0: np.ndarray) -> np.ndarray:
+    """Row-wise REML by Fisher scoring with step halving at 0 (as models.tau2_reml)."""
+    t = t0.copy()
+    active = np.ones(t.shape[0], dtype=bool)
+    for _ in range(_MAXITER):
+        if not active.any():
+            return t
+        w = np.where(m, 1.0 / (v + t[:, None]), 0.0)
+        sw = w.sum(1)
+        mu = (w * y).sum(1) / sw
+        py = w * (y - mu[:, None])
+        w2 = (w * w).sum(1)
+        tr_p = sw - w2 / sw
+        tr_pp = w2 - 2.0 * (w * w * w).sum(1) / sw + (w2 / sw) ** 2
+        adj = np.where(active, ((py * py).sum(1) - tr_p) / tr_pp, 0.0)
+        at_zero = active & (t + adj < 0) & (t == 0)
+        active &= ~at_zero
+        adj[at_zero] = 0.0
+        neg = active & (t + adj < 0)
+        while neg.any():
+            adj[neg] /= 2.0
+            neg = active & (t + adj < 0)
+        t_new = t + adj
+        done = np.abs(adj) <= _TOL * np.maximum(t_new, 1e-300)
+        t = t_new
+        active &= ~done
+    raise StatsError("rma_batch: REML iteration did not converge")
+
+
+def rma_batch(
+    yi: np.ndarray | Sequence[Sequence[float]],
+    vi: np.ndarray | Sequence[Sequence[float]],
+    *,
+    method: str = "DL",
+    hksj: bool = False,
+    level: float = 0.95,
+) -> BatchResult:
+    """Fit one inverse-variance meta-analysis per row (FE, DL, REML or PM; optional HKSJ).
+
+    ``yi``/``vi``: arrays of shape (analyses, max studies) with ``nan`` padding, or lists of
+    per-analysis sequences. A row with one study gets tau2 = 0 (as metafor); HKSJ needs two.
+    """
+    method = method.upper()
+    if method not in ("FE", "DL", "REML", "PM"):
+        raise StatsError(f"rma_batch: unknown method {method!r}")
+    y = _as_2d(yi)
+    v = _as_2d(vi)
+    if y.shape != v.shape:
+        raise StatsError(f"rma_batch: yi {y.shape} and vi {v.shape} differ in shape")
+    m = ~np.isnan(y)
+    if (m != ~np.isnan(v)).any():
+        r, c = np.argwhere(m != ~np.isnan(v))[0]
+        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: yi or vi is missing")
+    bad = m & ~(v > 0)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: vi must be > 0")
+    k = m.sum(1)
+    if (k == 0).any():
+        raise StatsError(f"rma_batch: analysis {int(np.argmax(k == 0)) + 1} has no studies")
+    if hksj and (k < 2).any():
+        raise StatsError(f"rma_batch: analysis {int(np.argmax(k < 2)) + 1} has one study; "
+                         "HKSJ needs at least 2")
+    y = np.where(m, y, 0.0)
+    v = np.where(m, v, 1.0)
+    df = k - 1
+
+    w0 = np.where(m, 1.0 / v, 0.0)
+    sw0 = w0.sum(1)
+    mu0 = (w0 * y).sum(1) / sw0
+    q = (w0 * (y - mu0[:, None]) ** 2).sum(1)
+    c = sw0 - (w0 * w0).sum(1) / sw0
+    multi = df > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "FE":
+            tau2 = np.zeros(y.shape[0])
+        else:
+            # DerSimonian & Laird 1986
+            tau2 = np.where(multi, np.maximum(0.0, (q - df) / np.where(multi, c, 1.0)), 0.0)
+            if method == "PM":
+                tau2 = _pm(y, v, m, df.astype(float))
+            elif method == "REML":
+                tau2 = _reml(y, v, m, tau2)
+            tau2 = np.where(multi, tau2, 0.0)
+
+        w = np.where(m, 1.0 / (v + tau2[:, None]), 0.0)
+        sw = w.sum(1)
+        mu = (w * y).sum(1) / sw
+        alpha = 1.0 - level
+        if hksj:
+            s2 = (w * (y - mu[:, None]) ** 2).sum(1) / df
+            se = np.sqrt(s2 / sw)
+            crit = stdtrit(df, 1 - alpha / 2)
+            stat = mu / se
+            pval = 2 * stdtr(df, -np.abs(stat))
+            test = "t"
+        else:
+            se = np.sqrt(1.0 / sw)
+            crit = np.full(y.shape[0], ndtri(1 - alpha / 2))
+            stat = mu / se
+            pval = 2 * ndtr(-np.abs(stat))
+            test = "z"
+        dfs = np.where(multi, df, 1)
+        if method == "FE":
+            i2 = np.where(multi & (q > 0), np.maximum(0.0, (q - df) / np.where(q > 0, q, 1)), 0.0)
+            i2 = 100.0 * i2
+            h2 = np.where(multi, q / dfs, 1.0)
+            half = crit * se
+        else:
+            # Higgins & Thompson 2002 typical within-study variance (metafor vt)
+            vt = np.where(multi, df * sw0 / np.where(multi, sw0**2 - (w0 * w0).sum(1), 1.0), 1.0)
+            i2 = np.where(multi, 100.0 * tau2 / (vt + tau2), 0.0)
+            h2 = np.where(multi, (vt + tau2) / vt, 1.0)
+            half = crit * np.sqrt(se * se + tau2)
+        q_pval = np.where(multi, chdtrc(dfs, q), 1.0)
+        q = np.where(multi, q, 0.0)
+    return BatchResult(
+        estimate=mu, se=se, stat=stat, pval=pval, ci_lb=mu - crit * se, ci_ub=mu + crit * se,
+        tau2=tau2, i2=i2, h2=h2, q=q, q_pval=q_pval, k=k, pi_lb=mu - half, pi_ub=mu + half,
+        method=method, test=test,
+    )
