@@ -97,28 +97,42 @@ def _text(el: etree._Element | None) -> str:
 _MATHML = "{http://www.w3.org/1998/Math/MathML}"
 
 
-def _trim_layout(s: str, left: bool, right: bool) -> str:
-    """Drop whitespace that holds a line break next to an inline element: that is the
-    pretty-printer's indentation ("&#946;\n\t\t<sub>2</sub>" is "β2"), not a space the
-    author typed. A plain space ("of <i>E. coli</i>") is kept."""
-    if left:
-        stripped = s.lstrip()
-        if "\n" in s[: len(s) - len(stripped)]:
-            s = stripped
-    if right:
-        stripped = s.rstrip()
-        if "\n" in s[len(stripped):]:
-            s = stripped
-    return s
+_SCRIPT_TAGS = frozenset({"sub", "sup"})
+_NO_SPACE_AFTER = tuple("([{/-")
+_NO_SPACE_BEFORE = tuple(")]},.;:!?%/-")
+
+
+def _layout_before(s: str, child_tag: object) -> str:
+    """Text just before an inline child. Pretty-printed files (e.g. PubMed XML passed
+    through an indenter) put a line break + indentation where the author had either a
+    space (", <i>GRB10</i>") or nothing ("&#946;<sub>2</sub>"): decide which from the
+    neighbours. Whitespace without a line break is the author's and is kept."""
+    stripped = s.rstrip()
+    if "\n" not in s[len(stripped):]:
+        return s
+    if child_tag in _SCRIPT_TAGS or not stripped or stripped.endswith(_NO_SPACE_AFTER):
+        return stripped
+    return stripped + " "
+
+
+def _layout_after(s: str, child_tag: object) -> str:
+    """A child's tail, by the same rule: a line break before ")" or "," is layout."""
+    stripped = s.lstrip()
+    if "\n" not in s[: len(s) - len(stripped)]:
+        return s
+    if not stripped or stripped.startswith(_NO_SPACE_BEFORE):
+        return stripped
+    return " " + stripped
 
 
 def _flatten(el: etree._Element, parts: list[str]) -> None:
     """Text of a mixed-content element: children's text with their tails, MathML token
     text run together ("<mi>He</mi> <mn>3</mn>" -> "He3")."""
+    children = list(el)
     t = el.text
     if t:
-        parts.append(_trim_layout(t, False, True))
-    for c in el:
+        parts.append(_layout_before(t, children[0].tag) if children else t)
+    for i, c in enumerate(children):
         tag = c.tag
         if isinstance(tag, str):
             if tag.startswith(_MATHML):
@@ -129,11 +143,10 @@ def _flatten(el: etree._Element, parts: list[str]) -> None:
                 parts.append(c.text)
         tail = c.tail
         if tail:
-            trimmed = _trim_layout(tail, True, c.getnext() is not None)
-            if isinstance(tag, str) and tag.startswith(_MATHML) and trimmed is not tail:
-                # A formula stands as a word: keep one space after it.
-                trimmed = " " + trimmed
-            parts.append(trimmed)
+            tail = _layout_after(tail, tag)
+            if i + 1 < len(children):
+                tail = _layout_before(tail, children[i + 1].tag)
+            parts.append(tail)
 
 
 def year_from_text(text: str | None) -> int | None:
