@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from screening_helpers import REVIEW, rec
 
+from registry.dedup import deduplicate
 from registry.screening import (
     export_decisions_csv,
     record_decision,
@@ -67,6 +68,12 @@ def test_reimported_record_under_new_id_keeps_its_decision(store: Store, reviews
     assert (d["record_id"], d["decided_record_id"]) == (again["201"], ids["201"])
 
 
+SUK = (
+    "Transplantation with autologous bone marrow-derived mesenchymal stem cells for "
+    "alcoholic cirrhosis: Phase 2 trial"
+)
+
+
 def _cluster(store: Store, members: list[int], primary: int) -> None:
     """Record a dedup cluster through the dedup area's write verb."""
     frame = pd.DataFrame(
@@ -84,17 +91,23 @@ def test_duplicate_from_another_source_inherits_cluster_decision(
 ) -> None:
     pm = search(
         store,
-        [rec("301", "MSC for cirrhosis", doi="10.1/x"), rec("302", "Unrelated", doi="10.1/y")],
-    )
+        [rec("301", SUK, doi="10.1002/hep.28693", year=2016, authors=["Suk KT"]),
+         rec("302", "Unrelated cardiology paper", year=2019, authors=["Roe J"])],
+    )  # fmt: skip
     record_decision(store, REVIEW, "title_abstract", pm["301"], "exclude", note="editorial")
+    deduplicate(store, REVIEW)
+    # An Embase export brings a copy of record 301 (same DOI) and one new record.
     emb = search(
         store,
-        [rec("E-9", "MSC for cirrhosis.", source="embase", doi="10.1/x"),
-         rec("E-10", "New embase-only record", source="embase")],
+        [rec("E-9", SUK + ".", source="embase", doi="10.1002/HEP.28693", year=2016,
+             authors=["Suk K.T."]),
+         rec("E-10", "New embase-only record on hepatocytes", source="embase", year=2021)],
         source="embase",
     )  # fmt: skip
-    # Dedup joins the Embase copy to the PubMed record and (say) makes it the primary.
-    _cluster(store, [pm["301"], emb["E-9"]], primary=emb["E-9"])
+    deduplicate(store, REVIEW)
+    # The dedup area put both copies in one cluster, PubMed's record as primary.
+    clusters = dict(store._rows("SELECT record_id, cluster_id FROM v_record_cluster"))
+    assert clusters[pm["301"]] == clusters[emb["E-9"]]
     assert _queued(store) == ["302", "E-10"]
     s = screening_summary(store, REVIEW)
     assert (s["records_to_screen"], s["records_screened"], s["excluded_title_abstract"]) == (
@@ -102,6 +115,18 @@ def test_duplicate_from_another_source_inherits_cluster_decision(
         1,
         1,
     )
+
+
+def test_decision_follows_the_cluster_when_its_primary_changes(
+    store: Store, reviews, search, tmp_path
+) -> None:
+    pm = search(store, [rec("301", "MSC for cirrhosis"), rec("302", "Unrelated")])
+    record_decision(store, REVIEW, "title_abstract", pm["301"], "exclude", note="editorial")
+    emb = search(store, [rec("E-9", "MSC for cirrhosis.", source="embase")], source="embase")
+    # A curator's dedup decision joins the two, and the Embase copy becomes the primary
+    # (written through the dedup area's verb, as its clustering would).
+    _cluster(store, [pm["301"], emb["E-9"]], primary=emb["E-9"])
+    assert _queued(store) == ["302"]
     # The export of all records shows the inherited decision on the Embase primary.
     out = tmp_path / "all.csv"
     export_decisions_csv(store, REVIEW, "title_abstract", out, include_all=True)
