@@ -636,8 +636,8 @@ def _iter(
                     yield ParseProblem(f"record {n} (line {line})", "no PMID; skipped", label)
                 elif not rec.title:
                     yield ParseProblem(
-                        f"PMID {rec.pmid}", "no ArticleTitle, VernacularTitle or BookTitle;"
-                        " skipped", label)
+                        f"PMID {rec.pmid}", "no title (ArticleTitle, VernacularTitle and BookTitle"
+                        " empty); skipped", label)
                 else:
                     _finish(rec)
                     yield rec
