@@ -43,6 +43,8 @@ from registry.store.dedup import DedupWrite
 # links (score ~0.97-1.0), while a different subtitle or a missing author lands in between.
 HIGH = 0.92
 LOW = 0.80
+# Below this title similarity a pair is never linked automatically, whatever else agrees.
+MIN_TITLE_AUTO = 0.90
 # A (block key, year) shared by more records than this says nothing about identity
 # (e.g. "editorial"); it is skipped rather than compared all-against-all.
 MAX_BLOCK = 200
@@ -378,7 +380,9 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
         else:
             score -= 0.1
             why.append(f"pages {a.first_page}/{b.first_page}")
-    cap = 1.0
+    # Agreement elsewhere cannot make up for a title that differs in substance
+    # (a protocol and its results paper share authors, journal and often the year).
+    cap = 1.0 if sim >= MIN_TITLE_AUTO else HIGH - 0.01
     if a.doi and b.doi and a.doi != b.doi:
         cap = HIGH - 0.01
         why.append("different DOIs")

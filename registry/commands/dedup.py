@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.table import Table
 
@@ -51,13 +50,11 @@ def _show_pair(pair: dict[str, Any], position: int, total: int) -> None:
 
 def _ask(pair: dict[str, Any], position: int, total: int) -> str:
     _show_pair(pair, position, total)
-    return str(
-        typer.prompt(
-            "[d]uplicate / [n]ot duplicate / [s]kip / [q]uit",
-            type=click.Choice(["d", "n", "s", "q"], case_sensitive=False),
-            show_choices=False,
-        )
-    )
+    while True:
+        answer = str(typer.prompt("[d]uplicate / [n]ot duplicate / [s]kip / [q]uit")).strip()
+        if answer.lower() in ("d", "n", "s", "q"):
+            return answer.lower()
+        console.print("please answer d, n, s or q", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

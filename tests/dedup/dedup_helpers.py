@@ -72,3 +72,20 @@ def ris_entry(rec: Record, **override: object) -> dict[str, object]:
     }
     entry.update(override)
     return {k: v for k, v in entry.items() if v is not None}
+
+
+def uncertain_copies(pubmed_file: Path) -> list[dict[str, object]]:
+    """Embase-style copies of three records of ncbiutils/pubmed.xml that score between the
+    thresholds: trailing words or subtitle dropped, no authors, journal spelt out."""
+    recs = by_pmid(pubmed_file)
+    return [
+        ris_entry(recs["33278872"], AN="L20", DO=None, AU=None,
+                  T2="Communicable Diseases Intelligence",
+                  TI="Physical distancing and non-respiratory notifiable diseases in the "
+                     "Northern Territory"),
+        ris_entry(recs["30158200"], AN="L21", DO=None, AU=None, T2="British Medical Journal",
+                  TI="Assessment of the genetic and clinical determinants of fracture risk"),
+        ris_entry(recs["24792780"], AN="L22", DO=None, AU=None, T2="Clinical Toxicology",
+                  TI="Evaluation of dexmedetomidine therapy for sedation in patients with "
+                     "toxicological events"),
+    ]

@@ -1,0 +1,94 @@
+"""`registry dedup`: counts, queue export / decision import, the interactive loop."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from dedup_helpers import import_file, uncertain_copies, write_ris
+from typer.testing import CliRunner
+
+from registry.cli import app
+from registry.store import Store
+
+runner = CliRunner()
+
+
+def make_db(tmp_path: Path, ncbi_pubmed: Path) -> Path:
+    db = tmp_path / "reg.duckdb"
+    with Store(db) as s:
+        import_file(s, ncbi_pubmed, source="pubmed")
+        import_file(s, write_ris(tmp_path / "e.ris", uncertain_copies(ncbi_pubmed)),
+                    source="embase")
+    return db
+
+
+def test_dedup_prints_counts_and_is_quiet_the_second_time(
+    tmp_path: Path, ncbi_pubmed: Path
+) -> None:
+    db = make_db(tmp_path, ncbi_pubmed)
+    res = runner.invoke(app, ["--db", str(db), "dedup"])
+    assert res.exit_code == 0, res.output
+    assert "examined 8 record(s)" in res.output
+    assert "records identified: 8 (embase 3, pubmed 5)" in res.output
+    assert "uncertain pairs pending: 3" in res.output
+    again = runner.invoke(app, ["--db", str(db), "dedup", "--json"])
+    assert again.exit_code == 0
+    assert '"examined": 0' in again.output and '"changed": false' in again.output
+
+
+def test_export_queue_then_import_decisions(tmp_path: Path, ncbi_pubmed: Path) -> None:
+    db = make_db(tmp_path, ncbi_pubmed)
+    out = tmp_path / "queue.csv"
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--export-queue", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "3 uncertain pair(s) written" in res.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 3 and all(r["decision"] == "" for r in rows)
+    rows[0]["decision"] = "duplicate"
+    rows[1]["decision"] = "n"
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--import-decisions", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "2 decision(s) stored, 1 row(s) left undecided; 1 pair(s) still pending" in res.output
+    with Store(db) as s:
+        assert s.prisma_identification(None)["duplicates_removed"] == 1
+        assert {d["decision"] for d in s.dedup_decisions()} == {"duplicate", "not_duplicate"}
+
+
+def test_import_rejects_a_bad_decision_and_stores_nothing(
+    tmp_path: Path, ncbi_pubmed: Path
+) -> None:
+    db = make_db(tmp_path, ncbi_pubmed)
+    out = tmp_path / "queue.csv"
+    runner.invoke(app, ["--db", str(db), "dedup", "--export-queue", str(out)])
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows[0]["decision"] = "d"
+    rows[2]["decision"] = "maybe"
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--import-decisions", str(out)])
+    assert res.exit_code == 2
+    assert "row 4, column decision: 'maybe'" in res.output
+    with Store(db) as s:
+        assert s.dedup_decisions() == []
+
+
+def test_interactive_review_d_n_q(tmp_path: Path, ncbi_pubmed: Path) -> None:
+    db = make_db(tmp_path, ncbi_pubmed)
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="d\nn\nq\n")
+    assert res.exit_code == 0, res.output
+    assert "pair 1/3" in res.output and "pair 3/3" in res.output
+    assert "1 duplicate, 1 not duplicate, 0 skipped; 1 pair(s) still pending" in res.output
+    with Store(db) as s:
+        assert sorted(d["decision"] for d in s.dedup_decisions()) == [
+            "duplicate", "not_duplicate"]
+        assert s.dedup_pending_count() == 1
+    # Quitting kept the decisions; the remaining pair comes back next time.
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="s\n")
+    assert "pair 1/1" in res.output

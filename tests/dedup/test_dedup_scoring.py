@@ -1,0 +1,140 @@
+"""Pure dedup functions: notices, blocking, scoring, clusters and the primary record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry.dedup import (
+    HIGH,
+    LOW,
+    RecordKey,
+    blocking_keys,
+    build_clusters,
+    candidate_pairs,
+    hard_key_matches,
+    make_key,
+    notice_kind,
+    score_pair,
+)
+
+TITLE = (
+    "Mesenchymal stem cell transplantation for decompensated liver cirrhosis: a randomized trial"
+)
+
+
+def key(rid: int, **kw: Any) -> RecordKey:
+    row = {"record_id": rid, "source": "pubmed", "source_id": str(rid), "title": TITLE,
+           "authors": ["Smith AB"], "year": 2020, "journal": "Hepatology"}
+    row.update(kw)
+    return make_key(row)
+
+
+@pytest.mark.parametrize(
+    ("title", "pubtypes", "kind"),
+    [
+        ("Erratum: " + TITLE, [], "erratum"),
+        ("Correction to: " + TITLE, [], "erratum"),
+        ("Correction of hyponatraemia in cirrhosis", [], None),  # an article, not a notice
+        ("Retraction note: " + TITLE, [], "retraction"),
+        (TITLE, ["Journal Article", "Published Erratum"], "erratum"),
+        (TITLE, ["Retracted Publication"], None),  # the retracted article itself
+        ('Comment on "' + TITLE + '"', [], "comment"),
+        ("In reply", [], "reply"),
+        ("Response to treatment with MSC in cirrhosis", [], None),
+        ('Response to letter regarding article, "Balloon guide catheter"', [], "reply"),
+        ("Expression of concern: " + TITLE, [], "concern"),
+    ],
+)
+def test_notice_kind(title: str, pubtypes: list[str], kind: str | None) -> None:
+    assert notice_kind(title, pubtypes) == kind
+
+
+def test_blocking_keys_survive_one_typo() -> None:
+    a = set(blocking_keys(key(1).title_norm))
+    b = set(blocking_keys(key(2, title=TITLE.replace("decompensated", "decompesated")).title_norm))
+    c = set(blocking_keys(key(3, title=TITLE.replace("Mesenchymal", "Mesenchymall")).title_norm))
+    assert a & b and a & c
+
+
+def test_case_punctuation_diacritics_and_author_format_score_as_identical() -> None:
+    other = key(2, source="embase", title=TITLE.upper().replace(":", " -").replace("é", "e"),
+                authors=["Smith, Anna B."], journal="HEPATOLOGY")
+    assert score_pair(key(1), other).score == 1.0
+
+
+def test_scores_fall_in_the_expected_bands() -> None:
+    base = key(1)
+    typo = key(2, title=TITLE.replace("transplantation", "transplantaton"))
+    assert score_pair(base, typo).score >= HIGH
+    other_author = key(3, authors=["Jones C"])
+    assert LOW <= score_pair(base, other_author).score < HIGH  # same title, other author
+    other_subtitle = key(4, title=TITLE.replace("a randomized trial", "study protocol"),
+                         authors=[])
+    assert score_pair(base, other_subtitle).score < HIGH
+    five_years = key(5, year=2025)
+    assert score_pair(base, five_years).score == 0.0
+    erratum = key(6, title="Erratum: " + TITLE)
+    assert score_pair(base, erratum).score == 0.0
+
+
+def test_conflicting_ids_and_short_titles_never_link_automatically() -> None:
+    a, b = key(1, doi="10.1000/a"), key(2, doi="10.1000/b")
+    assert LOW <= score_pair(a, b).score < HIGH
+    ed1, ed2 = key(1, title="Editorial"), key(2, title="Editorial", authors=["Doe J"])
+    assert score_pair(ed1, ed2).score == 0.0
+    series1 = key(1, title="Influenza surveillance report for Australia, week 12 of 2020")
+    series2 = key(2, title="Influenza surveillance report for Australia, week 13 of 2020")
+    assert score_pair(series1, series2).score < HIGH
+
+
+def test_candidate_pairs_block_on_title_and_year_within_one() -> None:
+    keys = {k.record_id: k for k in (
+        key(1), key(2, year=2021), key(3, year=2022), key(4, year=None),
+        key(5, title="Something else entirely about renal dialysis outcomes"),
+    )}
+    pairs = candidate_pairs(keys, [1])
+    assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 2), (1, 4)]
+    # An undated new record is compared with every year.
+    pairs = candidate_pairs(keys, [4])
+    assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 4), (2, 4), (3, 4)]
+
+
+def test_hard_keys_link_new_records_and_doubt_doi_on_two_pmids() -> None:
+    keys = {k.record_id: k for k in (
+        key(1, pmid="100", doi="10.1000/x"),
+        key(2, source="embase", pmid="100"),
+        key(3, source="wos", doi="https://doi.org/10.1000/X"),
+        key(4, pmid="200", doi="10.1000/x"),
+    )}
+    links, doubtful = hard_key_matches(keys, [2, 3, 4])
+    assert links == [(1, 2, "pmid"), (1, 3, "doi"), (3, 4, "doi")]
+    assert [(a, b) for a, b, _ in doubtful] == [(1, 4)]
+    assert links == hard_key_matches(keys, [2, 3, 4])[0]  # deterministic
+    assert hard_key_matches(keys, []) == ([], [])
+
+
+def test_primary_is_pubmed_then_most_complete_then_oldest() -> None:
+    keys = {
+        1: key(1, source="embase", abstract="x", doi="10.1000/a", pages="1-9"),
+        2: key(2, source="wos"),
+        3: key(3, source="pubmed"),
+        4: key(4, source="embase"),
+        5: key(5, source="wos"),
+    }
+    links = [(1, 2, "doi", None), (2, 3, "doi", None), (4, 5, "fuzzy", 0.95)]
+    frame = build_clusters(keys, links, [])
+    got = {int(r): (int(c), bool(p)) for r, c, p in frame.itertuples(index=False)}
+    assert got == {1: (1, False), 2: (1, False), 3: (1, True), 4: (4, True), 5: (4, False)}
+
+
+def test_not_duplicate_decision_is_a_cannot_link() -> None:
+    keys = {i: key(i) for i in (1, 2, 3)}
+    links = [(1, 2, "fuzzy", 0.99), (2, 3, "fuzzy", 0.95), (1, 3, "fuzzy", 0.93)]
+    frame = build_clusters(keys, links, [(1, 3, "not_duplicate")])
+    got = {int(r): int(c) for r, c, _ in frame.itertuples(index=False)}
+    # 1-2 joins first (strongest); 2-3 would put 3 with 1, which a person ruled out.
+    assert got == {1: 1, 2: 1}
+    frame = build_clusters(keys, [], [(1, 3, "duplicate")])
+    assert sorted(frame["record_id"].tolist()) == [1, 3]
