@@ -292,7 +292,7 @@ def import_decisions_csv(
         raise ValidationFailed(
             f"{path}: {len(problems)} problem(s); nothing was imported", problems
         )
-    added = store.add_screening_decisions(to_add)
+    added = len(store.add_screening_decisions(to_add))
     return ImportResult(str(path), review, stage, added, unchanged, blank)
 
 

@@ -93,7 +93,10 @@ def screen_interactively(
     console = console or Console()
     ask = ask or console.input
     config = config or screening_config(review)
-    items = build_queue(load_view(store, review, config), stage, reviewer=who)
+    view = load_view(store, review, config)
+    # The queue is fixed for the session: a decision settles only its own cluster, and the
+    # stage prerequisites of the other clusters do not change while screening one stage.
+    items = build_queue(view, stage, reviewer=who)
     decided = skipped = 0
     if not items:
         console.print(f"nothing waiting for {who} at {stage} in {review}")
@@ -144,7 +147,7 @@ def screen_interactively(
                 note=note or None,
                 study_id=study_id or None,
                 via="interactive",
-                config=config,
+                view=view,
             )
             decided += 1
             console.print(f"→ {decision}" + (f" ({reason})" if reason else ""), style="green")

@@ -325,16 +325,19 @@ def record_decision(
     resolution: bool = False,
     via: str = "api",
     config: ScreeningConfig | None = None,
+    view: ReviewView | None = None,
 ) -> Decision:
     """Record one screening decision on ``record_id`` (or its cluster) and return it.
 
     ``resolution=True`` records the decision that settles a dual-review conflict.
     Raises InputError naming what is wrong (unknown record, record outside the review,
-    decision or reason not allowed, full text before title/abstract).
+    decision or reason not allowed, full text before title/abstract). ``view`` lets a
+    caller that already loaded the review (the interactive loop) skip reloading it.
     """
     stage = stage_name(stage)
-    config = config or screening_config(review)
-    view = load_view(store, review, config)
+    if view is None:
+        view = load_view(store, review, config or screening_config(review))
+    config = view.config
     cid = view.cluster_of(int(record_id))
     if cid is None:
         raise InputError(f"record {record_id} is not among review {review!r}'s search results")
@@ -346,12 +349,11 @@ def record_decision(
     why = check_prerequisite(view, stage, cid)
     if why:
         raise InputError(f"record {record_id} cannot be screened at {stage}: {why}")
-    who = reviewer or curator()
-    row = {
+    row: dict[str, Any] = {
         "review": review,
         "stage": stage,
         "record_id": int(record_id),
-        "reviewer": who,
+        "reviewer": reviewer or curator(),
         "role": "resolution" if resolution else "screen",
         "decision": value,
         "reason": reason_id,
@@ -359,14 +361,10 @@ def record_decision(
         "note": note.strip() if note and note.strip() else None,
         "study_id": study_id.strip() if study_id and study_id.strip() else None,
         "via": via,
+        "decided_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
     }
-    store.add_screening_decisions([row])
-    latest = [
-        Decision.from_row(r)
-        for r in store.screening_decisions(review, stage)
-        if r["reviewer"] == who and r["decided_record_id"] == int(record_id)
-    ]
-    return latest[-1]
+    [decision_id] = store.add_screening_decisions([row])
+    return Decision.from_row({**row, "decision_id": decision_id, "cluster_id": cid})
 
 
 # -- conflicts -------------------------------------------------------------------------
@@ -437,6 +435,7 @@ def summarise(view: ReviewView) -> dict[str, Any]:
                     "pmid": rec.get("pmid"),
                     "doi": rec.get("doi"),
                     "title": rec.get("title"),
+                    "retracted": bool(rec.get("retracted")),
                     "study_id": study,
                 }
             )

@@ -154,7 +154,7 @@ class ScreeningMixin(StoreCore):
                    ON d.source_id IS NOT NULL
                   AND by_identity.source = d.source AND by_identity.source_id = d.source_id
             LEFT JOIN records by_id
-                   ON by_id.record_id = d.record_id
+                   ON by_id.record_id = d.record_id AND by_id.source = d.source
                   AND (d.source_id IS NULL OR by_id.source_id IS NOT DISTINCT FROM d.source_id)
             LEFT JOIN rc ON rc.record_id = coalesce(by_identity.record_id, by_id.record_id)
             WHERE {where}
@@ -163,8 +163,8 @@ class ScreeningMixin(StoreCore):
             params,
         )
 
-    def add_screening_decisions(self, decisions: Sequence[Mapping[str, Any]]) -> int:
-        """Append decisions (all or none); returns how many were written.
+    def add_screening_decisions(self, decisions: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Append decisions (all or none); returns their decision ids in input order.
 
         Each mapping needs review, stage, record_id, reviewer and decision; the record's
         identity (source, source_id) is taken from the records table so a decision can
@@ -172,7 +172,7 @@ class ScreeningMixin(StoreCore):
         (:mod:`registry.screening`); the table's CHECK constraints are the last guard.
         """
         if not decisions:
-            return 0
+            return []
         ids = sorted({int(d["record_id"]) for d in decisions})
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         with self.transaction():
@@ -184,8 +184,14 @@ class ScreeningMixin(StoreCore):
                     [ids],
                 )
             }
+            new_ids = [
+                int(r[0])
+                for r in self._rows(
+                    "SELECT nextval('screening_decision_id_seq') FROM range(?)", [len(decisions)]
+                )
+            ]
             rows = []
-            for d in decisions:
+            for decision_id, d in zip(new_ids, decisions, strict=True):
                 rid = int(d["record_id"])
                 if rid not in known:
                     raise InputError(f"no record {rid} in the registry")
@@ -199,11 +205,11 @@ class ScreeningMixin(StoreCore):
                     "source_id": sid,
                 }
                 values.setdefault("decided_at", now)
-                rows.append([values.get(k) for k in _DECISION_COLUMNS])
-            cols = ", ".join(_DECISION_COLUMNS)
-            marks = ", ".join("?" for _ in _DECISION_COLUMNS)
+                rows.append([decision_id, *(values.get(k) for k in _DECISION_COLUMNS)])
+            cols = ", ".join(("decision_id", *_DECISION_COLUMNS))
+            marks = ", ".join("?" for _ in range(len(_DECISION_COLUMNS) + 1))
             self._execmany(f"INSERT INTO screening_decisions ({cols}) VALUES ({marks})", rows)
-        return len(rows)
+        return new_ids
 
     def screening_summary(self, review: str) -> dict[str, Any]:
         """PRISMA screening counts for ``review`` (:func:`registry.screening.screening_summary`)."""
