@@ -81,10 +81,9 @@ def heterogeneity_text(p: Pooled) -> str:
 
 def overall_text(p: Pooled) -> str:
     """RevMan's test-for-overall-effect line."""
-    return (
-        f"Test for overall effect: {p.stat_name} = {fmt_num(abs(p.stat) if p.stat is not None else None, 2)}"
-        f" (P = {fmt_p(p.effect.pval)})"
-    )
+    stat = None if p.stat is None else abs(p.stat)
+    pval = fmt_p(p.effect.pval)
+    return f"Test for overall effect: {p.stat_name} = {fmt_num(stat, 2)} (P = {pval})"
 
 
 def _env() -> Environment:

@@ -1,0 +1,993 @@
+"""Compute everything a review's evidence summary shows, from the registry.
+
+``build_report`` runs the protocol's analysis plan (every outcome × time point, every
+subgroup set, the sensitivity analyses) through :mod:`registry.pooling`, suggests the GRADE
+domains the data can speak to, compares with the previous report version and with the
+published review, and hands finished view models (:mod:`reports.model`) and SVG figures to
+the templates. Nothing downstream of this module computes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from registry import __version__
+from registry.errors import RegistryError, StatsError
+from registry.pooling import analyse, get_preset
+from registry.pooling.api import Analysis
+from registry.protocol import Outcome, Protocol, load_protocol
+from reports.figures import model as fig
+from reports.figures.forest import cumulative_forest_svg, forest_svg, leave_one_out_svg
+from reports.figures.funnel import funnel_svg
+from reports.figures.prisma import prisma_svg
+from reports.figures.rob import rob_summary_svg, rob_traffic_light_svg
+from reports.model import (
+    Effect,
+    Figure,
+    Headline,
+    OutcomeSection,
+    Pooled,
+    ReviewReport,
+    SensitivityRow,
+    SubgroupView,
+    Table,
+    WhatsNew,
+)
+
+Z975 = 1.959963984540054  # standard normal 97.5% quantile, for per-study Wald CIs
+MOVE_FRACTION = 0.10  # an estimate "moved" when it shifted by >10% of its previous CI width
+RATIO = frozenset({"OR", "RR"})
+ROB_KEY_DOMAINS = ("random_sequence", "allocation_concealment")  # Cochrane Handbook 8.7 (RoB 1)
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    """A computed report plus what the store keeps of it."""
+
+    report: ReviewReport
+    results: list[dict[str, Any]]
+    summary: dict[str, Any]
+    study_ids: list[str]
+    n_records: int
+    preset: str
+
+
+# ---------------------------------------------------------------------------- helpers
+def _present(measure: str, x: float | None) -> float | None:
+    """Presentation scale: ratios exponentiated."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return math.exp(x) if measure in RATIO else x
+
+
+def _null(measure: str) -> float:
+    return 0.0
+
+
+def _model_label(a: Analysis) -> str:
+    method = {
+        "FE": "fixed effect (inverse variance)",
+        "MH": "fixed effect (Mantel-Haenszel)",
+        "PETO": "fixed effect (Peto)",
+        "DL": "random effects (DerSimonian-Laird)",
+        "REML": "random effects (REML)",
+        "PM": "random effects (Paule-Mandel)",
+    }.get(a.method, a.method)
+    ci = "Hartung-Knapp-Sidik-Jonkman CI" if a.hksj else "Wald CI"
+    return f"{method}, {ci}"
+
+
+def _revman_method_label(a: Analysis) -> str:
+    kind = {"MH": "M-H", "PETO": "Peto"}.get(a.method, "IV")
+    model = "Fixed" if a.method in ("FE", "MH", "PETO") else "Random"
+    return f"{kind}, {model}, 95% CI"
+
+
+def _favours(measure: str, estimate: float, direction: str) -> str:
+    """Which arm a (significant) estimate favours, given the outcome's direction."""
+    lower_better = direction == "lower_is_better"
+    below_null = estimate < _null(measure)
+    return "experimental" if below_null == lower_better else "control"
+
+
+def _n_participants(df: pd.DataFrame, kind: str) -> int | None:
+    cols = ("n1", "n2")
+    if not all(c in df.columns for c in cols):
+        return None
+    vals = pd.to_numeric(df["n1"], errors="coerce") + pd.to_numeric(df["n2"], errors="coerce")
+    total = vals.sum(min_count=1)
+    return None if pd.isna(total) else int(total)
+
+
+def _pooled(
+    analysis_id: str, label: str, a: Analysis, df: pd.DataFrame, direction: str, show_pi: bool
+) -> Pooled:
+    r = a.result
+    m = a.measure
+    used = df[df["label"].isin(a.studies)] if "label" in df.columns else df
+    sig = bool(r.pval < 0.05)
+    pi = None
+    if show_pi and r.pi_lb is not None and r.method not in ("FE", "MH", "PETO") and r.k >= 3:
+        pi = (_present(m, r.pi_lb), _present(m, r.pi_ub))
+    return Pooled(
+        analysis_id=analysis_id,
+        label=label,
+        k=r.k,
+        n_participants=_n_participants(used, ""),
+        effect=Effect(
+            measure=_measure_name(m),
+            estimate=_present(m, r.estimate),  # type: ignore[arg-type]
+            ci_lb=_present(m, r.ci_lb),  # type: ignore[arg-type]
+            ci_ub=_present(m, r.ci_ub),  # type: ignore[arg-type]
+            pval=r.pval,
+        ),
+        model=_model_label(a),
+        tau2=None if a.method in ("FE", "MH", "PETO") else r.tau2,
+        i2=r.i2,
+        q=r.q,
+        df=r.df,
+        q_pval=r.q_pval,
+        stat_name="t" if r.test == "t" else "Z",
+        stat=r.stat,
+        pi=pi,  # type: ignore[arg-type]
+        significant=sig,
+        favours=_favours(m, r.estimate, direction) if sig else None,
+    )
+
+
+def _measure_name(m: str) -> str:
+    return {"SMD_REVMAN5": "SMD"}.get(m, m)
+
+
+def _result_row(
+    analysis_id: str,
+    outcome: str,
+    time_point: str | None,
+    a: Analysis,
+    n: int | None,
+    *,
+    subgroup_set: str | None = None,
+    subgroup: str | None = None,
+    sensitivity: str | None = None,
+) -> dict[str, Any]:
+    r = a.result
+    return {
+        "analysis_id": analysis_id,
+        "outcome": outcome,
+        "time_point": time_point,
+        "subgroup_set": subgroup_set,
+        "subgroup": subgroup,
+        "sensitivity": sensitivity,
+        "measure": a.measure,
+        "model": a.method + ("+HKSJ" if a.hksj else ""),
+        "k": r.k,
+        "n_participants": n,
+        "estimate": r.estimate,
+        "ci_lb": r.ci_lb,
+        "ci_ub": r.ci_ub,
+        "pval": r.pval,
+        "tau2": r.tau2,
+        "i2": r.i2,
+    }
+
+
+# ---------------------------------------------------------------------------- figures
+def _arm(row: pd.Series, i: int, kind: str) -> fig.Arm:
+    def num(c: str) -> float | None:
+        v = row.get(c)
+        return None if v is None or pd.isna(v) else float(v)
+
+    n = num(f"n{i}")
+    if kind == "dichotomous":
+        ev = num(f"events{i}")
+        return fig.Arm(n=None if n is None else int(n), events=None if ev is None else int(ev))
+    return fig.Arm(n=None if n is None else int(n), mean=num(f"mean{i}"), sd=num(f"sd{i}"))
+
+
+def _study_rows(a: Analysis, df: pd.DataFrame, kind: str, idx: Sequence[int]) -> list[Any]:
+    by_label = {str(r["label"]): r for _, r in df.iterrows()}
+    w = a.result.weights_percent
+    rows = []
+    for i in idx:
+        lab = a.studies[i]
+        y, v = float(a.effect_sizes.yi[i]), float(a.effect_sizes.vi[i])
+        half = Z975 * math.sqrt(v)
+        src = by_label.get(lab)
+        rows.append(
+            fig.StudyRow(
+                label=lab,
+                estimate=y,
+                ci_lb=y - half,
+                ci_ub=y + half,
+                weight_percent=float(w[i]) if w and i < len(w) else None,
+                experimental=_arm(src, 1, kind) if src is not None else None,
+                control=_arm(src, 2, kind) if src is not None else None,
+            )
+        )
+    return rows
+
+
+def _totals(df: pd.DataFrame, labels: Sequence[str], kind: str) -> dict[str, Any]:
+    sub = df[df["label"].isin(labels)]
+
+    def s(c: str) -> int | None:
+        if c not in sub.columns:
+            return None
+        t = pd.to_numeric(sub[c], errors="coerce").sum(min_count=1)
+        return None if pd.isna(t) else int(t)
+
+    out = {"n_experimental": s("n1"), "n_control": s("n2")}
+    if kind == "dichotomous":
+        out.update(events_experimental=s("events1"), events_control=s("events2"))
+    return out
+
+
+def _forest(
+    a: Analysis,
+    df: pd.DataFrame,
+    outcome: Outcome,
+    title: str,
+    show_pi: bool,
+) -> Figure:
+    kind = outcome.kind
+    groups: list[Any] = []
+    sg_test = None
+    if a.subgroups is not None:
+        for sg in a.subgroups.subgroups:
+            labels = [a.studies[i] for i in sg.rows]
+            groups.append(
+                fig.ForestGroup(
+                    studies=tuple(_study_rows(a, df, kind, sg.rows)),
+                    title=sg.label,
+                    subtotal=fig.PooledRow.from_meta(
+                        sg.result, label="Subtotal (95% CI)", **_totals(df, labels, kind)
+                    ),
+                )
+            )
+        st = a.subgroups
+        sg_test = fig.SubgroupTest(q=st.q, df=st.df, pval=st.pval, i2=st.i2)
+    else:
+        groups.append(
+            fig.ForestGroup(studies=tuple(_study_rows(a, df, kind, range(len(a.studies)))))
+        )
+    total = fig.PooledRow.from_meta(
+        a.result, show_pi=show_pi and a.result.k >= 3, label="Total (95% CI)",
+        **_totals(df, a.studies, kind),
+    )
+    plot = fig.ForestPlot(
+        measure=_measure_name(a.measure),
+        groups=tuple(groups),
+        kind="dichotomous" if kind == "dichotomous" else "continuous",
+        direction=outcome.direction,  # type: ignore[arg-type]
+        total=total,
+        subgroup_test=sg_test,
+        method_label=_revman_method_label(a),
+        experimental_label="Experimental",
+        control_label="Control",
+        title=title,
+        description=f"Forest plot of {title}: {len(a.studies)} studies.",
+    )
+    return Figure(title=title, svg=forest_svg(plot))
+
+
+def _sequential_figure(
+    a: Analysis, outcome: Outcome, mode: str, title: str, years: dict[str, Any]
+) -> Figure | None:
+    seq = a.leave_one_out if mode == "leave_one_out" else a.cumulative
+    if seq is None:
+        return None
+    rows = []
+    for step, res in zip(seq.order, seq.results, strict=True):
+        lab = a.studies[step]
+        rows.append(
+            fig.SummaryRow(
+                label=lab,
+                estimate=res.estimate,
+                ci_lb=res.ci_lb,
+                ci_ub=res.ci_ub,
+                year=years.get(lab),
+                k=res.k,
+                tau2=res.tau2,
+                i2=res.i2,
+                pval=res.pval,
+            )
+        )
+    plot = fig.SummaryForest(
+        measure=_measure_name(a.measure),
+        rows=tuple(rows),
+        mode=mode,  # type: ignore[arg-type]
+        overall=fig.PooledRow.from_meta(a.result, label="All studies"),
+        direction=outcome.direction,  # type: ignore[arg-type]
+        method_label=_revman_method_label(a),
+        title=title,
+        description=title,
+    )
+    draw = leave_one_out_svg if mode == "leave_one_out" else cumulative_forest_svg
+    return Figure(title=title, svg=draw(plot))
+
+
+def _funnel(a: Analysis, title: str) -> Figure | None:
+    if a.egger is None:
+        return None
+    tf = a.trimfill
+    plot = fig.FunnelPlot(
+        measure=_measure_name(a.measure),
+        yi=tuple(float(x) for x in a.effect_sizes.yi),
+        sei=tuple(float(math.sqrt(v)) for v in a.effect_sizes.vi),
+        estimate=a.result.estimate,
+        labels=a.studies,
+        filled_yi=tuple(tf.filled_yi) if tf else (),
+        filled_sei=tuple(math.sqrt(v) for v in tf.filled_vi) if tf else (),
+        adjusted_estimate=tf.estimate if tf and tf.k0 else None,
+        egger=fig.EggerTest(stat=a.egger.stat, pval=a.egger.pval, df=a.egger.dfs,
+                            intercept=a.egger.bias),
+        title=title,
+        description=title,
+    )
+    return Figure(title=title, svg=funnel_svg(plot))
+
+
+# ---------------------------------------------------------------------------- per outcome
+def _band(value: Any, bands: Sequence[Any]) -> str | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(x):
+        return None
+    for b in bands:
+        if (b.min is None or x >= b.min) and (b.max is None or x < b.max):
+            return str(b.label)
+    return None
+
+
+def _subgroup_column(df: pd.DataFrame, sset: Any) -> pd.Series | None:
+    if sset.by not in df.columns:
+        return None
+    col = df[sset.by]
+    if sset.bands:
+        col = col.map(lambda v: _band(v, sset.bands))
+    return col.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
+                   else str(v))
+
+
+def _fit(table: pd.DataFrame, measure: str, preset: str, **kw: Any) -> Analysis:
+    return analyse(table, measure=measure, preset=preset, study_col="label", **kw)
+
+
+def _outcome_section(
+    inp: Any, protocol: Protocol, preset_name: str, results: list[dict[str, Any]]
+) -> OutcomeSection:
+    outcome: Outcome = inp.outcome
+    tp = inp.time_point
+    tp_label = getattr(tp, "label", str(tp))
+    tp_id = getattr(tp, "id", str(tp))
+    anchor = f"o-{outcome.id}-{tp_id}".replace(" ", "-")
+    df = inp.data.copy().reset_index(drop=True)
+    if "label" not in df.columns:
+        df["label"] = df["study_id"]
+    preset = get_preset(preset_name)
+    show_pi = preset.prediction_interval
+    measure = outcome.measure
+    base_id = f"{outcome.id}/{tp_id}"
+    title = f"{outcome.name}, {tp_label}"
+    k_avail = len(df)
+    if k_avail < 2:
+        only = ", ".join(df["label"].astype(str)) or "none"
+        return OutcomeSection(
+            anchor=anchor, outcome=outcome.name, time_point=tp_label, kind=outcome.kind,
+            direction=outcome.direction, main=None, forest=None,
+            note=f"{k_avail} study with data ({only}): nothing to pool yet.",
+        )
+    years = dict(zip(df["label"].astype(str), df.get("year", pd.Series([None] * k_avail)),
+                     strict=True))
+    has_year = "year" in df.columns and pd.to_numeric(df["year"], errors="coerce").notna().any()
+    try:
+        main = _fit(df, measure, preset_name, leave_one_out=k_avail >= 3,
+                    cumulative="year" if has_year else None)
+    except (StatsError, RegistryError) as exc:
+        return OutcomeSection(
+            anchor=anchor, outcome=outcome.name, time_point=tp_label, kind=outcome.kind,
+            direction=outcome.direction, main=None, forest=None,
+            note=f"Not pooled: {exc}",
+        )
+    n_all = _n_participants(df[df["label"].isin(main.studies)], outcome.kind)
+    results.append(_result_row(base_id, outcome.id, tp_id, main, n_all))
+    pooled = _pooled(base_id, "Overall", main, df, outcome.direction, show_pi)
+    notes = list(main.notes)
+
+    subgroups: list[SubgroupView] = []
+    for sset in protocol.subgroups:
+        if sset.by in ("time_point", "time"):
+            continue  # each time point is its own analysis here
+        col = _subgroup_column(df, sset)
+        if col is None:
+            continue
+        levels = sorted({v for v in col if v is not None})
+        if len(levels) < 2:
+            subgroups.append(SubgroupView(
+                label=sset.label, figure=None, test_text="",
+                note=f"Not analysed: {len(levels)} level(s) with data "
+                     f"({', '.join(levels) or 'none'}).",
+            ))
+            continue
+        t = df.copy()
+        t["_sg"] = col.fillna("not reported")
+        try:
+            a = _fit(t, measure, preset_name, by="_sg")
+        except (StatsError, RegistryError) as exc:
+            subgroups.append(SubgroupView(sset.label, None, "", note=f"Not analysed: {exc}"))
+            continue
+        assert a.subgroups is not None
+        for sg in a.subgroups.subgroups:
+            labels = [a.studies[i] for i in sg.rows]
+            sub_df = df[df["label"].isin(labels)]
+            n = _n_participants(sub_df, outcome.kind)
+            row = _result_row(f"{base_id}/{sset.id}={sg.label}", outcome.id, tp_id, a, n,
+                              subgroup_set=sset.id, subgroup=sg.label)
+            r = sg.result
+            row.update(k=r.k, estimate=r.estimate, ci_lb=r.ci_lb, ci_ub=r.ci_ub, pval=r.pval,
+                       tau2=r.tau2, i2=r.i2)
+            results.append(row)
+        st = a.subgroups
+        test = (f"Test for subgroup differences: Chi² = {st.q:.2f}, df = {st.df} "
+                f"(P = {_p(st.pval)}), I² = {st.i2:.0f}%")
+        subgroups.append(SubgroupView(
+            label=sset.label,
+            figure=_forest(a, df, outcome, f"{title} — subgroups by {sset.label}", show_pi),
+            test_text=test,
+        ))
+
+    sens: list[SensitivityRow] = []
+    for label, key, mask in _sensitivity_masks(df, protocol):
+        kept = df[mask]
+        if len(kept) == len(df):
+            sens.append(SensitivityRow(label, None, note="same studies as the main analysis"))
+            continue
+        if len(kept) < 2:
+            sens.append(SensitivityRow(label, None, note=f"{len(kept)} study left: not pooled"))
+            continue
+        try:
+            a = _fit(kept.reset_index(drop=True), measure, preset_name)
+        except (StatsError, RegistryError) as exc:
+            sens.append(SensitivityRow(label, None, note=str(exc)))
+            continue
+        n = _n_participants(kept, outcome.kind)
+        results.append(_result_row(f"{base_id}/{key}", outcome.id, tp_id, a, n, sensitivity=key))
+        sens.append(SensitivityRow(
+            label, _pooled(f"{base_id}/{key}", label, a, kept, outcome.direction, show_pi),
+            note=f"left out: {', '.join(sorted(set(df['label']) - set(kept['label'])))}",
+        ))
+    if main.method not in ("FE", "MH", "PETO"):
+        try:
+            fe = _fit(df, measure, preset_name, method="MH" if outcome.kind == "dichotomous"
+                      and preset.dichotomous == "MH" else "FE")
+            sens.append(SensitivityRow(
+                "Fixed-effect model",
+                _pooled(f"{base_id}/fixed", "Fixed effect", fe, df, outcome.direction, False),
+            ))
+        except (StatsError, RegistryError):
+            pass
+
+    small = ""
+    if main.egger is not None:
+        e = main.egger
+        small = (f"Egger's test: intercept {e.bias:.2f}, t = {e.stat:.2f}, df = {e.dfs}, "
+                 f"P = {_p(e.pval)}")
+        if main.trimfill is not None:
+            small += f"; trim-and-fill imputed {main.trimfill.k0} studies"
+    else:
+        small = (f"Funnel plot and Egger's test not shown: {main.result.k} studies "
+                 "(needs 10 or more).")
+    return OutcomeSection(
+        anchor=anchor,
+        outcome=outcome.name,
+        time_point=tp_label,
+        kind=outcome.kind,
+        direction=outcome.direction,
+        main=pooled,
+        forest=_forest(main, df, outcome, title, show_pi),
+        subgroups=tuple(subgroups),
+        sensitivity=tuple(sens),
+        leave_one_out=_sequential_figure(main, outcome, "leave_one_out",
+                                         f"{title} — leave-one-out", years),
+        cumulative=_sequential_figure(main, outcome, "cumulative",
+                                      f"{title} — cumulative by publication year", years),
+        funnel=_funnel(main, f"{title} — funnel plot"),
+        small_study_note=small,
+        note="; ".join(notes),
+    )
+
+
+def _sensitivity_masks(df: pd.DataFrame, protocol: Protocol) -> list[tuple[str, str, pd.Series]]:
+    out = []
+    if protocol.analysis.rct_only_sensitivity and "is_rct" in df.columns:
+        out.append(("RCTs only (as assessed)", "rct_only",
+                    df["is_rct"].map(lambda v: bool(v) if v is not None and v == v else False)))
+    if protocol.analysis.low_rob_sensitivity and "rob_overall" in df.columns:
+        out.append(("Low risk of bias only", "low_rob", df["rob_overall"].astype(str) == "low"))
+    return out
+
+
+def _p(p: float) -> str:
+    if p < 0.00001:
+        return "< 0.00001"
+    return f"{p:.4f}" if p < 0.001 else f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
+
+
+def _fmt(x: float | None, d: int = 2) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{d}f}"
+
+
+# ---------------------------------------------------------------------------- GRADE
+_LEVELS = ("High", "Moderate", "Low", "Very low")
+
+
+def _grade_row(
+    outcome: Outcome, sec: OutcomeSection, df: pd.DataFrame | None, protocol: Protocol
+) -> tuple[str, ...]:
+    """Suggest risk of bias, inconsistency and imprecision from the data (GRADE handbook 5.2)."""
+    p = sec.main
+    assert p is not None
+    curated = protocol.grade.get(outcome.id, {})
+    down = 0
+    reasons = []
+    # Risk of bias: serious when more than half the studies are not at low overall risk.
+    rob_txt = "not assessed"
+    if df is not None and "rob_overall" in df.columns:
+        judged = df["rob_overall"].astype(str)
+        known = judged.isin(["low", "unclear", "high"])
+        if known.any():
+            share = float((judged[known] != "low").mean())
+            rob_txt = "serious" if share > 0.5 else "not serious"
+            if share > 0.5:
+                down += 1
+                reasons.append(f"{share:.0%} of studies not at low risk of bias")
+        else:
+            rob_txt = "serious (no judgements)"
+            down += 1
+            reasons.append("no risk-of-bias judgements")
+    # Inconsistency: I² > 50% serious, > 75% very serious (Handbook 10.10.2 thresholds).
+    i2 = p.i2 or 0.0
+    inc = "very serious" if i2 > 75 else "serious" if i2 > 50 else "not serious"
+    down += {"very serious": 2, "serious": 1}.get(inc, 0)
+    if inc != "not serious":
+        reasons.append(f"I² = {i2:.0f}%")
+    # Imprecision: CI crossing no effect, and/or fewer than 400 participants (GRADE OIS rule).
+    crosses = not p.significant
+    small = (p.n_participants or 0) < 400
+    imp = "very serious" if crosses and small else "serious" if crosses or small else "not serious"
+    down += {"very serious": 2, "serious": 1}.get(imp, 0)
+    if crosses:
+        reasons.append("95% CI includes no effect")
+    if small:
+        reasons.append(f"{p.n_participants or 'unknown'} participants (< 400)")
+    ind = curated.get("indirectness", "not assessed")
+    pub = curated.get("publication_bias", "not assessed")
+    down += {"serious": 1, "very_serious": 2, "very serious": 2}.get(ind, 0)
+    down += {"strongly_suspected": 1, "suspected": 1}.get(pub, 0)
+    certainty = _LEVELS[min(down, 3)]
+    return (
+        outcome.name,
+        sec.time_point,
+        str(p.k),
+        str(p.n_participants or "—"),
+        f"{p.effect.measure} {_fmt(p.effect.estimate)} [{_fmt(p.effect.ci_lb)}, "
+        f"{_fmt(p.effect.ci_ub)}]",
+        rob_txt,
+        inc,
+        ind.replace("_", " "),
+        imp,
+        pub.replace("_", " "),
+        certainty + " (suggested)",
+        "; ".join(reasons) or "—",
+    )
+
+
+# ---------------------------------------------------------------------------- tables
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return f"{v:g}"
+    return str(v)
+
+
+def _studies_table(studies: pd.DataFrame, arms: pd.DataFrame, protocol: Protocol) -> Table:
+    chars = [c.id for c in protocol.characteristics]
+    cols = ["Study", "Country", "Design (reported)", "Participants (exp / ctrl)",
+            *[c.label or c.id.replace("_", " ") for c in protocol.characteristics],
+            "Follow-up", "Source"]
+    rows = []
+    for _, s in studies.iterrows():
+        sid = s["study_id"]
+        a = arms[arms["study_id"] == sid] if len(arms) else arms
+
+        def n(role: str, a: pd.DataFrame = a) -> str:
+            if not len(a):
+                return "?"
+            sel = a[a["role"] == role]
+            vals = pd.to_numeric(sel["n_randomised"], errors="coerce")
+            return "?" if vals.isna().all() else str(int(vals.sum()))
+
+        rows.append((
+            _cell(sid),
+            _cell(s.get("country")),
+            _cell(s.get("design_reported")),
+            f"{n('experimental')} / {n('control')}",
+            *[_cell(s.get(c)) for c in chars],
+            _cell(s.get("follow_up")),
+            _cell(s.get("source")),
+        ))
+    return Table(tuple(cols), tuple(rows), empty_text="No included studies yet.")
+
+
+def _design_table(studies: pd.DataFrame, protocol: Protocol) -> Table:
+    from registry.curation.validate import is_rct
+
+    rows = []
+    for _, s in studies.iterrows():
+        rep, ass = s.get("design_reported"), s.get("design_assessed")
+        rct = is_rct(ass, rep)
+        flag = "" if rct else "flagged: not randomised as assessed; left out of RCT-only analyses"
+        if ass is None or (isinstance(ass, float) and math.isnan(ass)):
+            flag = "design not independently assessed"
+        rows.append((_cell(s["study_id"]), _cell(rep), _cell(ass),
+                     _cell(s.get("design_assessed_source")), flag))
+    return Table(("Study", "As reported", "As assessed", "Assessment source", "Check"),
+                 tuple(rows), empty_text="No included studies yet.")
+
+
+def _rob_figures(rob: pd.DataFrame, study_ids: Sequence[str]) -> tuple[Any, Any, str]:
+    if rob is None or not len(rob):
+        return None, None, "No risk-of-bias judgements are recorded yet."
+    tools = sorted(set(rob["tool"].dropna().astype(str)))
+    tool = "RoB2" if tools == ["RoB2"] else "RoB1"
+    rob = rob[rob["tool"].astype(str) == tool]
+    rows = []
+    for sid in study_ids:
+        sub = rob[rob["study_id"] == sid]
+        judg = {str(d): (None if pd.isna(j) else str(j))
+                for d, j in zip(sub["domain"], sub["judgement"], strict=True)}
+        rows.append(fig.RobRow(study=str(sid), judgements=judg))
+    table = fig.RobTable(tool=tool, rows=tuple(rows), show_overall=False,  # type: ignore[arg-type]
+                         title="Risk of bias per study and domain",
+                         description="Traffic-light plot of risk-of-bias judgements.")
+    n_missing = sum(1 for r in rows for v in r.judgements.values() if v is None)
+    note = (f"Tool: {tool}. Judgements as recorded in the registry with their sources; "
+            f"blank cells are judgements no source states ({n_missing} recorded as missing).")
+    return (Figure("Risk of bias: traffic-light plot", rob_traffic_light_svg(table)),
+            Figure("Risk of bias: summary (unweighted)", rob_summary_svg(table)), note)
+
+
+def _ae_table(ae: pd.DataFrame) -> Table:
+    rows = []
+    for _, r in ae.iterrows():
+        rows.append((_cell(r.get("study_id")), _cell(r.get("arm_id")) or "all",
+                     _cell(r.get("event")), _cell(r.get("count")) or "not reported",
+                     _cell(r.get("serious")), _cell(r.get("reported_text")),
+                     _cell(r.get("source"))))
+    return Table(("Study", "Arm", "Event", "Count", "Serious", "As reported", "Source"),
+                 tuple(rows), empty_text="No adverse-event data recorded.")
+
+
+def _gaps_table(gaps: Any) -> Table:
+    df = gaps if isinstance(gaps, pd.DataFrame) else pd.DataFrame(gaps)
+    if not len(df):
+        return Table(("Study", "Outcome", "Time point", "Missing"), (),
+                     empty_text="Nothing is missing.")
+    cols = tuple(str(c) for c in df.columns)
+    return Table(cols, tuple(tuple(_cell(v) for v in r) for r in df.itertuples(index=False)))
+
+
+def _published_table(pub: pd.DataFrame, results: list[dict[str, Any]], protocol: Protocol
+                     ) -> Table:
+    mine = {(r["outcome"], r["time_point"]): r for r in results
+            if not r.get("subgroup_set") and not r.get("sensitivity")}
+    tp_by_label = {t.label.lower(): t.id for t in protocol.time_points}
+    rows = []
+    for _, p in pub.iterrows():
+        sub = p.get("subgroup")
+        tp_raw = _cell(p.get("time_point"))
+        key = (str(p.get("outcome")), tp_by_label.get(tp_raw.lower(), tp_raw))
+        r = mine.get(key) if not _cell(sub) else None
+        if r is not None:
+            m = r["measure"]
+            reg = (f"{_measure_name(m)} {_fmt(_present(m, r['estimate']))} "
+                   f"[{_fmt(_present(m, r['ci_lb']))}, {_fmt(_present(m, r['ci_ub']))}], "
+                   f"k = {r['k']}")
+        else:
+            reg = "not re-analysed (data not yet extracted)"
+        published = (f"{_cell(p.get('measure'))} {_cell(p.get('estimate'))} "
+                     f"[{_cell(p.get('ci_lower'))}, {_cell(p.get('ci_upper'))}]"
+                     + (f", k = {_cell(p.get('k'))}" if _cell(p.get("k")) else ""))
+        rows.append((_cell(p.get("outcome")), tp_raw, _cell(sub) or "overall", published,
+                     _cell(p.get("p_value")), reg, _cell(p.get("location")),
+                     _cell(p.get("check")) if "check" in pub.columns else ""))
+    return Table(("Outcome", "Time point", "Subgroup", "Published", "Published P",
+                  "Registry re-analysis", "Where published", "Consistency check"),
+                 tuple(rows), empty_text="No published results are stored for this review.")
+
+
+def _methods(protocol: Protocol, preset_name: str, runs: list[dict[str, Any]]) -> str:
+    pre = get_preset(preset_name)
+    sources = ", ".join(sorted({s.source for s in protocol.searches})) or "none (example data)"
+    live = [r for r in runs if r.get("kind") == "search" and r.get("outcome") == "ok"]
+    last = max((str(r.get("finished_at"))[:10] for r in live), default=None)
+    prev = protocol.previous_review
+    p1 = (f"Sources named in the protocol: {sources}. "
+          + (f"The last successful live search ran on {last}. " if last else
+             "No live search has completed in this registry yet; the review rests on the "
+             "curated data bundled with it. ")
+          + (f"This is an update of {prev.citation} (searched up to {prev.search_date})."
+             if prev else ""))
+    smd = ("standardised mean differences use Hedges' g with Review Manager 5's approximate "
+           "small-sample correction" if pre.smd == "SMD_REVMAN5" else
+           "standardised mean differences use Hedges' g with the exact small-sample correction")
+    p2 = (f"Analysis preset '{pre.name}': {pre.description}. Continuous outcomes are pooled as "
+          f"mean differences in the protocol's canonical units after unit conversion; {smd}. "
+          + ("Dichotomous outcomes use the Mantel-Haenszel method. " if pre.dichotomous == "MH"
+             else "Dichotomous outcomes use inverse-variance weights. ")
+          + f"Between-study variance is estimated by {pre.method}"
+          + (" with Hartung-Knapp-Sidik-Jonkman confidence intervals" if pre.hksj else
+             " with Wald-type (z) confidence intervals")
+          + (" and 95% prediction intervals" if pre.prediction_interval else "")
+          + ". Heterogeneity is reported as tau², Cochran's Q and I²; subgroup differences use "
+            "Review Manager's fixed-effect test across subgroup estimates. Sensitivity analyses "
+            "restrict to RCTs as assessed and to studies at low risk of bias; Egger's test and "
+            "trim-and-fill are shown from 10 studies.")
+    p3 = (f"Source of the method: {pre.source}. Certainty of evidence: GRADE; risk of bias, "
+          "inconsistency and imprecision are suggested from the data (more than half the "
+          "studies not at low risk; I² above 50% / 75%; 95% CI including no effect or fewer "
+          "than 400 participants), indirectness and publication bias are set by the curators "
+          "in the protocol.")
+    return "\n\n".join([p1, p2, p3])
+
+
+# ---------------------------------------------------------------------------- PRISMA
+def _prisma(store: Any, protocol: Protocol, n_included: int) -> tuple[Figure, Table]:
+    ident = store.prisma_identification(protocol.review)
+    scr = store.screening_summary(protocol.review)
+    prev = protocol.previous_review
+    pp = dict(prev.prisma) if prev else {}
+    identified = tuple((str(k), int(v)) for k, v in ident["records_identified"].items())
+    excl = scr.get("excluded_full_text_by_reason") or scr.get("excluded_full_text") or {}
+    if not isinstance(excl, dict):
+        excl = {}
+    new_studies = int(scr.get("studies_included", 0) or 0)
+    flow = fig.PrismaFlow(
+        previous_studies=prev.studies_included if prev else None,
+        previous_reports=prev.reports_included if prev else None,
+        identified=identified or (("PubMed", 0),),
+        duplicates_removed=ident["duplicates_removed"],
+        screened=scr.get("records_screened", 0),
+        screened_excluded=scr.get("excluded_title_abstract", 0),
+        sought=scr.get("reports_sought", scr.get("sought_for_retrieval", 0)),
+        not_retrieved=scr.get("reports_not_retrieved", scr.get("not_retrieved", 0)),
+        assessed=scr.get("reports_assessed", scr.get("assessed_for_eligibility", 0)),
+        excluded_reasons=tuple((str(k), int(v)) for k, v in excl.items()),
+        new_studies=new_studies,
+        new_reports=int(scr.get("reports_included", 0) or 0),
+        total_studies=n_included,
+        total_reports=(prev.reports_included or 0) + int(scr.get("reports_included", 0) or 0)
+        if prev else None,
+        previous_label=prev.citation if prev else None,
+        title="PRISMA 2020 flow diagram (updated review)",
+        description="Flow of records and studies: previous review, new identification, "
+                    "screening, eligibility and inclusion.",
+    )
+    rows = []
+    if prev:
+        rows.append(("Previous review", "Studies included", _cell(prev.studies_included),
+                     prev.prisma_source or ""))
+        for k, v in pp.items():
+            rows.append(("Previous review", str(k).replace("_", " "), _cell(v)
+                         if not isinstance(v, dict) else "; ".join(f"{a}: {b}" for a, b in
+                                                                  v.items()),
+                         prev.prisma_source or ""))
+    for src, n in identified:
+        rows.append(("Identification", f"Records from {src}", str(n), "registry"))
+    rows.append(("Identification", "Duplicates removed", str(ident["duplicates_removed"]),
+                 "registry"))
+    rows.append(("Identification", "Uncertain duplicate pairs awaiting review",
+                 str(ident.get("uncertain_pairs_pending", 0)), "registry"))
+    rows.append(("Screening", "Records screened", str(flow.screened), "registry"))
+    rows.append(("Screening", "Records awaiting screening",
+                 str(scr.get("awaiting_screening", 0)), "registry"))
+    rows.append(("Screening", "Excluded at title/abstract", str(flow.screened_excluded),
+                 "registry"))
+    for reason, n in flow.excluded_reasons:
+        rows.append(("Eligibility", f"Excluded at full text: {reason}", str(n), "registry"))
+    rows.append(("Included", "New studies included", str(new_studies), "registry"))
+    rows.append(("Included", "Studies in this version", str(n_included), "registry"))
+    table = Table(("Stage", "Count", "n", "Source"), tuple(rows))
+    return Figure("PRISMA 2020 flow diagram", prisma_svg(flow)), table
+
+
+# ---------------------------------------------------------------------------- what's new
+def _whats_new(
+    prev: dict[str, Any] | None,
+    prev_results: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    study_ids: Sequence[str],
+    n_records: int,
+    names: dict[str, str],
+) -> WhatsNew:
+    if prev is None:
+        return WhatsNew(True, None, n_records, tuple(study_ids), (), ())
+    old = {r["analysis_id"]: r for r in prev_results}
+    moved, changed = [], []
+    for r in results:
+        o = old.get(r["analysis_id"])
+        if o is None or o["estimate"] is None or r["estimate"] is None:
+            continue
+        width = abs((o["ci_ub"] or 0) - (o["ci_lb"] or 0))
+        shift = abs(r["estimate"] - o["estimate"])
+        m = r["measure"]
+        what = f"{names.get(r['outcome'], r['outcome'])} ({r['time_point']})" + (
+            f" [{r['subgroup_set']} = {r['subgroup']}]" if r.get("subgroup_set") else "") + (
+            f" [{r['sensitivity']}]" if r.get("sensitivity") else "")
+        if width > 0 and shift > MOVE_FRACTION * width:
+            moved.append(
+                f"{what}: {_fmt(_present(m, o['estimate']))} → {_fmt(_present(m, r['estimate']))}"
+                f" (k {o['k']} → {r['k']})")
+        sig_old = o["pval"] is not None and o["pval"] < 0.05
+        sig_new = r["pval"] is not None and r["pval"] < 0.05
+        sign_old, sign_new = np.sign(o["estimate"]), np.sign(r["estimate"])
+        if sig_old != sig_new or (sig_new and sign_old != sign_new):
+            changed.append(
+                f"{what}: was {'significant' if sig_old else 'not significant'}, now "
+                f"{'significant' if sig_new else 'not significant'}"
+                + (" in the opposite direction" if sign_old != sign_new else ""))
+    new_studies = tuple(s for s in study_ids if s not in set(prev.get("study_ids") or []))
+    return WhatsNew(
+        first_version=False,
+        previous_label=prev["label"],
+        new_records=max(0, n_records - int(prev.get("n_records") or 0)),
+        new_studies=new_studies,
+        moved=tuple(moved),
+        changed_conclusions=tuple(changed),
+    )
+
+
+# ---------------------------------------------------------------------------- entry point
+def _frame_digest(h: Any, name: str, df: pd.DataFrame | None) -> None:
+    h.update(name.encode())
+    if df is not None and len(df):
+        h.update(df.to_csv(index=False).encode())
+
+
+def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> BuiltReport:
+    """Compute the review's full evidence summary from the registry (see module docstring)."""
+    from registry.curation import gaps as curation_gaps
+    from registry.curation import pooling_inputs, published_results
+
+    protocol = load_protocol(review)
+    preset_name = protocol.analysis.preset
+    studies = store.curation_rows(review, "studies")
+    arms = store.curation_rows(review, "arms")
+    rob = store.curation_rows(review, "risk_of_bias")
+    ae = store.curation_rows(review, "adverse_events")
+    if len(studies) and "included_in" in studies.columns:
+        studies = studies[studies["included_in"].fillna("main").astype(str) != "excluded"]
+    study_ids = [str(s) for s in studies["study_id"]] if len(studies) else []
+    inputs = pooling_inputs(store, review)
+
+    results: list[dict[str, Any]] = []
+    sections: list[OutcomeSection] = []
+    sof_rows: list[tuple[str, ...]] = []
+    headlines: list[Headline] = []
+    warnings: list[str] = []
+    h = hashlib.sha256()
+    h.update((protocol.path.read_text(encoding="utf-8")).encode())
+    for name, frame in (("studies", studies), ("arms", arms), ("rob", rob), ("ae", ae)):
+        _frame_digest(h, name, frame)
+    by_outcome: dict[str, list[tuple[OutcomeSection, Any]]] = {}
+    for inp in inputs:
+        _frame_digest(h, f"{inp.outcome.id}/{getattr(inp.time_point, 'id', '')}", inp.data)
+        sec = _outcome_section(inp, protocol, preset_name, results)
+        sections.append(sec)
+        by_outcome.setdefault(inp.outcome.id, []).append((sec, inp))
+        if sec.main is not None:
+            sof_rows.append(_grade_row(inp.outcome, sec, inp.data, protocol))
+    for o in protocol.outcomes:
+        if not o.primary:
+            continue
+        pooled = [(s, i) for s, i in by_outcome.get(o.id, []) if s.main is not None]
+        if not pooled:
+            headlines.append(Headline(o.name, "any time point", 0, None,
+                                      "no time point has two or more studies with usable "
+                                      "data yet; see Data gaps."))
+            continue
+        sec, _inp = max(pooled, key=lambda t: (t[0].main.k, t[0].main.n_participants or 0))
+        p = sec.main
+        assert p is not None
+        verdict = (f"favours {'MSC/experimental' if p.favours == 'experimental' else 'control'}"
+                   if p.significant else "no statistically significant difference")
+        headlines.append(Headline(
+            o.name, sec.time_point, p.k, p.n_participants,
+            f"{p.effect.measure} {_fmt(p.effect.estimate)} (95% CI {_fmt(p.effect.ci_lb)} to "
+            f"{_fmt(p.effect.ci_ub)}), {p.k} studies"
+            + (f", {p.n_participants} participants" if p.n_participants else "")
+            + f", I² = {_fmt(p.i2, 0)}%: {verdict}.",
+            p,
+        ))
+
+    records = store.record_counts(review) if hasattr(store, "record_counts") else {}
+    n_records = int(sum(v.get("records", 0) if isinstance(v, dict) else int(v)
+                        for v in records.values())) if records else 0
+    h.update(f"records={n_records}".encode())
+    data_hash = h.hexdigest()
+    prev = store.latest_report_version(review)
+    prev_results = store.analysis_results(prev["version_id"]) if prev else []
+    names = {o.id: o.name for o in protocol.outcomes}
+    whats_new = _whats_new(prev, prev_results, results, study_ids, n_records, names)
+
+    prisma_fig, prisma_table = _prisma(store, protocol, len(study_ids))
+    rob_t, rob_s, rob_note = _rob_figures(rob, study_ids)
+    pub = published_results(store, review)
+    runs = store.search_runs(review) if hasattr(store, "search_runs") else []
+    now = now or dt.datetime.now(dt.UTC)
+    label = f"{now:%Y-%m-%d}.{data_hash[:8]}"
+    from registry.curation.validate import design_warnings
+
+    warnings.extend(design_warnings(studies, protocol) if len(studies) else [])
+    q = protocol.question
+    report = ReviewReport(
+        review=review,
+        title=protocol.title,
+        example=protocol.example,
+        registration=protocol.registration,
+        question={k: v for k, v in (("population", q.population),
+                                    ("intervention", q.intervention),
+                                    ("comparison", q.comparison), ("outcomes", q.outcomes),
+                                    ("study designs", q.study_designs)) if v},
+        version_label=label,
+        data_hash=data_hash,
+        generated_at=f"{now:%Y-%m-%d %H:%M} UTC",
+        tool_version=__version__,
+        whats_new=whats_new,
+        headlines=tuple(headlines),
+        prisma=prisma_fig,
+        prisma_table=prisma_table,
+        studies=_studies_table(studies, arms, protocol),
+        design_check=_design_table(studies, protocol),
+        rob_traffic=rob_t,
+        rob_summary=rob_s,
+        rob_note=rob_note,
+        outcomes=tuple(sections),
+        adverse_events=_ae_table(ae),
+        gaps=_gaps_table(curation_gaps(store, review)),
+        sof=Table(("Outcome", "Time point", "Studies", "Participants", "Effect [95% CI]",
+                   "Risk of bias", "Inconsistency", "Indirectness", "Imprecision",
+                   "Publication bias", "Certainty", "Why"), tuple(sof_rows),
+                  empty_text="No outcome pooled yet, so no certainty rating."),
+        published_vs_registry=_published_table(pub, results, protocol),
+        methods=_methods(protocol, preset_name, runs),
+        warnings=tuple(warnings),
+    )
+    summary = {
+        "headline": f"{len(study_ids)} studies, {sum(1 for s in sections if s.main)} pooled "
+                    "analyses",
+        "new_studies": list(whats_new.new_studies) if not whats_new.first_version else [],
+        "new_records": whats_new.new_records,
+        "moved": list(whats_new.moved),
+        "changed_conclusions": list(whats_new.changed_conclusions),
+    }
+    return BuiltReport(report, results, summary, study_ids, n_records, preset_name)
+
+
+def results_json(built: BuiltReport) -> str:
+    """The stored analysis results as JSON (for diffing versions)."""
+    return json.dumps(built.results, indent=2, default=float)

@@ -1,0 +1,148 @@
+"""The living cycle in one call: search, import, deduplicate, queue, re-pool, report.
+
+``run_update`` is what ``registry update`` and the README's first command run; it keeps
+going when a live source is unreachable and says so in one line.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry.errors import NetworkError
+from registry.store import open_store
+
+EXIT_OK = 0
+EXIT_SOURCE_UNREACHABLE = 4
+EXIT_CONCLUSION_CHANGED = 10
+
+
+@dataclass
+class ReportResult:
+    """Where a rendered report went and which version it is."""
+
+    version_label: str
+    html_path: Path
+    md_path: Path
+    version_id: int
+    summary: dict[str, Any]
+
+
+@dataclass
+class UpdateSummary:
+    """What one living update did, for the terminal and for schedulers."""
+
+    review: str
+    searched: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    new_records: int = 0
+    duplicates_removed: int = 0
+    awaiting_screening: int = 0
+    new_studies: list[str] = field(default_factory=list)
+    changed_conclusions: list[str] = field(default_factory=list)
+    report: ReportResult | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Short human summary, one fact per line."""
+        out = list(self.notes)
+        for src in self.unreachable:
+            out.append(f"{src}: unreachable; went on with the records the registry already holds")
+        out.append(
+            f"{self.review}: {self.new_records} new records, {self.duplicates_removed} duplicates "
+            f"removed, {self.awaiting_screening} awaiting screening, "
+            f"{len(self.new_studies)} new studies"
+            + (f" ({', '.join(self.new_studies)})" if self.new_studies else "")
+        )
+        if self.changed_conclusions:
+            out.extend(f"conclusion changed: {c}" for c in self.changed_conclusions)
+        else:
+            out.append("no conclusion changed")
+        if self.report:
+            out.append(
+                f"report {self.report.version_label}: {self.report.html_path} "
+                f"({self.seconds:.1f} s)"
+            )
+        return out
+
+    def exit_code(self, *, strict: bool = False, fail_on_change: bool = False) -> int:
+        """0 when all went well; 10/4 when asked to signal changes or unreachable sources."""
+        if fail_on_change and self.changed_conclusions:
+            return EXIT_CONCLUSION_CHANGED
+        if strict and self.unreachable:
+            return EXIT_SOURCE_UNREACHABLE
+        return EXIT_OK
+
+
+def make_report(db: str | Path | None, review: str, out: Path) -> ReportResult:
+    """Re-pool the review, store a new report version and write HTML + Markdown."""
+    from registry.analysis import build_report
+    from reports.render import write_report
+
+    with open_store(db) as store:
+        built = build_report(store, review)
+        version_id = store.save_report_version(
+            review=review,
+            label=built.report.version_label,
+            data_hash=built.report.data_hash,
+            tool_version=built.report.tool_version,
+            preset=built.preset,
+            n_records=built.n_records,
+            study_ids=built.study_ids,
+            summary=built.summary,
+            results=built.results,
+        )
+    html_path, md_path = write_report(built.report, out / review)
+    return ReportResult(built.report.version_label, html_path, md_path, version_id, built.summary)
+
+
+def run_update(
+    db: str | Path | None, review: str, out: Path, *, offline: bool = False
+) -> UpdateSummary:
+    """Search every live source of the protocol, deduplicate, queue, re-pool and report."""
+    from registry.curation import load_review
+    from registry.dedup import deduplicate
+    from registry.protocol import load_protocol
+    from registry.search import run_search
+
+    started = time.monotonic()
+    protocol = load_protocol(review)
+    summary = UpdateSummary(review=review)
+    with open_store(db) as store:
+        loaded = load_review(store, review)
+        if getattr(loaded, "changed", False):
+            summary.notes.append(f"{review}: curated data updated from data/reviews/{review}")
+        for saved in protocol.searches:
+            if not getattr(saved, "live", saved.source == "pubmed") or saved.source != "pubmed":
+                continue
+            if offline:
+                summary.unreachable.append(f"{saved.source} (skipped: --offline)")
+                continue
+            try:
+                res = run_search(store, review=review, quick_fail=True)
+            except NetworkError as exc:
+                summary.unreachable.append(f"{saved.source} ({exc})")
+                continue
+            summary.searched.append(saved.source)
+            summary.new_records += int(getattr(res, "new", 0))
+        dd = deduplicate(store)
+        summary.duplicates_removed = int(getattr(dd, "duplicates", 0))
+        if hasattr(store, "screening_summary"):
+            summary.awaiting_screening = int(
+                store.screening_summary(review).get("awaiting_screening", 0)
+            )
+    report = make_report(db, review, out)
+    summary.report = report
+    summary.new_studies = list(report.summary.get("new_studies", []))
+    summary.changed_conclusions = list(report.summary.get("changed_conclusions", []))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def list_versions(db: str | Path | None, review: str | None) -> list[dict[str, Any]]:
+    """Stored report versions (newest first)."""
+    with open_store(db) as store:
+        return store.report_versions(review)
