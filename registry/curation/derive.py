@@ -33,8 +33,10 @@ def _fmt(x: float) -> str:
 def sd_from_se(se: float, n: float) -> Derived:
     """SD of a group mean from its standard error."""
     # Cochrane Handbook 6.5.2.2: SD = SE * sqrt(N)
-    return Derived(se * math.sqrt(n), f"sd = se * sqrt(n) = {_fmt(se)} * sqrt({_fmt(n)}) "
-                   "(Cochrane Handbook 6.5.2.2)")  # fmt: skip
+    return Derived(
+        se * math.sqrt(n),
+        f"sd = se * sqrt(n) = {_fmt(se)} * sqrt({_fmt(n)}) (Cochrane Handbook 6.5.2.2)",
+    )
 
 
 def sd_from_ci(lower: float, upper: float, n: float, level: float = 0.95) -> Derived:

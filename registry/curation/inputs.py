@@ -122,7 +122,8 @@ def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
             "study_id": sid,
             "label": label,
             "year": year,
-            "included_in": r.get("included_in") if isinstance(r.get("included_in"), str)
+            "included_in": r.get("included_in")
+            if isinstance(r.get("included_in"), str)
             else "main",
             "country": r.get("country"),
             "design_assessed": r.get("design_assessed")
@@ -130,7 +131,7 @@ def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
             else None,
             "is_rct": is_rct(r.get("design_assessed"), r.get("design_reported")),
             "rob_overall": rob_overall(judg.get(sid, {}), tools.get(sid, "RoB1")),
-        }  # fmt: skip
+        }
         for c in protocol.characteristics:
             v = r.get(c.id)
             rec[c.id] = _f(v) if c.type == "number" else (v if isinstance(v, str) else None)
@@ -256,14 +257,26 @@ def _study_row(
                     else "(events and totals added)"
                 )
                 notes.append(f"{sid}: {'; '.join(combined)} {how}")
-            rec["derivation"] = "; ".join(
-                str(p["derivation"]) for prs in picked.values() for p in prs
-                if isinstance(p.get("derivation"), str)
-            ) or None  # fmt: skip
-            rec["source"] = "; ".join(
-                dict.fromkeys(str(p["source"]) for prs in picked.values() for p in prs
-                              if isinstance(p.get("source"), str))
-            ) or None  # fmt: skip
+            rec["derivation"] = (
+                "; ".join(
+                    str(p["derivation"])
+                    for prs in picked.values()
+                    for p in prs
+                    if isinstance(p.get("derivation"), str)
+                )
+                or None
+            )
+            rec["source"] = (
+                "; ".join(
+                    dict.fromkeys(
+                        str(p["source"])
+                        for prs in picked.values()
+                        for p in prs
+                        if isinstance(p.get("source"), str)
+                    )
+                )
+                or None
+            )
             for k, v in st.items():
                 if k not in rec and k != "included_in":
                     rec[k] = v

@@ -89,9 +89,14 @@ def row_key(sheet: str, rec: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _diff(
-    sheet: str, old: pd.DataFrame, new: pd.DataFrame, batch: str, review: str, who: str,
+    sheet: str,
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    batch: str,
+    review: str,
+    who: str,
     origin: str,
-) -> tuple[list[dict[str, Any]], tuple[int, int, int]]:  # fmt: skip
+) -> tuple[list[dict[str, Any]], tuple[int, int, int]]:
     """Audit rows turning ``old`` into ``new`` and (inserted, updated, deleted) row counts."""
     old_by = {row_key(sheet, r): r for r in old.to_dict("records")} if len(old) else {}
     new_by = {row_key(sheet, r): r for r in new.to_dict("records")} if len(new) else {}
@@ -100,10 +105,18 @@ def _diff(
 
     def entry(key: tuple, rec: dict, col: str, action: str, o: Any, n: Any) -> dict[str, Any]:
         return {
-            "batch_id": batch, "review": review, "study_id": canon(rec.get("study_id")),
-            "table_name": sheet, "row_key": " | ".join(key), "column_name": col,
-            "action": action, "old_value": o, "new_value": n, "curator": who, "origin": origin,
-        }  # fmt: skip
+            "batch_id": batch,
+            "review": review,
+            "study_id": canon(rec.get("study_id")),
+            "table_name": sheet,
+            "row_key": " | ".join(key),
+            "column_name": col,
+            "action": action,
+            "old_value": o,
+            "new_value": n,
+            "curator": who,
+            "origin": origin,
+        }
 
     for key, rec in new_by.items():
         before = old_by.get(key)
@@ -166,9 +179,10 @@ def _stored_context(
     touched = set(_study_set(sheets))
     studies = store.curation_rows(review, "studies")
     keep_studies = {
-        s for s in (studies["study_id"] if len(studies) else [])
+        s
+        for s in (studies["study_id"] if len(studies) else [])
         if "studies" not in sheets.frames or s not in touched
-    }  # fmt: skip
+    }
     arms = store.curation_rows(review, "arms")
     keep_arms: dict[tuple[str, str], float | None] = {}
     for r in arms.to_dict("records") if len(arms) else []:
@@ -286,6 +300,11 @@ def load_review(store: Any, review: str) -> LoadSummary:
     checked.problems.extend(pub_problems)
     checked.raise_if_failed(str(folder))
     return _store_sheets(
-        store, protocol, sheets, checked, replace_all=True, origin=str(folder),
+        store,
+        protocol,
+        sheets,
+        checked,
+        replace_all=True,
+        origin=str(folder),
         extra_sheets={"published_results": pub_typed},
-    )  # fmt: skip
+    )

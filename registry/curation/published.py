@@ -96,20 +96,31 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
     measure = str(rec.get("measure") or "")
     ne, nc, ntot = num("n_experimental"), num("n_control"), num("n_participants")
     if ne is not None and nc is not None and ntot is not None and ne + nc != ntot:
-        out.append(Finding(rid, "counts", f"n_experimental {ne:g} + n_control {nc:g} != "
-                           f"n_participants {ntot:g}"))  # fmt: skip
+        out.append(
+            Finding(
+                rid,
+                "counts",
+                f"n_experimental {ne:g} + n_control {nc:g} != n_participants {ntot:g}",
+            )
+        )
     k = num("k")
     if k is not None and ntot is not None and ntot < 2 * k:
-        out.append(Finding(rid, "counts", f"{ntot:g} participants cannot fill {k:g} two-arm "
-                           "studies"))  # fmt: skip
+        out.append(
+            Finding(rid, "counts", f"{ntot:g} participants cannot fill {k:g} two-arm studies")
+        )
     if est is None or lo is None or hi is None:
         return out
     if lo > hi:
         out.append(Finding(rid, "ci_contains_estimate", f"CI lower {lo:g} above upper {hi:g}"))
         return out
     if not lo <= est <= hi:
-        out.append(Finding(rid, "ci_contains_estimate",
-                           f"estimate {est:g} lies outside its CI [{lo:g}, {hi:g}]"))  # fmt: skip
+        out.append(
+            Finding(
+                rid,
+                "ci_contains_estimate",
+                f"estimate {est:g} lies outside its CI [{lo:g}, {hi:g}]",
+            )
+        )
         return out  # the other checks assume a sane triple
     # rounding: half a unit of the last printed digit of each number
     h = 0.5 * 10.0 ** -max(_decimals(est), _decimals(lo), _decimals(hi), 2)
@@ -131,10 +142,15 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
     tol = 2 * he + ha + hb
     scale = "log scale" if ratio else "its scale"
     if abs(asym) > tol:
-        out.append(Finding(rid, "ci_symmetric",
-                           f"CI [{lo:g}, {hi:g}] is not symmetric about {est:g} on {scale} "
-                           f"(difference {abs(asym):.3g} > rounding {tol:.3g}); a bound or the "
-                           "estimate may be misprinted"))  # fmt: skip
+        out.append(
+            Finding(
+                rid,
+                "ci_symmetric",
+                f"CI [{lo:g}, {hi:g}] is not symmetric about {est:g} on {scale} "
+                f"(difference {abs(asym):.3g} > rounding {tol:.3g}); a bound or the "
+                "estimate may be misprinted",
+            )
+        )
     pv = rec.get("p_value")
     if pv is None or (isinstance(pv, float) and math.isnan(pv)):
         return out
@@ -159,11 +175,13 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
     excludes = (a > null) or (b < null)
     includes = (a < null) and (b > null)
     if excludes and p_lo > 0.05:
-        out.append(Finding(rid, "significance",
-                           f"the CI excludes the null yet p = {pv} is above 0.05"))  # fmt: skip
+        out.append(
+            Finding(rid, "significance", f"the CI excludes the null yet p = {pv} is above 0.05")
+        )
     if includes and p_hi < 0.05:
-        out.append(Finding(rid, "significance",
-                           f"the CI includes the null yet p = {pv} is below 0.05"))  # fmt: skip
+        out.append(
+            Finding(rid, "significance", f"the CI includes the null yet p = {pv} is below 0.05")
+        )
     return out
 
 
@@ -182,8 +200,9 @@ def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list
     f = Path(folder) / "published_results.csv"
     if not f.is_file():
         return pd.DataFrame(), []
-    sheets = SheetSet(origin=f, frames={"published_results": read_csv(f)},
-                      labels={"published_results": str(f)})  # fmt: skip
+    sheets = SheetSet(
+        origin=f, frames={"published_results": read_csv(f)}, labels={"published_results": str(f)}
+    )
     res = check_sheets(sheets, protocol, names=("published_results",))
     # an outcome outside the protocol is allowed (the review may report more) but noted
     return res.typed.get("published_results", pd.DataFrame()), res.problems

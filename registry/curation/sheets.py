@@ -52,7 +52,9 @@ def _clean(df: pd.DataFrame) -> pd.DataFrame:
     if len(out):
         out = out[out.notna().any(axis=1)]
     out = out.loc[:, [c for c in out.columns if c and not c.startswith("Unnamed:")]]
-    return out.reset_index(drop=True).astype(object)
+    out = out.reset_index(drop=True).astype(object)
+    # pandas may turn an all-None column into NaN: empty cells are None, always
+    return out.where(out.notna(), None)
 
 
 def read_csv(path: Path) -> pd.DataFrame:

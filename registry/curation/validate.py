@@ -98,12 +98,19 @@ def _problems(exc: SchemaErrors, sheet: str, label: str, raw: pd.DataFrame) -> l
         col = None if col is None or (isinstance(col, float) and math.isnan(col)) else str(col)
         idx = rec.get("index")
         if check == "column_in_dataframe":
-            p = Problem(label, sheet, None, str(rec["failure_case"]), None,
-                        "required column is missing")  # fmt: skip
+            p = Problem(
+                label, sheet, None, str(rec["failure_case"]), None, "required column is missing"
+            )
         elif check == "column_in_schema":
-            p = Problem(label, sheet, None, str(rec["failure_case"]), None,
-                        "unknown column (not in the format or the protocol's characteristics; "
-                        "companions must be named X_source / X_location)")  # fmt: skip
+            p = Problem(
+                label,
+                sheet,
+                None,
+                str(rec["failure_case"]),
+                None,
+                "unknown column (not in the format or the protocol's characteristics; "
+                "companions must be named X_source / X_location)",
+            )
         elif check.startswith("dtype(") and idx is not None:
             continue  # the coerce failure already reports this cell
         else:

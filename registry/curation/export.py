@@ -1,0 +1,54 @@
+"""Writing a stored review back out as extraction CSVs (the round trip of add-trial)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from registry.errors import InputError
+from schemas.extraction import EXTRACTION_SHEETS, columns_for
+
+from .inputs import review_protocol
+from .load import canon
+
+
+def _ordered_columns(sheet: str, df: pd.DataFrame, base: list[str]) -> list[str]:
+    """Format columns first, then each value's X_source / X_location right after nothing else."""
+    extra = [c for c in df.columns if c not in base]
+    return base + sorted(extra)
+
+
+def _cell(v: Any) -> str:
+    t = canon(v)
+    return "" if t is None else t
+
+
+def export_review(store: Any, review: str, out: str | Path) -> list[Path]:
+    """Write the review's stored sheets (and published results) as CSVs into ``out``.
+
+    Columns are the format's, then the protocol's characteristics, then any X_source /
+    X_location columns; numbers are written in their shortest exact form.
+    """
+    protocol = review_protocol(store, review)
+    if review not in store.curated_reviews():
+        raise InputError(f"review {review!r} has no curated data in the registry")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sheet in (*EXTRACTION_SHEETS, "published_results"):
+        df = store.curation_rows(review, sheet)
+        if sheet == "published_results" and df.empty:
+            continue
+        base = list(columns_for(sheet, protocol))
+        cols = _ordered_columns(sheet, df, base)
+        path = folder / f"{sheet}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            for rec in df.to_dict("records") if len(df) else []:
+                w.writerow([_cell(rec.get(c)) for c in cols])
+        written.append(path)
+    return written

@@ -1,0 +1,145 @@
+"""What still needs extraction: per study and protocol outcome / time point.
+
+Missing data is reported, never filled in: a study with no values for an outcome, values
+without a dispersion or a group size, an arm without its partner, or values reported at a
+time the protocol's windows do not cover.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from .inputs import review_protocol
+
+GAP_COLUMNS = ("study_id", "outcome", "time_point", "status", "detail")
+
+
+def _num(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def _has_n(row: dict[str, Any], arm: dict[str, Any] | None) -> bool:
+    cands = [row.get("n"), row.get("total")]
+    if arm:
+        cands += [arm.get("n_analysed"), arm.get("n_randomised")]
+    return any(_num(v) is not None for v in cands)
+
+
+def gaps(store: Any, review: str) -> pd.DataFrame:
+    """One row per gap: study_id, outcome, time_point, status, detail.
+
+    ``status`` is one of: no arms, no n, no risk of bias, no values, missing arm, missing
+    dispersion, missing n, outside time windows. Studies marked ``included_in = excluded``
+    are skipped. '(study)' and '(any)' stand for study-level and all-time-point gaps.
+    """
+    protocol = review_protocol(store, review)
+    studies = store.curation_rows(review, "studies")
+    arms = store.curation_rows(review, "arms")
+    outc = store.curation_rows(review, "outcomes")
+    rob = store.curation_rows(review, "risk_of_bias")
+    out: list[tuple[str, str, str, str, str]] = []
+    if studies.empty:
+        return pd.DataFrame(columns=list(GAP_COLUMNS))
+    arm_by = {(a["study_id"], a["arm_id"]): a for a in arms.to_dict("records")} if len(arms) else {}
+    rob_ids = set(rob["study_id"]) if len(rob) else set()
+    for st in studies.to_dict("records"):
+        sid = st["study_id"]
+        if st.get("included_in") == "excluded":
+            continue
+        s_arms = [a for (s, _), a in arm_by.items() if s == sid]
+        if not s_arms:
+            out.append((sid, "(study)", "(any)", "no arms", "no arms sheet rows for this study"))
+        for a in s_arms:
+            if _num(a.get("n_randomised")) is None:
+                out.append(
+                    (sid, "(study)", "(any)", "no n", f"arm {a['arm_id']} has no n_randomised")
+                )
+        if sid not in rob_ids:
+            out.append((sid, "(study)", "(any)", "no risk of bias", "no judgements extracted"))
+        s_rows = outc[outc["study_id"] == sid] if len(outc) else outc
+        for o in protocol.outcomes:
+            rows = s_rows[s_rows["outcome"] == o.id] if len(s_rows) else s_rows
+            if rows.empty:
+                out.append(
+                    (
+                        sid,
+                        o.id,
+                        "(any)",
+                        "no values",
+                        f"no {o.name} values extracted for any time point",
+                    )
+                )
+                continue
+            recs = rows.to_dict("records")
+            for r in recs:
+                w = _num(r.get("time_weeks"))
+                if w is not None and protocol.time_point_for(w) is None:
+                    out.append(
+                        (
+                            sid,
+                            o.id,
+                            str(r.get("time_point")),
+                            "outside time windows",
+                            f"arm {r['arm_id']}: {w:g} weeks falls in no protocol time "
+                            "point window",
+                        )
+                    )
+            for t in protocol.time_points:
+                in_t = [
+                    r
+                    for r in recs
+                    if (w := _num(r.get("time_weeks"))) is not None and t.contains(w)
+                ]
+                if not in_t:
+                    out.append((sid, o.id, t.id, "no values", f"nothing reported at {t.label}"))
+                    continue
+                roles = {arm_by.get((sid, r["arm_id"]), {}).get("role") for r in in_t}
+                for role in ("experimental", "control"):
+                    if role not in roles:
+                        out.append((sid, o.id, t.id, "missing arm", f"no {role} arm values"))
+                for r in in_t:
+                    arm = arm_by.get((sid, r["arm_id"]))
+                    if not _has_n(r, arm):
+                        out.append(
+                            (
+                                sid,
+                                o.id,
+                                t.id,
+                                "missing n",
+                                f"arm {r['arm_id']}: no n (row, n_analysed or n_randomised)",
+                            )
+                        )
+                    if o.kind == "continuous":
+                        if _num(r.get("mean")) is None:
+                            out.append(
+                                (
+                                    sid,
+                                    o.id,
+                                    t.id,
+                                    "missing dispersion"
+                                    if _num(r.get("median")) is not None
+                                    else "no values",
+                                    f"arm {r['arm_id']}: no mean (nor a median with IQR "
+                                    "or range to derive it)",
+                                )
+                            )
+                        elif _num(r.get("sd")) is None:
+                            out.append(
+                                (
+                                    sid,
+                                    o.id,
+                                    t.id,
+                                    "missing dispersion",
+                                    f"arm {r['arm_id']}: mean without SD, SE or CI",
+                                )
+                            )
+                    elif _num(r.get("events")) is None:
+                        out.append((sid, o.id, t.id, "no values", f"arm {r['arm_id']}: no events"))
+    return pd.DataFrame(out, columns=list(GAP_COLUMNS))
