@@ -61,7 +61,7 @@ def export_cmd(
         export_csv, global_options(ctx).db, review, stage, out,
         include_all=include_all, reviewer=reviewer,
     )  # fmt: skip
-    console.print(f"{n} records written to {out}", highlight=False)
+    console.print(f"{n} records written to {out}", highlight=False, markup=False)
 
 
 @screen_app.command("import")
@@ -77,7 +77,7 @@ def import_cmd(
 
     result = call(import_csv, global_options(ctx).db, path, review=review, stage=stage,
                   reviewer=reviewer)  # fmt: skip
-    console.print(result.line(), highlight=False)
+    console.print(result.line(), highlight=False, markup=False)
 
 
 @screen_app.command("conflicts")
@@ -167,7 +167,7 @@ def summary_cmd(
             for k, v in value.items():
                 console.print(f"  {k}: {v}", highlight=False, markup=False)
         else:
-            console.print(f"{key}: {value}", highlight=False)
+            console.print(f"{key}: {value}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -73,8 +73,9 @@ def render(item: QueueItem, position: int, total: int, stage: str) -> Panel:
 
 
 def _prompt(stage: str) -> str:
-    extra = " [n]ot retrieved" if stage == "full_text" else ""
-    return f"[i]nclude [e]xclude [m]aybe{extra} [s]kip [q]uit (key, then an optional note) > "
+    # Parentheses, not brackets: Rich's Console.input would read "[i]" as italic markup.
+    extra = " (n)ot retrieved" if stage == "full_text" else ""
+    return f"(i)nclude (e)xclude (m)aybe{extra} (s)kip (q)uit - key, then an optional note > "
 
 
 def screen_interactively(
@@ -119,7 +120,7 @@ def screen_interactively(
                 skipped += 1
                 break
             if key not in KEYS or (key == "n" and stage != "full_text"):
-                console.print(f"unknown key {key!r}", style="yellow")
+                console.print(f"unknown key {key!r}", style="yellow", markup=False)
                 continue
             decision = KEYS[key]
             reason = study_id = None
@@ -150,7 +151,9 @@ def screen_interactively(
                 view=view,
             )
             decided += 1
-            console.print(f"→ {decision}" + (f" ({reason})" if reason else ""), style="green")
+            console.print(
+                f"→ {decision}" + (f" ({reason})" if reason else ""), style="green", markup=False
+            )
             break
         if quit_:
             break

@@ -41,6 +41,7 @@ def test_interactive_title_abstract_then_full_text(store: Store, reviews, search
     assert "score 5: RCT (publication type) +3; keywords (cirrhosis, randomi) +2" in out
     assert "[bold]MSC[/bold]" in out  # record text is shown literally, never as markup
     assert "unknown key 'x'" in out
+    assert "(i)nclude (e)xclude (m)aybe (s)kip (q)uit" in out
     assert "2 decided, 1 skipped, 2 still waiting" in out
     with Store(db) as s:
         got = [(d["source_id"], d["decision"], d["note"], d["via"], d["reviewer"])
