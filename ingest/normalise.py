@@ -21,6 +21,7 @@ _DOI_PREFIX = re.compile(
 )
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
 _TITLE_DROP = re.compile(r"[^\w\s]|_", re.UNICODE)
+_APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc\u2018`")
 _TAGS = re.compile(r"<[^<>]{1,200}>")
 # A label starts the text or follows a sentence end; upper-case words, 3-60 chars.
 _LABEL = re.compile(r"(?:^|(?<=[.?!)\]]\s))([A-Z][A-Z0-9'&/,()\- ]{2,60}):\s")
@@ -82,8 +83,10 @@ def normalise_title(title: str | None) -> str:
     if t.endswith(VERNACULAR_FLAG):
         t = t[: -len(VERNACULAR_FLAG)]
     if "<" in t:
-        t = _TAGS.sub(" ", t)
+        # Inline markup sits inside words ("D<sub>3</sub>"): drop it without a gap.
+        t = _TAGS.sub("", t)
     t = strip_diacritics(t).casefold()
+    t = t.translate(_APOSTROPHES)
     t = _TITLE_DROP.sub(" ", t)
     return " ".join(t.split())
 
