@@ -26,16 +26,25 @@ ISO_DATE_RE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 # a year after next year is a typo.
 MIN_YEAR = 1600
 
-_LIST_FIELDS = ("authors", "publication_types", "mesh_terms", "keywords", "languages",
-                "registry_ids")
+_LIST_FIELDS = (
+    "authors",
+    "publication_types",
+    "mesh_terms",
+    "keywords",
+    "languages",
+    "registry_ids",
+)
 _REGISTRY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/.]*[0-9][A-Za-z0-9\-/.]*$")  # no spaces
 
 
 def records_frame(records: Iterable[Record]) -> pd.DataFrame:
     """One row per record: the scalar fields as they are, list fields as Python lists,
     plus ``n_authors``, ``first_author``, ``is_retracted`` and ``n_abstract_sections``."""
-    scalar = [f.name for f in fields(Record)
-              if f.name not in _LIST_FIELDS + ("abstract_sections", "comments")]
+    scalar = [
+        f.name
+        for f in fields(Record)
+        if f.name not in _LIST_FIELDS + ("abstract_sections", "comments")
+    ]
     rows = []
     for r in records:
         row = {name: getattr(r, name) for name in scalar}
@@ -47,9 +56,11 @@ def records_frame(records: Iterable[Record]) -> pd.DataFrame:
         row["comment_types"] = [c.ref_type for c in r.comments]
         row["is_retracted"] = r.is_retracted
         rows.append(row)
-    columns = scalar + list(_LIST_FIELDS) + ["n_authors", "first_author",
-                                             "n_abstract_sections", "comment_types",
-                                             "is_retracted"]
+    columns = (
+        scalar
+        + list(_LIST_FIELDS)
+        + ["n_authors", "first_author", "n_abstract_sections", "comment_types", "is_retracted"]
+    )
     df = pd.DataFrame(rows, columns=columns)
     df["year"] = df["year"].astype("Int64")
     return df
@@ -64,8 +75,12 @@ def _list_of_strings(s: pd.Series) -> pd.Series:
 
 
 def _registry_ids_ok(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: isinstance(v, list) and all(
-        isinstance(x, str) and bool(_REGISTRY_ID.match(x)) for x in v))
+    return s.map(
+        lambda v: (
+            isinstance(v, list)
+            and all(isinstance(x, str) and bool(_REGISTRY_ID.match(x)) for x in v)
+        )
+    )
 
 
 def _optional_str(pattern: str, name: str) -> pa.Column:
@@ -80,27 +95,38 @@ def records_schema(max_year: int | None = None) -> pa.DataFrameSchema:
     top = max_year or _dt.date.today().year + 1
     return pa.DataFrameSchema(
         {
-            "source": pa.Column(checks=pa.Check(_non_blank, name="non-empty",
-                                                error="source must be named")),
+            "source": pa.Column(
+                checks=pa.Check(_non_blank, name="non-empty", error="source must be named")
+            ),
             "pmid": _optional_str(PMID_RE, "pmid digits"),
             "doi": _optional_str(DOI_RE, "doi form"),
             "pmcid": _optional_str(PMCID_RE, "pmcid form"),
-            "title": pa.Column(checks=pa.Check(_non_blank, name="non-empty",
-                                               error="title is empty")),
+            "title": pa.Column(
+                checks=pa.Check(_non_blank, name="non-empty", error="title is empty")
+            ),
             "year": pa.Column(
-                "Int64", nullable=True,
-                checks=pa.Check.in_range(MIN_YEAR, top, name="year range",
-                                         error=f"year outside {MIN_YEAR}-{top}"),
+                "Int64",
+                nullable=True,
+                checks=pa.Check.in_range(
+                    MIN_YEAR, top, name="year range", error=f"year outside {MIN_YEAR}-{top}"
+                ),
             ),
             "entrez_date": _optional_str(ISO_DATE_RE, "ISO date"),
             "record_type": pa.Column(checks=pa.Check.isin(["article", "book"])),
-            "authors": pa.Column(checks=pa.Check(_list_of_strings, name="list of names")),
-            "publication_types": pa.Column(checks=pa.Check(_list_of_strings,
-                                                           name="list of strings")),
-            "mesh_terms": pa.Column(checks=pa.Check(_list_of_strings,
-                                                    name="list of strings")),
-            "registry_ids": pa.Column(checks=pa.Check(_registry_ids_ok,
-                                                      name="trial registry ids")),
+            "authors": pa.Column(
+                checks=pa.Check(
+                    _list_of_strings, name="list of names", error="must be a list of names"
+                )
+            ),
+            "publication_types": pa.Column(
+                checks=pa.Check(_list_of_strings, name="list of strings")
+            ),
+            "mesh_terms": pa.Column(checks=pa.Check(_list_of_strings, name="list of strings")),
+            "registry_ids": pa.Column(
+                checks=pa.Check(
+                    _registry_ids_ok, name="trial registry ids", error="not a trial registry id"
+                )
+            ),
         },
         strict=False,
         coerce=False,
@@ -134,5 +160,5 @@ def _messages(fc: pd.DataFrame, df: pd.DataFrame) -> list[str]:
             pmid = df.at[idx, "pmid"]
             if isinstance(pmid, str) and pmid:
                 where += f" (PMID {pmid})"
-        out.append(f"{where}: column {column!r}: value {value!r} {check}")
+        out.append(f"{where}: column {column!r}: {value!r}: {check}")
     return out
