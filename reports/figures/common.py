@@ -72,6 +72,11 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
+def gid(cls: str, n: int | str = 0) -> str:
+    """Artist gid that ``finish_svg`` turns into ``class="cls"`` on the artist's group."""
+    return f"c--{cls}--{n}"
+
+
 def figure_key(kind: str, obj: object) -> str:
     """Deterministic per-input id: same input, same SVG; different figures, distinct ids."""
     digest = hashlib.sha256(f"{kind}:{obj!r}".encode()).hexdigest()[:10]
@@ -257,7 +262,11 @@ def finish_svg(raw: str, *, key: str, title: str, desc: str) -> str:
         if not isinstance(el.tag, str):
             continue
         i = el.get("id")
-        if i is not None:
+        if i is not None and i.startswith("c--"):
+            # gid "c--study-square--3" -> class="study-square" (for tests and CSS)
+            el.set("class", i.split("--")[1])
+            del el.attrib["id"]
+        elif i is not None:
             if i in referenced:
                 el.set("id", rename(i))
             else:

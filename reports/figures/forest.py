@@ -30,6 +30,7 @@ from .common import (
     fmt_tau2,
     fmt_value,
     fmt_weight,
+    gid,
     heterogeneity_text,
     new_figure,
     subgroup_test_text,
@@ -351,10 +352,12 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
     canvas.set_axis_off()
 
     def put(x: float, y: float, s: str, align: Align = "left", bold: bool = False,
-            size: float = FONT_SIZE) -> None:
+            size: float = FONT_SIZE, cls: str | None = None) -> None:
         if s:
-            canvas.text(x, y, s, ha=align, va="center", fontsize=size,
-                        fontweight="bold" if bold else "normal", parse_math=False)
+            t = canvas.text(x, y, s, ha=align, va="center", fontsize=size,
+                            fontweight="bold" if bold else "normal", parse_math=False)
+            if cls:
+                t.set_gid(gid(cls))
 
     # column x positions
     xs: dict[str, tuple[float, float]] = {}
@@ -424,10 +427,11 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
         return math.exp(v) if table.ratio else v
 
     null = 1.0 if table.ratio else 0.0
-    ax.plot([null, null], [y_bottom, y_top], color="black", lw=0.8, zorder=1)
+    ax.plot([null, null], [y_bottom, y_top], color="black", lw=0.8, zorder=1,
+            gid=gid("null-line"))
     if table.ref_line is not None:
         ax.plot([tx(table.ref_line)] * 2, [y_bottom, y_top], color="#555555", lw=0.7,
-                ls=(0, (3, 2)), zorder=1)
+                ls=(0, (3, 2)), zorder=1, gid=gid("reference-line"))
 
     weights = [r.graphic[4] for r in table.body
                if r.graphic and r.graphic[0] == "square" and r.graphic[4] is not None]
@@ -439,7 +443,7 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
             continue
         y = y_top + (i + 0.5) * ROW_H
         if g[0] in ("square", "point"):
-            _ci_line(ax, tx(g[2]), tx(g[3]), y, xmin, xmax)
+            _ci_line(ax, tx(g[2]), tx(g[3]), y, xmin, xmax, cls=f"ci-line--{i}")
             est = tx(g[1])
             if not xmin <= est <= xmax:
                 continue
@@ -448,42 +452,48 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
                 side = (MAX_SQUARE_PT * math.sqrt(w / w_max)) if (w and w_max) else 4.0
                 side = max(side, MIN_SQUARE_PT)
                 ax.scatter([est], [y], s=side**2, marker="s", color=SQUARE_COLOUR,
-                           linewidths=0, zorder=3)
+                           linewidths=0, zorder=3, gid=gid("study-square", i))
             else:
                 ax.scatter([est], [y], s=22, marker="o", color=SQUARE_COLOUR, linewidths=0,
-                           zorder=3)
+                           zorder=3, gid=gid("summary-point", i))
         elif g[0] == "diamond":
             h = 0.34 * ROW_H
             pts = [(tx(g[2]), y), (tx(g[1]), y - h), (tx(g[3]), y), (tx(g[1]), y + h)]
             ax.add_patch(Polygon(pts, closed=True, facecolor=DIAMOND_COLOUR,
-                                 edgecolor=DIAMOND_COLOUR, lw=0.5, zorder=3))
+                                 edgecolor=DIAMOND_COLOUR, lw=0.5, zorder=3,
+                                 gid=gid("pooled-diamond", i)))
         elif g[0] == "pi":
             _ci_line(ax, tx(g[1]), tx(g[2]), y, xmin, xmax, lw=2.2, colour="#8B1A1A",
-                     caps=True)
+                     caps=True, cls=f"prediction-interval--{i}")
 
     # favours labels under the tick labels, on either side of the null line
     frac = ((math.log(null) - math.log(xmin)) / (math.log(xmax) - math.log(xmin))
             if table.ratio else (null - xmin) / (xmax - xmin))
     x_null = x_plot + frac * plot_w
     y_fav = y_bottom + 1.75 * ROW_H
-    put(x_null - 0.06, y_fav, table.favours[0], "right", size=SMALL_FONT)
-    put(x_null + 0.06, y_fav, table.favours[1], "left", size=SMALL_FONT)
+    put(x_null - 0.06, y_fav, table.favours[0], "right", size=SMALL_FONT, cls="favours-left")
+    put(x_null + 0.06, y_fav, table.favours[1], "left", size=SMALL_FONT, cls="favours-right")
     return figure_to_svg(fig, key, title, desc)
 
 
 def _ci_line(ax, lo: float, hi: float, y: float, xmin: float, xmax: float,
-             lw: float = 0.9, colour: str = "black", caps: bool = False) -> None:
+             lw: float = 0.9, colour: str = "black", caps: bool = False,
+             cls: str = "ci-line--0") -> None:
     """A CI line clipped to the axis, with an arrow head where it runs off the scale."""
     a, b = max(lo, xmin), min(hi, xmax)
     if a > b:
         return
-    ax.plot([a, b], [y, y], color=colour, lw=lw, solid_capstyle="butt", zorder=2)
+    ax.plot([a, b], [y, y], color=colour, lw=lw, solid_capstyle="butt", zorder=2,
+            gid=f"c--{cls}")
+    n = cls.split("--")[-1]
     if lo < xmin:
-        ax.plot([xmin], [y], marker="<", markersize=4, color=colour, zorder=2, clip_on=False)
+        ax.plot([xmin], [y], marker="<", markersize=4, color=colour, zorder=2, clip_on=False,
+                gid=gid("ci-arrow", f"l{n}"))
     elif caps:
         ax.plot([a], [y], marker="|", markersize=6, color=colour, zorder=2)
     if hi > xmax:
-        ax.plot([xmax], [y], marker=">", markersize=4, color=colour, zorder=2, clip_on=False)
+        ax.plot([xmax], [y], marker=">", markersize=4, color=colour, zorder=2, clip_on=False,
+                gid=gid("ci-arrow", f"r{n}"))
     elif caps:
         ax.plot([b], [y], marker="|", markersize=6, color=colour, zorder=2)
 

@@ -17,6 +17,7 @@ from .common import (
     figure_to_svg,
     fmt_num,
     fmt_p,
+    gid,
     new_figure,
 )
 from .model import EFFECT_NAMES, FunnelPlot, is_ratio
@@ -72,15 +73,16 @@ def _draw(plot: FunnelPlot, ratio: bool, name: str, key: str) -> str:
 
     region = Polygon([(tx(lo_tri), se_max), (tx(plot.estimate), 0), (tx(hi_tri), se_max)],
                      closed=True, facecolor="#EEEEEE", edgecolor="#777777", lw=0.8,
-                     ls=(0, (4, 2)), zorder=0)
+                     ls=(0, (4, 2)), zorder=0, gid=gid("funnel-region"))
     ax.add_patch(region)
     ax.plot([tx(plot.estimate)] * 2, [0, se_max], color="black", lw=0.9, zorder=1)
     handles = [Line2D([], [], marker="o", ls="none", color=SQUARE_COLOUR, label="Studies")]
     ax.scatter([tx(v) for v in plot.yi], list(plot.sei), s=22, color=SQUARE_COLOUR,
-               linewidths=0, zorder=3)
+               linewidths=0, zorder=3, gid=gid("funnel-study"))
     if plot.filled_yi:
         ax.scatter([tx(v) for v in plot.filled_yi], list(plot.filled_sei), s=22,
-                   facecolors="white", edgecolors=SQUARE_COLOUR, linewidths=1.0, zorder=3)
+                   facecolors="white", edgecolors=SQUARE_COLOUR, linewidths=1.0, zorder=3,
+                   gid=gid("funnel-filled"))
         handles.append(Line2D([], [], marker="o", ls="none", markerfacecolor="white",
                               markeredgecolor=SQUARE_COLOUR, label="Filled (trim and fill)"))
     handles.append(Line2D([], [], color="black", lw=0.9, label="Pooled estimate"))
@@ -113,7 +115,7 @@ def _draw(plot: FunnelPlot, ratio: bool, name: str, key: str) -> str:
     text = egger_text(plot.egger)
     if text:
         fig.text(0.95, 0.955, text, ha="right", va="center", fontsize=FONT_SIZE,
-                 parse_math=False)
+                 parse_math=False, gid=gid("egger"))
 
     desc = plot.description or (
         f"Funnel plot of {len(plot.yi)} studies: {name} against its standard error, "

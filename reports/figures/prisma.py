@@ -8,6 +8,7 @@ searches of databases and registers only" (Page et al. 2021, BMJ 372:n71, Fig. 1
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -33,6 +34,9 @@ def n_text(n: int | None) -> str:
     return "(n = not reported)" if n is None else f"(n = {n})"
 
 
+_TOKEN = re.compile(r"\(n = [^)]*\)|\S+")
+
+
 @dataclass
 class _Box:
     key: str
@@ -46,7 +50,7 @@ class _Box:
 
 def _wrap(text: str, width: float) -> list[str]:
     """Greedy word wrap measured with the same font metrics as the matplotlib figures."""
-    words = text.split()
+    words = _TOKEN.findall(text)  # "(n = 40)" never breaks across lines
     lines: list[str] = []
     cur = ""
     for w in words:

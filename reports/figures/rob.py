@@ -11,6 +11,7 @@ from .common import (
     figure_context,
     figure_key,
     figure_to_svg,
+    gid,
     new_figure,
     text_width,
 )
@@ -157,7 +158,7 @@ def _traffic(table: RobTable, key: str) -> str:
             used.add(judg)
             x = x0 + (j + 0.5) * col_w
             ax.scatter([x], [y], s=dot, color=ROB_COLOURS[judg], linewidths=0.5,
-                       edgecolors="#333333", zorder=3)
+                       edgecolors="#333333", zorder=3, gid=gid(f"rob-dot rob-{judg}", f"{i}-{j}"))
             sym = SYMBOLS[judg]
             ax.text(x, y, sym, ha="center", va="center", zorder=4,
                     fontsize=FONT_SIZE + (2 if len(sym) == 1 else -1.5), fontweight="bold",
@@ -268,7 +269,8 @@ def _summary(table: RobTable, bars: list[tuple[str, dict[str, float]]], weighted
             if share <= 0:
                 continue
             ax.barh([i + 0.5], [share], left=left, height=bar_h / row_h,
-                    color=ROB_COLOURS[j], edgecolor="#333333", linewidth=0.4)
+                    color=ROB_COLOURS[j], edgecolor="#333333", linewidth=0.4,
+                    gid=gid(f"rob-bar rob-{j}", f"{i}"))
             if share >= 9:
                 ax.text(left + share / 2, i + 0.5, f"{share:.0f}%", ha="center", va="center",
                         fontsize=SMALL_FONT, color=_TEXT_ON.get(j, "black"))
