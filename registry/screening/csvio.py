@@ -241,8 +241,8 @@ def import_decisions_csv(
         cid = view.cluster_of(record_id)
         if cid is None:
             problems.append(
-                f"{where}, column record_id: record {record_id} is not among review "
-                f"{review!r}'s search results"
+                f"{where}, column record_id: record {record_id} is not among the search "
+                f"results of review {review!r}"
             )
             continue
         value, reason_id, bad = check_decision(

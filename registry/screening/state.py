@@ -340,7 +340,7 @@ def record_decision(
     config = view.config
     cid = view.cluster_of(int(record_id))
     if cid is None:
-        raise InputError(f"record {record_id} is not among review {review!r}'s search results")
+        raise InputError(f"record {record_id} is not among the search results of review {review!r}")
     value, reason_id, problems = check_decision(config, stage, decision, reason, study_id)
     if problems:
         raise InputError(

@@ -120,6 +120,7 @@ def test_bad_csv_rejected_naming_row_and_column_store_unchanged(
     store: Store, reviews, search, tmp_path: Path
 ) -> None:
     ids = _three(store, search)
+    other = search(store, [rec("X1", "Another review's record")], review="other-review")
     record_decision(store, REVIEW, "ta", ids["11"], "include")
     before = store.dump()
     path = tmp_path / "bad.csv"
@@ -137,6 +138,7 @@ def test_bad_csv_rejected_naming_row_and_column_store_unchanged(
             {**base, "record_id": "99999", "decision": "include"},  # row 4
             {**base, "record_id": str(ids["11"]), "decision": "exclude"},  # row 5: no reason
             {**base, "record_id": str(ids["13"]), "decision": "include"},  # row 6: not at TA
+            {**base, "record_id": str(other["X1"]), "decision": "include"},  # row 7
         ],
     )
     with pytest.raises(ValidationFailed) as err:
@@ -149,7 +151,11 @@ def test_bad_csv_rejected_naming_row_and_column_store_unchanged(
     assert problems[3].startswith("row 5, column reason: a full-text exclusion needs a reason")
     assert problems[4].startswith("row 6, column decision:")
     assert "not yet screened at title/abstract" in problems[4]
-    assert len(problems) == 5
+    assert problems[5] == (
+        f"row 7, column record_id: record {other['X1']} is not among the search "
+        f"results of review '{REVIEW}'"
+    )
+    assert len(problems) == 6
     assert store.dump() == before
 
 

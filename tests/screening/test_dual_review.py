@@ -96,7 +96,7 @@ def test_conflicts_and_resolve_commands(store: Store, dual_reviews, search) -> N
 def test_record_decision_rejects_bad_values(store: Store, reviews, search) -> None:
     ids = search(store, [rec("1", "A")])
     search(store, [rec("2", "Elsewhere")], review="other-review")
-    with pytest.raises(InputError, match="not among review"):
+    with pytest.raises(InputError, match="not among the search results of review"):
         record_decision(store, REVIEW, "ta", ids["1"] + 1, "include")
     with pytest.raises(InputError, match="decision: 'perhaps' is not one of"):
         record_decision(store, REVIEW, "ta", ids["1"], "perhaps")

@@ -81,6 +81,23 @@ def test_interactive_full_text_include_links_study(store: Store, reviews, search
     assert [i["study_id"] for i in summary["included"]] == ["Suk2016"]
 
 
+def test_interactive_not_retrieved_only_at_full_text(store: Store, reviews, search) -> None:
+    ids = search(store, [rec("1", "Trial report")])
+    db = str(store.path)
+    store.close()
+    res = _run(db, [], "n\ni\n")  # "n" is no key at title/abstract: asked again
+    assert "unknown key 'n'" in res.output
+    res = _run(db, ["--stage", "ft"], "n\n")
+    assert "(n)ot retrieved" in res.output
+    with Store(db) as s:
+        assert [
+            (d["record_id"], d["stage"], d["decision"]) for d in s.screening_decisions(REVIEW)
+        ] == [
+            (ids["1"], "title_abstract", "include"),
+            (ids["1"], "full_text", "not_retrieved"),
+        ]
+
+
 def test_interactive_nothing_to_do_and_input_end(store: Store, reviews, search) -> None:
     search(store, [rec("1", "Only one")])
     db = str(store.path)
