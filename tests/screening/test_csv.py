@@ -69,7 +69,7 @@ def test_export_edit_import_round_trip(store: Store, reviews, search, tmp_path: 
     by_sid = {r["source_id"]: r for r in rows}
     by_sid["11"]["decision"] = "include"
     by_sid["13"]["decision"] = "Exclude"  # spreadsheet capitalisation is accepted
-    by_sid["13"]["note"] = "wrong field"
+    by_sid["13"]["note"] = 'said "no", 3 arms;\nsee p. 4 – Müller'  # CSV quoting survives
     _write(out, rows)
     result = import_decisions_csv(store, out)
     assert (result.added, result.unchanged, result.blank) == (2, 0, 1)
@@ -81,7 +81,7 @@ def test_export_edit_import_round_trip(store: Store, reviews, search, tmp_path: 
     assert got == {
         "11": ("include", "", ""),
         "12": ("", "", ""),
-        "13": ("exclude", "", "wrong field"),
+        "13": ("exclude", "", 'said "no", 3 arms;\nsee p. 4 – Müller'),
     }
     # Re-importing the same file changes nothing.
     again = import_decisions_csv(store, out)
