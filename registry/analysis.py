@@ -86,8 +86,8 @@ def _model_label(a: Analysis) -> str:
     return f"{method}, {ci}"
 
 
-def _revman_method_label(a: Analysis) -> str:
-    kind = {"MH": "M-H", "PETO": "Peto"}.get(a.method, "IV")
+def _revman_method_label(a: Analysis, mh_random: bool = False) -> str:
+    kind = {"MH": "M-H", "PETO": "Peto"}.get(a.method, "M-H" if mh_random else "IV")
     model = "Fixed" if a.method in ("FE", "MH", "PETO") else "Random"
     return f"{kind}, {model}, 95% CI"
 
@@ -142,6 +142,20 @@ def _pooled(
         significant=sig,
         favours=_favours(m, r.estimate, direction) if sig else None,
     )
+
+
+def _mh_random(a: Analysis, kind: str) -> bool:
+    """RevMan 5 pools 2x2 tables by Mantel-Haenszel also under random effects."""
+    return kind == "dichotomous" and a.preset is not None and \
+        get_preset(a.preset).dichotomous == "MH"
+
+
+def _year(v: Any) -> int | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else int(f)
 
 
 def _measure_name(m: str) -> str:
@@ -270,7 +284,7 @@ def _forest(
         direction=outcome.direction,  # type: ignore[arg-type]
         total=total,
         subgroup_test=sg_test,
-        method_label=_revman_method_label(a),
+        method_label=_revman_method_label(a, _mh_random(a, kind)),
         experimental_label="Experimental",
         control_label="Control",
         title=title,
@@ -307,7 +321,7 @@ def _sequential_figure(
         mode=mode,  # type: ignore[arg-type]
         overall=fig.PooledRow.from_meta(a.result, label="All studies"),
         direction=outcome.direction,  # type: ignore[arg-type]
-        method_label=_revman_method_label(a),
+        method_label=_revman_method_label(a, _mh_random(a, outcome.kind)),
         title=title,
         description=title,
     )
@@ -388,7 +402,8 @@ def _outcome_section(
             direction=outcome.direction, main=None, forest=None,
             note=f"{k_avail} study with data ({only}): nothing to pool yet.",
         )
-    years = dict(zip(df["label"].astype(str), df.get("year", pd.Series([None] * k_avail)),
+    years = dict(zip(df["label"].astype(str),
+                     (_year(v) for v in df.get("year", pd.Series([None] * k_avail))),
                      strict=True))
     has_year = "year" in df.columns and pd.to_numeric(df["year"], errors="coerce").notna().any()
     try:
@@ -761,7 +776,10 @@ def _prisma(store: Any, protocol: Protocol, n_included: int) -> tuple[Figure, Ta
     scr = store.screening_summary(protocol.review)
     prev = protocol.previous_review
     pp = dict(prev.prisma) if prev else {}
-    identified = tuple((str(k), int(v)) for k, v in ident["records_identified"].items())
+    counted = {str(k): int(v) for k, v in ident["records_identified"].items()}
+    for s in protocol.searches:  # sources the protocol names but that brought nothing yet
+        counted.setdefault(s.source, 0)
+    identified = tuple(counted.items())
     excl = scr.get("excluded_full_text_by_reason") or scr.get("excluded_full_text") or {}
     if not isinstance(excl, dict):
         excl = {}
@@ -769,7 +787,7 @@ def _prisma(store: Any, protocol: Protocol, n_included: int) -> tuple[Figure, Ta
     flow = fig.PrismaFlow(
         previous_studies=prev.studies_included if prev else None,
         previous_reports=prev.reports_included if prev else None,
-        identified=identified or (("PubMed", 0),),
+        identified=identified,
         duplicates_removed=ident["duplicates_removed"],
         screened=scr.get("records_screened", 0),
         screened_excluded=scr.get("excluded_title_abstract", 0),
@@ -913,8 +931,8 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
         sec, _inp = max(pooled, key=lambda t: (t[0].main.k, t[0].main.n_participants or 0))
         p = sec.main
         assert p is not None
-        verdict = (f"favours {'MSC/experimental' if p.favours == 'experimental' else 'control'}"
-                   if p.significant else "no statistically significant difference")
+        arm = "experimental intervention" if p.favours == "experimental" else "control"
+        verdict = f"favours the {arm}" if p.significant else "no significant difference"
         headlines.append(Headline(
             o.name, sec.time_point, p.k, p.n_participants,
             f"{p.effect.measure} {_fmt(p.effect.estimate)} (95% CI {_fmt(p.effect.ci_lb)} to "

@@ -106,8 +106,6 @@ def run_update(
     from registry.curation import load_review
     from registry.dedup import deduplicate
     from registry.protocol import load_protocol
-    from registry.search import run_search
-
     started = time.monotonic()
     protocol = load_protocol(review)
     summary = UpdateSummary(review=review)
@@ -121,6 +119,8 @@ def run_update(
             if offline:
                 summary.unreachable.append(f"{saved.source} (skipped: --offline)")
                 continue
+            from registry.search import run_search
+
             try:
                 res = run_search(store, review=review, quick_fail=True)
             except NetworkError as exc:

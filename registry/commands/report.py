@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
         summary = call(run_update, global_options(ctx).db, review, out, offline=offline)
         for line in summary.lines():
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, soft_wrap=True)
         raise typer.Exit(summary.exit_code(strict=strict, fail_on_change=fail_on_change))
 
     @app.command("versions")
