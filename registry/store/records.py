@@ -1,9 +1,560 @@
-"""Store verbs for the records area (see registry/store/core.py for the rules)."""
+"""Store verbs for the records area: bibliographic records, search/import runs, problems.
+
+A *run* is one live search or one file import (``search_runs``). Records are keyed by
+``(source, source_id)``; a record seen again is updated in place (PubMed adds retraction
+and erratum links to old records) and linked to the new run with ``is_new = false``.
+Every write verb is one transaction (see registry/store/core.py).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ingest.records import ParseProblem, Record
+from registry.errors import StoreError
 from registry.store.core import StoreCore
+
+# CommentsCorrections types that mean "this record's content was corrected".
+CORRECTION_TYPES = frozenset({"ErratumIn", "CorrectedandRepublishedIn", "RepublishedIn"})
+RETRACTION_TYPES = frozenset({"RetractionIn"})
+
+RUN_OUTCOMES = ("running", "ok", "failed", "interrupted")
+
+# Columns of ``records`` filled from a Record (same names as the dataclass fields).
+_SCALAR = (
+    "source", "source_id", "pmid", "doi", "pmcid", "title", "vernacular_title", "abstract",
+    "journal", "journal_abbrev", "issn", "volume", "issue", "pages", "pub_date", "record_type",
+)
+_LISTS = (
+    "authors", "publication_types", "mesh_terms", "keywords", "languages", "registry_ids",
+)
+_JSONS = ("abstract_sections", "comments")
+# Columns an update may change (everything that comes from the source record).
+_UPDATABLE = (
+    tuple(c for c in _SCALAR if c not in ("source", "source_id"))
+    + ("year", "entrez_date") + _LISTS + _JSONS + ("retracted", "corrected")
+)
+_RUN_FIELDS = frozenset({
+    "query_translation", "hits", "state", "mindate", "maxdate", "date_field", "skipped_records",
+    "error",
+})
+_batch_counter = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What one ``add_records`` call did."""
+
+    new: int  # records the registry had never seen (by source + source id)
+    updated: int  # known records whose metadata changed
+    unchanged: int  # known records seen again with identical metadata
+    record_ids: tuple[int, ...] = ()  # ids of every record in the batch, input order, deduped
+
+    @property
+    def seen(self) -> int:
+        """Distinct records in the batch."""
+        return self.new + self.updated + self.unchanged
+
+
+_last_stamp = dt.datetime.min
+
+
+def _now() -> dt.datetime:
+    """UTC now, strictly increasing within the process (add_records relies on it)."""
+    global _last_stamp
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if now <= _last_stamp:
+        now = _last_stamp + dt.timedelta(microseconds=1)
+    _last_stamp = now
+    return now
+
+
+def content_key(rec: Record) -> str:
+    """Stable stand-in for a missing accession number (RIS exports often have none).
+
+    Built from PMID, else DOI, else normalised title + year + first author, so that
+    re-importing the same file finds the same key and adds no duplicate.
+    """
+    if rec.pmid:
+        return f"pmid:{rec.pmid}"
+    if rec.doi:
+        return f"doi:{rec.doi.lower()}"
+    first = rec.authors[0] if rec.authors else ""
+    title = " ".join(rec.title.casefold().split())
+    basis = "|".join((title, str(rec.year or ""), first.casefold()))
+    return "key:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+
+
+def _row(rec: Record) -> dict[str, Any]:
+    row: dict[str, Any] = {c: getattr(rec, c) for c in _SCALAR}
+    if not row["source_id"]:
+        row["source_id"] = content_key(rec)
+    row["title"] = row["title"] or ""
+    row["year"] = rec.year
+    row["entrez_date"] = rec.entrez_date or None
+    for c in _LISTS:
+        row[c] = json.dumps(list(getattr(rec, c) or []), ensure_ascii=False)
+    row["abstract_sections"] = json.dumps(
+        [asdict(s) for s in rec.abstract_sections], ensure_ascii=False
+    )
+    row["comments"] = json.dumps([asdict(c) for c in rec.comments], ensure_ascii=False)
+    types = {c.ref_type for c in rec.comments}
+    row["retracted"] = rec.is_retracted or bool(types & RETRACTION_TYPES)
+    row["corrected"] = bool(types & CORRECTION_TYPES)
+    return row
+
+
+def _select_expr(col: str) -> str:
+    """SQL turning the batch view's column into the table's type."""
+    if col in _LISTS:
+        return f"from_json(b.{col}, '[\"VARCHAR\"]')"
+    if col in _JSONS:
+        return f"b.{col}::JSON"
+    if col == "entrez_date":
+        return "try_cast(b.entrez_date AS DATE)"
+    if col == "year":
+        return "try_cast(b.year AS INTEGER)"
+    return f"b.{col}"
 
 
 class RecordsMixin(StoreCore):
-    """Verbs for records."""
+    """Verbs for records, search runs and parse problems."""
+
+    # -- records -------------------------------------------------------------------
+    def add_records(
+        self,
+        records: Iterable[Record],
+        *,
+        run_id: int | None,
+        state: dict[str, Any] | None = None,
+    ) -> AddResult:
+        """Insert new records, update known ones, link all of them to ``run_id``.
+
+        One transaction: the records, their run links and (if given) the run's resumable
+        ``state`` are committed together, so a kill between batches loses nothing.
+        Within the batch a repeated (source, source_id) counts once (the last one wins).
+        """
+        rows_by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in records:
+            row = _row(rec)
+            rows_by_key[(row["source"], row["source_id"])] = row
+        rows = list(rows_by_key.values())
+        if not rows and state is None:
+            return AddResult(0, 0, 0)
+        import pandas as pd  # local: only needed for bulk writes
+
+        now = _now()
+        view = f"_records_batch_{next(_batch_counter)}"
+        with self.transaction():
+            if state is not None and run_id is not None:
+                self._exec(
+                    "UPDATE search_runs SET state = ?::JSON WHERE run_id = ?",
+                    [json.dumps(state), run_id],
+                )
+            if not rows:
+                return AddResult(0, 0, 0)
+            cols = list(_SCALAR) + ["year", "entrez_date"] + list(_LISTS) + list(_JSONS)
+            cols += ["retracted", "corrected"]
+            frame = pd.DataFrame(
+                {c: pd.Series([r[c] for r in rows], dtype=object) for c in cols}
+            )
+            frame["ord"] = range(len(rows))
+            self._register_df(view, frame)
+            try:
+                before = int(
+                    self._scalar(
+                        f"SELECT count(*) FROM records r JOIN {view} b "
+                        "ON r.source = b.source AND r.source_id = b.source_id"
+                    )
+                )
+                changed = " OR ".join(
+                    f"r.{c} IS DISTINCT FROM {_select_expr(c)}" for c in _UPDATABLE
+                )
+                sets = ", ".join(f"{c} = {_select_expr(c)}" for c in _UPDATABLE)
+                updated = 0
+                if before:
+                    updated = int(
+                        self._scalar(
+                            f"SELECT count(*) FROM records r JOIN {view} b "
+                            "ON r.source = b.source AND r.source_id = b.source_id "
+                            f"WHERE r.deleted OR {changed}"
+                        )
+                    )
+                    if updated:
+                        self._exec(
+                            f"UPDATE records AS r SET {sets}, deleted = FALSE, updated_at = ? "
+                            f"FROM {view} AS b WHERE r.source = b.source "
+                            f"AND r.source_id = b.source_id AND (r.deleted OR {changed})",
+                            [now],
+                        )
+                insert_cols = ", ".join(cols)
+                insert_vals = ", ".join(_select_expr(c) for c in cols)
+                self._exec(
+                    f"INSERT INTO records ({insert_cols}, first_run_id, added_at, updated_at) "
+                    f"SELECT {insert_vals}, ?, ?, ? FROM {view} b WHERE NOT EXISTS ("
+                    "SELECT 1 FROM records r WHERE r.source = b.source "
+                    "AND r.source_id = b.source_id) ORDER BY b.ord",
+                    [run_id, now, now],
+                )
+                if run_id is not None:
+                    # Rows inserted just now carry this call's unique timestamp: that is
+                    # what tells a new record from one the registry already had.
+                    self._exec(
+                        "INSERT INTO run_records SELECT ?, r.record_id, "
+                        "(r.added_at = ? AND r.first_run_id IS NOT DISTINCT FROM ?) "
+                        f"FROM {view} b JOIN records r ON r.source = b.source "
+                        "AND r.source_id = b.source_id ON CONFLICT DO NOTHING",
+                        [run_id, now, run_id],
+                    )
+                ids = self._rows(
+                    f"SELECT r.record_id FROM {view} b JOIN records r "
+                    "ON r.source = b.source AND r.source_id = b.source_id ORDER BY b.ord"
+                )
+            finally:
+                self._unregister(view)
+        new = len(rows) - before
+        return AddResult(
+            new=new,
+            updated=updated,
+            unchanged=before - updated,
+            record_ids=tuple(r[0] for r in ids),
+        )
+
+    def known_source_ids(self, source: str, source_ids: Iterable[str]) -> set[str]:
+        """The subset of ``source_ids`` the registry already holds for ``source``."""
+        wanted = list(dict.fromkeys(str(i) for i in source_ids))
+        if not wanted:
+            return set()
+        import pandas as pd
+
+        view = f"_ids_{next(_batch_counter)}"
+        self._register_df(view, pd.DataFrame({"source_id": pd.Series(wanted, dtype=object)}))
+        try:
+            rows = self._rows(
+                f"SELECT r.source_id FROM records r JOIN {view} b ON r.source_id = b.source_id "
+                "WHERE r.source = ?",
+                [source],
+            )
+        finally:
+            self._unregister(view)
+        return {r[0] for r in rows}
+
+    def run_source_ids(self, run_ids: Sequence[int], source: str) -> set[str]:
+        """Source ids of the ``source`` records linked to any of ``run_ids``."""
+        if not run_ids:
+            return set()
+        marks = ", ".join("?" for _ in run_ids)
+        rows = self._rows(
+            "SELECT DISTINCT r.source_id FROM run_records rr JOIN records r USING (record_id) "
+            f"WHERE rr.run_id IN ({marks}) AND r.source = ?",
+            [*run_ids, source],
+        )
+        return {r[0] for r in rows}
+
+    def link_records(self, run_id: int, source: str, source_ids: Iterable[str]) -> int:
+        """Link records the registry already holds to ``run_id`` (``is_new = false``).
+
+        A search that finds a PMID stored by an earlier run records that it found it
+        again, so each run's hits are traceable without fetching the record twice.
+        Returns the number of new links.
+        """
+        wanted = list(dict.fromkeys(str(i) for i in source_ids))
+        if not wanted:
+            return 0
+        import pandas as pd
+
+        view = f"_ids_{next(_batch_counter)}"
+        with self.transaction():
+            self._register_df(
+                view, pd.DataFrame({"source_id": pd.Series(wanted, dtype=object)})
+            )
+            try:
+                before = int(
+                    self._scalar("SELECT count(*) FROM run_records WHERE run_id = ?", [run_id])
+                )
+                self._exec(
+                    "INSERT INTO run_records SELECT ?, r.record_id, FALSE FROM records r "
+                    f"JOIN {view} b ON r.source_id = b.source_id WHERE r.source = ? "
+                    "ON CONFLICT DO NOTHING",
+                    [run_id, source],
+                )
+                after = int(
+                    self._scalar("SELECT count(*) FROM run_records WHERE run_id = ?", [run_id])
+                )
+            finally:
+                self._unregister(view)
+        return after - before
+
+    def mark_deleted(self, pmids: Iterable[str], *, source: str = "pubmed") -> int:
+        """Flag records NLM withdrew (``DeleteCitation``); returns how many were flagged."""
+        ids = list(dict.fromkeys(str(p) for p in pmids))
+        if not ids:
+            return 0
+        marks = ", ".join("?" for _ in ids)
+        with self.transaction():
+            n = int(
+                self._scalar(
+                    f"SELECT count(*) FROM records WHERE source = ? AND source_id IN ({marks}) "
+                    "AND NOT deleted",
+                    [source, *ids],
+                )
+            )
+            self._exec(
+                f"UPDATE records SET deleted = TRUE, updated_at = ? WHERE source = ? "
+                f"AND source_id IN ({marks}) AND NOT deleted",
+                [_now(), source, *ids],
+            )
+        return n
+
+    def get_records(self, source: str, source_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Stored rows for the given accession numbers (tests and status use it)."""
+        ids = list(dict.fromkeys(str(i) for i in source_ids))
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        return self._dicts(
+            f"SELECT * FROM records WHERE source = ? AND source_id IN ({marks}) "
+            "ORDER BY record_id",
+            [source, *ids],
+        )
+
+    def record_counts(self, review: str | None = None) -> dict[str, dict[str, int]]:
+        """Per source: records, deleted, retracted, corrected (only the review's runs if
+        ``review`` is given)."""
+        where, params = "", []
+        if review is not None:
+            where = (
+                "WHERE record_id IN (SELECT rr.record_id FROM run_records rr "
+                "JOIN search_runs s USING (run_id) WHERE s.review = ?)"
+            )
+            params = [review]
+        rows = self._rows(
+            "SELECT source, count(*), count(*) FILTER (deleted), count(*) FILTER (retracted), "
+            f"count(*) FILTER (corrected) FROM records {where} GROUP BY source ORDER BY source",
+            params,
+        )
+        return {
+            s: {"records": int(n), "deleted": int(d), "retracted": int(r), "corrected": int(c)}
+            for s, n, d, r, c in rows
+        }
+
+    def flagged_records(self, review: str | None = None) -> list[dict[str, Any]]:
+        """Records that are retracted or carry a correction notice (erratum)."""
+        where, params = "", []
+        if review is not None:
+            where = (
+                "AND record_id IN (SELECT rr.record_id FROM run_records rr "
+                "JOIN search_runs s USING (run_id) WHERE s.review = ?)"
+            )
+            params = [review]
+        return self._dicts(
+            "SELECT record_id, source, source_id, pmid, doi, title, year, retracted, corrected "
+            f"FROM records WHERE (retracted OR corrected) {where} ORDER BY record_id",
+            params,
+        )
+
+    # -- search / import runs --------------------------------------------------------
+    def record_search_run(
+        self,
+        *,
+        source: str,
+        kind: str = "search",
+        tool_version: str,
+        review: str | None = None,
+        query: str | None = None,
+        date_field: str | None = None,
+        mindate: dt.date | str | None = None,
+        maxdate: dt.date | str | None = None,
+        file_name: str | None = None,
+        file_sha256: str | None = None,
+        file_format: str | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> int:
+        """Open a run in the log (outcome ``running``) and return its id."""
+        if kind not in ("search", "import"):
+            raise StoreError(f"unknown run kind {kind!r} (search | import)")
+        with self.transaction():
+            run_id = int(self._scalar("SELECT nextval('run_id_seq')"))
+            self._exec(
+                "INSERT INTO search_runs (run_id, review, source, kind, query, date_field, "
+                "mindate, maxdate, file_name, file_sha256, file_format, started_at, "
+                "tool_version, outcome, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?::JSON)",
+                [
+                    run_id, review, source, kind, query, date_field, mindate, maxdate,
+                    file_name, file_sha256, file_format, _now(), tool_version,
+                    None if state is None else json.dumps(state),
+                ],
+            )
+        return run_id
+
+    def update_search_run(self, run_id: int, **fields: Any) -> None:
+        """Set progress fields of a running run (query_translation, hits, state, dates)."""
+        bad = set(fields) - _RUN_FIELDS
+        if bad:
+            raise StoreError(f"search_runs fields not updatable: {sorted(bad)}")
+        if not fields:
+            return
+        sets, params = [], []
+        for k, v in fields.items():
+            if k == "state":
+                sets.append("state = ?::JSON")
+                params.append(None if v is None else json.dumps(v))
+            else:
+                sets.append(f"{k} = ?")
+                params.append(v)
+        with self.transaction():
+            self._exec(
+                f"UPDATE search_runs SET {', '.join(sets)} WHERE run_id = ?", [*params, run_id]
+            )
+
+    def finish_search_run(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        error: str | None = None,
+        hits: int | None = None,
+        skipped_records: int | None = None,
+    ) -> dict[str, Any]:
+        """Close a run: outcome, end time, and new/duplicate counts from its links."""
+        if outcome not in RUN_OUTCOMES or outcome == "running":
+            raise StoreError(f"a run finishes as ok, failed or interrupted, not {outcome!r}")
+        with self.transaction():
+            new, dup = self._rows(
+                "SELECT count(*) FILTER (is_new), count(*) FILTER (NOT is_new) "
+                "FROM run_records WHERE run_id = ?",
+                [run_id],
+            )[0]
+            self._exec(
+                "UPDATE search_runs SET outcome = ?, error = ?, finished_at = ?, "
+                "new_records = ?, duplicate_records = ?, hits = coalesce(?, hits), "
+                "skipped_records = coalesce(?, skipped_records) WHERE run_id = ?",
+                [outcome, error, _now(), int(new), int(dup), hits, skipped_records, run_id],
+            )
+        run = self.get_search_run(run_id)
+        if run is None:
+            raise StoreError(f"search run {run_id} does not exist")
+        return run
+
+    def get_search_run(self, run_id: int) -> dict[str, Any] | None:
+        """One run of the log as a dict (``state`` decoded), or None."""
+        rows = self._dicts("SELECT * FROM search_runs WHERE run_id = ?", [run_id])
+        return _decode_run(rows[0]) if rows else None
+
+    def search_runs(
+        self, review: str | None = None, *, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The run log, oldest first (only ``review``'s runs if given)."""
+        cond, params = [], []
+        if review is not None:
+            cond.append("review = ?")
+            params.append(review)
+        if kind is not None:
+            cond.append("kind = ?")
+            params.append(kind)
+        where = ("WHERE " + " AND ".join(cond)) if cond else ""
+        rows = self._dicts(f"SELECT * FROM search_runs {where} ORDER BY run_id", params)
+        return [_decode_run(r) for r in rows]
+
+    def last_successful_run(
+        self, review: str | None, source: str, query: str | None = None
+    ) -> dict[str, Any] | None:
+        """Latest ``ok`` live search for (review, source[, query]), or None.
+
+        Matching the query text too means an edited protocol query starts over with a
+        full search instead of an incremental one that would miss older records.
+        """
+        params: list[Any] = [review, source]
+        extra = ""
+        if query is not None:
+            extra = " AND query = ?"
+            params.append(query)
+        rows = self._dicts(
+            "SELECT * FROM search_runs WHERE kind = 'search' AND outcome = 'ok' "
+            f"AND review IS NOT DISTINCT FROM ? AND source = ?{extra} "
+            "ORDER BY run_id DESC LIMIT 1",
+            params,
+        )
+        return _decode_run(rows[0]) if rows else None
+
+    def unfinished_runs(
+        self, review: str | None, source: str, query: str | None
+    ) -> list[dict[str, Any]]:
+        """Searches for (review, source, query) that did not finish (``running`` left by a
+        killed process, or ``interrupted``) since the last successful one, oldest first."""
+        last = self.last_successful_run(review, source, query)
+        floor = last["run_id"] if last else 0
+        rows = self._dicts(
+            "SELECT * FROM search_runs WHERE kind = 'search' "
+            "AND outcome IN ('running', 'interrupted', 'failed') AND run_id > ? "
+            "AND review IS NOT DISTINCT FROM ? AND source = ? "
+            "AND query IS NOT DISTINCT FROM ? ORDER BY run_id",
+            [floor, review, source, query],
+        )
+        return [_decode_run(r) for r in rows]
+
+    def mark_interrupted(self, run_id: int, reason: str) -> None:
+        """Close a run left ``running`` (the process died) as ``interrupted``."""
+        with self.transaction():
+            new, dup = self._rows(
+                "SELECT count(*) FILTER (is_new), count(*) FILTER (NOT is_new) "
+                "FROM run_records WHERE run_id = ?",
+                [run_id],
+            )[0]
+            self._exec(
+                "UPDATE search_runs SET outcome = 'interrupted', error = ?, "
+                "finished_at = coalesce(finished_at, ?), new_records = ?, "
+                "duplicate_records = ? WHERE run_id = ? AND outcome IN ('running', 'interrupted')",
+                [reason, _now(), int(new), int(dup), run_id],
+            )
+
+    def import_runs_for_file(self, sha256: str, source: str) -> list[dict[str, Any]]:
+        """Earlier successful imports of the same file content into ``source``."""
+        rows = self._dicts(
+            "SELECT * FROM search_runs WHERE kind = 'import' AND outcome = 'ok' "
+            "AND file_sha256 = ? AND source = ? ORDER BY run_id",
+            [sha256, source],
+        )
+        return [_decode_run(r) for r in rows]
+
+    # -- parse problems ---------------------------------------------------------------
+    def log_parse_problem(
+        self, run_id: int | None, problem: ParseProblem, *, file: str | None = None
+    ) -> None:
+        """Keep one unusable record's location and reason."""
+        self.log_parse_problems(run_id, [problem], file=file)
+
+    def log_parse_problems(
+        self, run_id: int | None, problems: Sequence[ParseProblem], *, file: str | None = None
+    ) -> None:
+        """Keep several parse problems in one transaction."""
+        if not problems:
+            return
+        now = _now()
+        with self.transaction():
+            self._execmany(
+                "INSERT INTO parse_problems VALUES (?, ?, ?, ?, ?)",
+                [(run_id, p.file or file, p.where, p.message, now) for p in problems],
+            )
+
+    def parse_problems(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Logged parse problems (of one run if given), oldest first."""
+        if run_id is None:
+            return self._dicts("SELECT * FROM parse_problems ORDER BY logged_at")
+        return self._dicts(
+            "SELECT * FROM parse_problems WHERE run_id = ? ORDER BY logged_at", [run_id]
+        )
+
+
+def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
+    state = row.get("state")
+    if isinstance(state, str):
+        row["state"] = json.loads(state)
+    return row
