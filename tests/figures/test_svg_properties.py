@@ -3,7 +3,13 @@ deterministic, real text."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from figure_inputs import SVG, all_figures, parse, text_values
@@ -66,12 +72,20 @@ def test_script_in_labels_is_escaped_text(bcg: dict, kind: str) -> None:
     assert "&lt;script&gt;" in svg
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_deterministic(bcg: dict, figures: dict[str, str], kind: str) -> None:
-    from figure_inputs import _CACHE
-
-    _CACHE.clear()  # really draw again
-    assert all_figures(bcg)[kind] == figures[kind]
+def test_deterministic_across_processes(shared: Path, figures: dict[str, str]) -> None:
+    """Same input, same bytes: redrawn in a fresh interpreter with another hash seed."""
+    code = (
+        "import hashlib, json, sys; from pathlib import Path;"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r});"
+        "from figure_inputs import all_figures, load_bcg;"
+        f"figs = all_figures(load_bcg(Path({str(shared)!r})));"
+        "print(json.dumps({k: hashlib.sha256(v.encode()).hexdigest() for k, v in figs.items()}))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True, cwd=Path(__file__).parents[2]).stdout
+    again = json.loads(out)
+    assert again == {k: hashlib.sha256(v.encode()).hexdigest() for k, v in figures.items()}
 
 
 def test_ids_unique_within_and_across_figures(figures: dict[str, str]) -> None:
