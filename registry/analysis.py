@@ -42,6 +42,7 @@ from reports.model import (
     Table,
     WhatsNew,
 )
+from reports.render import p_clause
 
 Z975 = 1.959963984540054  # standard normal 97.5% quantile, for per-study Wald CIs
 MOVE_FRACTION = 0.10  # an estimate "moved" when it shifted by >10% of its previous CI width
@@ -455,7 +456,7 @@ def _outcome_section(
             results.append(row)
         st = a.subgroups
         test = (f"Test for subgroup differences: Chi² = {st.q:.2f}, df = {st.df} "
-                f"(P = {_p(st.pval)}), I² = {st.i2:.0f}%")
+                f"({p_clause(st.pval)}), I² = {st.i2:.0f}%")
         subgroups.append(SubgroupView(
             label=sset.label,
             figure=_forest(a, df, outcome, f"{title} — subgroups by {sset.label}", show_pi),
@@ -497,7 +498,7 @@ def _outcome_section(
     if main.egger is not None:
         e = main.egger
         small = (f"Egger's test: intercept {e.bias:.2f}, t = {e.stat:.2f}, df = {e.dfs}, "
-                 f"P = {_p(e.pval)}")
+                 f"{p_clause(e.pval)}")
         if main.trimfill is not None:
             small += f"; trim-and-fill imputed {main.trimfill.k0} studies"
     else:
@@ -533,10 +534,6 @@ def _sensitivity_masks(df: pd.DataFrame, protocol: Protocol) -> list[tuple[str, 
     return out
 
 
-def _p(p: float) -> str:
-    if p < 0.00001:
-        return "< 0.00001"
-    return f"{p:.4f}" if p < 0.001 else f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
 
 
 def _fmt(x: float | None, d: int = 2) -> str:
@@ -634,6 +631,8 @@ def _studies_table(studies: pd.DataFrame, arms: pd.DataFrame, protocol: Protocol
                 return "?"
             sel = a[a["role"] == role]
             vals = pd.to_numeric(sel["n_randomised"], errors="coerce")
+            if vals.isna().all() and "n_analysed" in sel.columns:
+                vals = pd.to_numeric(sel["n_analysed"], errors="coerce")
             return "?" if vals.isna().all() else str(int(vals.sum()))
 
         rows.append((
@@ -833,6 +832,24 @@ def _prisma(store: Any, protocol: Protocol, n_included: int) -> tuple[Figure, Ta
     return Figure("PRISMA 2020 flow diagram", prisma_svg(flow)), table
 
 
+def _queue_table(store: Any, review: str, limit: int = 10) -> Table:
+    """The best-ranked records still awaiting title/abstract screening."""
+    from registry.screening.state import screening_queue
+
+    items = screening_queue(store, review)
+    rows = []
+    for it in items[:limit]:
+        r = it.record
+        ident = f"PMID {r['pmid']}" if r.get("pmid") else f"{r.get('source')} {r.get('source_id')}"
+        rows.append((_cell(r.get("title")), _cell(r.get("year")), _cell(r.get("journal")),
+                     ident, f"{it.score.total:g}"))
+    caption = (f"{len(items)} records await title/abstract screening"
+               + (f"; the {limit} best-ranked are shown" if len(items) > limit else "")
+               + " (registry screen next).")
+    return Table(("Title", "Year", "Journal", "Identifier", "Score"), tuple(rows),
+                 caption=caption, empty_text="No record awaits screening.")
+
+
 # ---------------------------------------------------------------------------- what's new
 def _whats_new(
     prev: dict[str, Any] | None,
@@ -993,6 +1010,7 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
                   empty_text="No outcome pooled yet, so no certainty rating."),
         published_vs_registry=_published_table(pub, results, protocol),
         methods=_methods(protocol, preset_name, runs),
+        screening_queue=_queue_table(store, review),
         warnings=tuple(warnings),
     )
     summary = {

@@ -154,5 +154,6 @@ class ReviewReport:
     sof: Table
     published_vs_registry: Table
     methods: str
+    screening_queue: Table = Table((), ())
     warnings: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

@@ -45,9 +45,17 @@ def fmt_p(p: float | None) -> str:
         return "—"
     if p < 0.00001:
         return "< 0.00001"
+    if p < 0.0001:
+        return f"{p:.5f}"
     if p < 0.001:
         return f"{p:.4f}"
     return f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
+
+
+def p_clause(p: float | None) -> str:
+    """'P = 0.03' or 'P < 0.00001', as Review Manager writes it."""
+    text = fmt_p(p)
+    return f"P {text}" if text.startswith("<") else f"P = {text}"
 
 
 def fmt_effect(e: Effect | None, digits: int = 2) -> str:
@@ -73,7 +81,7 @@ def heterogeneity_text(p: Pooled) -> str:
     if p.tau2 is not None:
         parts.append(f"Tau² = {fmt_num(p.tau2, 2)}")
     if p.q is not None:
-        parts.append(f"Chi² = {fmt_num(p.q, 2)}, df = {p.df} (P = {fmt_p(p.q_pval)})")
+        parts.append(f"Chi² = {fmt_num(p.q, 2)}, df = {p.df} ({p_clause(p.q_pval)})")
     if p.i2 is not None:
         parts.append(f"I² = {fmt_pct(p.i2)}")
     return "Heterogeneity: " + "; ".join(parts) if parts else ""
@@ -82,8 +90,8 @@ def heterogeneity_text(p: Pooled) -> str:
 def overall_text(p: Pooled) -> str:
     """RevMan's test-for-overall-effect line."""
     stat = None if p.stat is None else abs(p.stat)
-    pval = fmt_p(p.effect.pval)
-    return f"Test for overall effect: {p.stat_name} = {fmt_num(stat, 2)} (P = {pval})"
+    clause = p_clause(p.effect.pval)
+    return f"Test for overall effect: {p.stat_name} = {fmt_num(stat, 2)} ({clause})"
 
 
 def _env() -> Environment:

@@ -1,0 +1,107 @@
+"""The living cycle end to end: update, versions, what's new, exit codes, escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from ingest.records import Record
+from registry.cli import app
+from registry.store import Store
+from registry.update import make_report, run_update
+
+runner = CliRunner()
+
+
+def _drop_studies(reviews: Path, review: str, keep: int) -> list[str]:
+    """Keep only the first ``keep`` studies of a review's extraction sheets."""
+    ext = reviews / review / "extraction"
+    studies = pd.read_csv(ext / "studies.csv", dtype=str)
+    kept = studies["study_id"].tolist()[:keep]
+    for f in ext.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "study_id" in df.columns:
+            df[df["study_id"].isin(kept)].to_csv(f, index=False)
+    return kept
+
+
+def test_update_offline_writes_report_and_version(reviews: Path, db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["--db", str(db), "update", "--review", "bcg-vaccine",
+                              "--out", str(out), "--offline"])
+    assert res.exit_code == 0, res.output
+    assert "report " in res.output and "no conclusion changed" in res.output
+    html = (out / "bcg-vaccine" / "report.html").read_text(encoding="utf-8")
+    md = (out / "bcg-vaccine" / "report.md").read_text(encoding="utf-8")
+    assert "EXAMPLE REVIEW" in html and "first version" in md
+    # Colditz 1994 / metafor: RevMan-style M-H random effects RR for the 13 BCG trials is
+    # 0.49 [0.34, 0.70] (DL on the log RR; metafor bcg_RR.json DL estimate -0.7141 -> 0.49).
+    assert "RR 0.49 [0.34, 0.70]" in md
+    res = runner.invoke(app, ["--db", str(db), "versions", "--json"])
+    assert res.exit_code == 0 and '"review": "bcg-vaccine"' in res.output
+
+
+def test_second_update_reports_changes_since_previous_version(
+    reviews: Path, db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    kept = _drop_studies(reviews, "bcg-vaccine", keep=4)
+    first = run_update(db, "bcg-vaccine", out, offline=True)
+    assert first.report is not None
+    # restore the full data set: 9 studies come back, the estimate moves
+    full = Path(__file__).resolve().parents[2] / "data" / "reviews" / "bcg-vaccine" / "extraction"
+    for f in full.glob("*.csv"):
+        (reviews / "bcg-vaccine" / "extraction" / f.name).write_bytes(f.read_bytes())
+    second = run_update(db, "bcg-vaccine", out, offline=True)
+    assert second.report is not None
+    assert len(second.new_studies) == 13 - len(kept)
+    md = (out / "bcg-vaccine" / "report.md").read_text(encoding="utf-8")
+    assert f"since version {first.report.version_label}" in md
+    with Store(db) as s:
+        versions = s.report_versions("bcg-vaccine")
+    assert [v["label"] for v in versions][1] == first.report.version_label
+    assert versions[0]["n_studies"] == 13 and versions[1]["n_studies"] == 4
+
+
+def test_fail_on_change_exit_code(reviews: Path, db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # With only the two BCG trials nearest the equator (TPT Madras, Coetzee & Berjak) the
+    # pooled RR is not significant; the full set is (P < 0.0001): the conclusion changes.
+    ext = reviews / "bcg-vaccine" / "extraction"
+    original = {f.name: f.read_bytes() for f in ext.glob("*.csv")}
+    studies = pd.read_csv(ext / "studies.csv", dtype=str)
+    keep = [s for s in studies["study_id"] if s in ("TPTMadras1980", "CoetzeeBerjak1968")]
+    assert len(keep) == 2
+    for f in ext.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "study_id" in df.columns:
+            df[df["study_id"].isin(keep)].to_csv(f, index=False)
+    args = ["--db", str(db), "update", "--review", "bcg-vaccine", "--out", str(out),
+            "--offline", "--fail-on-change"]
+    assert runner.invoke(app, args).exit_code == 0
+    for name, data in original.items():
+        (ext / name).write_bytes(data)
+    res = runner.invoke(app, args)
+    assert res.exit_code == 10, res.output
+    assert "conclusion changed" in res.output
+
+
+def test_record_text_is_escaped(reviews: Path, db: Path, tmp_path: Path) -> None:
+    evil = "<script>alert('x')</script> MSC in cirrhosis: a randomised trial"
+    with Store(db) as s:
+        run = s.record_search_run(source="pubmed", kind="import", tool_version="test",
+                                  review="msc-cirrhosis")
+        s.add_records([Record(source="pubmed", source_id="99999999", pmid="99999999",
+                              title=evil, year=2024, journal="J <b>Test</b>")], run_id=run)
+        s.finish_search_run(run, outcome="ok")
+    res = make_report(db, "msc-cirrhosis", tmp_path / "out")
+    html = res.html_path.read_text(encoding="utf-8")
+    md = res.md_path.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "<b>Test</b>" not in html
+    # self-contained: no external resource is referenced by the page
+    for bad in ('src="http', "href=\"http", "@import", "url(http"):
+        assert bad not in html
