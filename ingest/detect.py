@@ -37,6 +37,18 @@ _RIS_TAG = re.compile(r"^TY  -", re.MULTILINE)
 _ANY_MEDLINE_LINE = re.compile(r"^[A-Z][A-Z0-9]{1,3} {0,2}- ")
 
 
+FORMAT_ALIASES = _ALIASES  # public name; _ALIASES is kept for existing importers
+
+
+def resolve_format(name: str) -> str:
+    """The canonical format for a ``--format`` value ("xml" -> "pubmed-xml", "nbib" ->
+    "medline"); InputError for anything else."""
+    kind = _ALIASES.get(name.strip().lower())
+    if kind is None:
+        raise InputError(f"unknown format {name!r}; use one of {', '.join(FORMATS)}")
+    return kind
+
+
 def _gzip_magic(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
@@ -132,9 +144,7 @@ def parse_file(
     if fmt is None:
         kind = detect_format(p)
     else:
-        kind = _ALIASES.get(fmt.strip().lower())
-        if kind is None:
-            raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        kind = resolve_format(fmt)
         head = _head(p)
         if not head.strip():
             raise InputError(f"{p}: file is empty")

@@ -9,9 +9,11 @@ by its position and line.
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 from collections.abc import Iterable, Iterator
+from typing import IO
 
 from Bio import Medline
 
@@ -167,7 +169,8 @@ def iter_medline(
 ) -> Iterator[Record | ParseProblem]:
     """Parse MEDLINE-format text into records.
 
-    ``source`` is a path, raw bytes, or an iterable of text lines (an open text file).
+    ``source`` is a path (gzip accepted), raw bytes, or an iterable of text lines (an
+    open text file).
     CRLF and LF both work, leading blank lines are skipped. A record without PMID or title
     becomes a :class:`ParseProblem` ("record 3 (line 120)" / "PMID 123") and is skipped.
     """
@@ -177,9 +180,16 @@ def iter_medline(
         lines: Iterable[str] = io.StringIO(_decode(source, label))
     elif isinstance(source, str):
         try:
-            owned = open(source, encoding="utf-8-sig", newline=None)  # noqa: SIM115
+            raw = open(source, "rb")  # noqa: SIM115 - closed in the finally below
         except OSError as exc:
             raise InputError(f"{label}: cannot open ({exc.strerror})") from None
+        binary: IO[bytes] = raw
+        if raw.read(2) == b"\x1f\x8b":
+            raw.seek(0)
+            binary = gzip.GzipFile(fileobj=raw)
+        else:
+            raw.seek(0)
+        owned = io.TextIOWrapper(binary, encoding="utf-8-sig", newline=None)
         lines = owned
     else:
         lines = source

