@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from screening_helpers import run_search, write_protocol
+
+from .screening_helpers import run_search, write_protocol
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ under a new record_id finds its decision through (source, source_id)."""
 from __future__ import annotations
 
 import pandas as pd
-from screening_helpers import REVIEW, rec
 
 from registry.dedup import deduplicate
 from registry.screening import (
@@ -16,6 +15,8 @@ from registry.screening import (
 )
 from registry.store import Store
 from registry.store.dedup import DedupWrite
+
+from .screening_helpers import REVIEW, rec
 
 
 def _queued(store: Store, stage: str = "title_abstract", **kw: object) -> list[str]:

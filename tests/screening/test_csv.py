@@ -7,7 +7,6 @@ import csv
 from pathlib import Path
 
 import pytest
-from screening_helpers import REVIEW, rec
 from typer.testing import CliRunner
 
 from registry.commands.screen import screen_app
@@ -21,6 +20,8 @@ from registry.screening import (
     screening_summary,
 )
 from registry.store import Store
+
+from .screening_helpers import REVIEW, rec
 
 
 def _read(path: Path) -> list[dict[str, str]]:

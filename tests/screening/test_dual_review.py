@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from screening_helpers import REVIEW, rec
 from typer.testing import CliRunner
 
 from registry.commands.screen import screen_app
@@ -18,6 +17,8 @@ from registry.screening import (
     screening_summary,
 )
 from registry.store import Store
+
+from .screening_helpers import REVIEW, rec
 
 
 def _queue(store: Store, who: str, stage: str = "title_abstract") -> list[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from screening_helpers import REVIEW, rec
 from typer.testing import CliRunner
 
 from registry.commands.screen import screen_app
 from registry.store import Store
+
+from .screening_helpers import REVIEW, rec
 
 
 def _run(db: str, args: list[str], keys: str):

@@ -5,10 +5,10 @@ found in title/abstract +1, a trial registry id +1, retracted -5."""
 
 from __future__ import annotations
 
-from screening_helpers import REVIEW, rec
-
 from registry.screening import ScreeningConfig, score_record, screening_queue
 from registry.store import Store
+
+from .screening_helpers import REVIEW, rec
 
 CONFIG = ScreeningConfig(
     review=REVIEW,

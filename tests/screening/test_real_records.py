@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from screening_helpers import REVIEW, run_search
-
 from ingest.detect import parse_file
 from ingest.records import Record
 from registry.screening import (
@@ -19,6 +17,8 @@ from registry.screening import (
 )
 from registry.screening.ranking import RCT_TYPE
 from registry.store import Store
+
+from .screening_helpers import REVIEW, run_search
 
 
 def test_real_update_cycle(store: Store, reviews, fixtures: Path, tmp_path: Path) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from screening_helpers import REVIEW, rec
 from typer.testing import CliRunner
 
 from registry.commands.screen import screen_app
 from registry.screening import record_decision, screening_summary
 from registry.store import Store
 from registry.store.dedup import DedupWrite
+
+from .screening_helpers import REVIEW, rec
 
 
 def test_summary_worked_example(store: Store, reviews, search) -> None:
