@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from difflib import SequenceMatcher
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,7 @@ def notice_kind(title: str | None, publication_types: Iterable[str] = ()) -> str
             return kind
     if not title:
         return None
-    t = strip_diacritics(title).casefold().lstrip(" [(\"'\u201c")
+    t = (title if title.isascii() else strip_diacritics(title)).casefold().lstrip(" [(\"'\u201c")
     for pattern, kind in _NOTICE_TITLE:
         if pattern.match(t):
             return kind
@@ -166,8 +167,10 @@ def significant_words(title_norm: str) -> list[str]:
 
 def blocking_keys(title_norm: str) -> tuple[str, ...]:
     """Keys that put probable duplicates in one block: the first four and the last four
-    significant words, and the three longest words. A typo or a dropped word changes at
-    most some of them, so a true pair still shares at least one key."""
+    significant words, the three longest words (and the prefixes of the four longest), and
+    the words at even and at odd positions.
+    One typo or one dropped word changes only some of them (a typo never both the even and
+    the odd key), so a true pair still shares at least one key."""
     words = significant_words(title_norm)
     if not words:
         return ()
@@ -177,6 +180,12 @@ def blocking_keys(title_norm: str) -> tuple[str, ...]:
         "l:" + " ".join(words[-4:]),
         "s:" + " ".join(sorted(longest)),
     }
+    # Prefixes of the four longest words survive a late typo together with a dropped word.
+    keys.add("p:" + " ".join(sorted(w[:4] for w in sorted(
+        words, key=lambda w: (-len(w), w))[:4])))
+    if len(words) > 2:
+        keys.add("e:" + " ".join(words[0::2][:5]))
+        keys.add("o:" + " ".join(words[1::2][:5]))
     return tuple(sorted(keys))
 
 
@@ -190,6 +199,7 @@ def first_page(pages: str | None) -> str | None:
     return m.group(0).lower().lstrip("0") or None
 
 
+@lru_cache(maxsize=65536)  # journal names repeat across records; normalising is the cost
 def journal_keys(journal: str | None, abbrev: str | None, issn: str | None) -> tuple[str, ...]:
     """Normalised journal name and abbreviation plus ISSNs: two records share a journal
     when these sets overlap (databases spell journal names differently)."""
@@ -228,7 +238,7 @@ def make_key(row: Mapping[str, Any]) -> RecordKey:
     for f in _COMPLETENESS_FIELDS:
         v = row.get(f)
         if f in ("authors", "publication_types", "mesh_terms", "languages"):
-            completeness += bool(_list(v))
+            completeness += v is not None and not isinstance(v, float) and len(v) > 0
         else:
             completeness += _s(v) is not None
     source = _s(row.get("source")) or ""
@@ -389,7 +399,8 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
     if a.pmid and b.pmid and a.pmid != b.pmid:
         cap = HIGH - 0.01
         why.append("different PMIDs")
-    if _numbers(a.title_norm) != _numbers(b.title_norm):
+    na, nb = _numbers(a.title_norm), _numbers(b.title_norm)
+    if na - nb and nb - na:
         # "... report, week 12" vs "week 13", "phase 2" vs "phase 3": typos rarely
         # change numbers, series titles differ only there.
         cap = min(cap, HIGH - 0.01)
@@ -397,12 +408,18 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
     if min(len(significant_words(a.title_norm)), len(significant_words(b.title_norm))) < (
         SHORT_TITLE_WORDS
     ):
-        # A short title matches many works: only a person may join them, and only when
-        # everything else agrees.
-        cap = HIGH - 0.01
+        # A short title matches many works: it links on its own only when first author,
+        # year, journal and start page all agree; with author and year alone a person
+        # decides; otherwise it says nothing.
         why.append("short title")
-        if not (a.first_author and a.first_author == b.first_author and a.year == b.year):
+        same_who_when = bool(a.first_author and a.first_author == b.first_author
+                             and a.year == b.year)
+        same_where = bool(set(a.journal_keys) & set(b.journal_keys)
+                          and a.first_page and a.first_page == b.first_page)
+        if not same_who_when:
             cap = 0.0
+        elif not (same_where and sim >= 0.97):
+            cap = min(cap, HIGH - 0.01)
     score = max(0.0, min(score, cap, 1.0))
     return PairScore(round(score, 4), round(sim, 4), "; ".join(why))
 

