@@ -376,6 +376,31 @@ def test_seed_published_results_are_printed_in_the_seed(shared: Path) -> None:
         assert rec["source"] == "https://doi.org/10.1186/s13287-023-03518-x"
 
 
+def test_seed_published_results_use_the_protocol_vocabulary() -> None:
+    """Published results name protocol outcomes, time-point labels and subgroup levels, so
+    they can be set beside the registry's own analyses."""
+    proto = protocol("msc-cirrhosis")
+    pub = sheet("msc-cirrhosis", "published_results")
+    assert pub["result_id"].is_unique
+    assert set(pub["outcome"]) <= {o["id"] for o in proto["outcomes"]}
+    assert set(pub["time_point"]) - {""} <= {t["label"] for t in proto["time_points"]}
+    chars = {c["id"]: c for c in proto["characteristics"]}
+    levels = {}
+    for sg in proto["subgroups"]:
+        if sg.get("bands"):
+            levels[sg["id"]] = {b["label"] for b in sg["bands"]}
+        elif sg["by"] in chars:
+            levels[sg["id"]] = set(chars[sg["by"]]["levels"])
+        else:
+            levels[sg["id"]] = None  # built-in key (time_point): only the pooled line
+    for sub in set(pub["subgroup"]) - {""}:
+        set_id, _, level = sub.partition(": ")
+        if set_id == "sensitivity":
+            continue
+        assert set_id in levels, sub
+        assert level == "" or level in (levels[set_id] or set()), sub
+
+
 def test_seed_prisma_counts_are_printed_or_add_up(shared: Path) -> None:
     """Printed PRISMA counts appear in 'Results of the search'; derived counts add up."""
     text = seed_text(shared)
