@@ -23,6 +23,7 @@ from ingest.normalise import (
     normalise_doi,
     normalise_registry_id,
     split_labelled_abstract,
+    strip_markup,
     unique,
 )
 from ingest.pubmed_xml import TRIAL_REGISTRIES, year_from_text
@@ -113,12 +114,12 @@ def _to_record(m: dict, source_name: str) -> Record:
     pmc = text("PMC")
     if pmc and pmc.startswith("PMC"):
         rec.pmcid = pmc
-    book_title = text("BTI")
-    title = text("TI")
-    vern = text("TT")
+    book_title = strip_markup(text("BTI"))
+    title = strip_markup(text("TI"))
+    vern = strip_markup(text("TT"))
     rec.vernacular_title = vern
     rec.title = title or book_title or (vern + VERNACULAR_FLAG if vern else "")
-    ab = text("AB")
+    ab = strip_markup(text("AB"))
     if ab:
         rec.abstract_sections = split_labelled_abstract(ab)
         rec.abstract = "\n".join(

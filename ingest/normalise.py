@@ -22,6 +22,10 @@ _DOI_PREFIX = re.compile(
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
 _TITLE_DROP = re.compile(r"[^\w\s]|_", re.UNICODE)
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc\u2018`")
+_INLINE_TAGS = re.compile(
+    r"</?(?:i|b|u|em|strong|sup|sub|sc|br)\s*/?>|</?mml:[A-Za-z]+(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
 _TAGS = re.compile(r"<[^<>]{1,200}>")
 # A label starts the text or follows a sentence end; upper-case words, 3-60 chars.
 _LABEL = re.compile(r"(?:^|(?<=[.?!)\]]\s))([A-Z][A-Z0-9'&/,()\- ]{2,60}):\s")
@@ -42,6 +46,16 @@ def clean_text(text: str | None) -> str | None:
         return None
     out = " ".join(text.split())
     return out or None
+
+
+def strip_markup(text: str | None) -> str | None:
+    """Remove inline HTML/MathML tags that text exports (MEDLINE .nbib, RIS) carry
+    verbatim in titles and abstracts ("vitamin D<sub>3</sub>", "<mml:math ...>"); text
+    between tags is kept, whitespace collapsed. "P<0.05" and "a<b" are left alone: only
+    known inline tags are matched."""
+    if text is None or "<" not in text:
+        return clean_text(text)
+    return clean_text(_INLINE_TAGS.sub("", text))
 
 
 def normalise_doi(doi: str | None) -> str | None:

@@ -71,6 +71,8 @@ MONTHS = {
         start=1,
     )
 }
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation", "DeleteCitation",
                 "ERROR")
@@ -182,6 +184,11 @@ def _pub_date(el: etree._Element) -> tuple[int | None, str | None]:
             medline = _text(c)
     if medline:
         return year_from_text(medline), medline
+    if month and month.isdigit() and 1 <= int(month) <= 12:
+        # Some publishers send "08"; PubMed prints (and MEDLINE DP has) "Aug".
+        month = _MONTH_NAMES[int(month) - 1]
+    if day and day.isdigit():
+        day = str(int(day))
     parts = [p for p in (year, month or season, day if month else None) if p]
     printed = " ".join(parts) or None
     y = int(year) if year and year.isdigit() else year_from_text(year)

@@ -20,7 +20,13 @@ from typing import Any
 
 import rispy
 
-from ingest.normalise import clean_text, normalise_doi, split_labelled_abstract, unique
+from ingest.normalise import (
+    clean_text,
+    normalise_doi,
+    split_labelled_abstract,
+    strip_markup,
+    unique,
+)
 from ingest.pubmed_xml import year_from_text
 from ingest.records import ParseProblem, Record
 from registry.errors import InputError
@@ -83,13 +89,14 @@ def _date(d: dict[str, Any]) -> str | None:
 
 def _to_record(d: dict[str, Any], source_name: str) -> Record:
     rec = Record(source=source_name)
-    rec.title = _first(d, "title", "primary_title", "translated_title", "short_title") or ""
+    rec.title = strip_markup(
+        _first(d, "title", "primary_title", "translated_title", "short_title")) or ""
     rec.authors = unique(ris_author(a) for a in _all(d, "authors") + _all(d, "first_authors"))
     rec.journal = _first(d, "journal_name", "alternate_title3", "secondary_title")
     rec.journal_abbrev = _first(d, "alternate_title1", "alternate_title2")
     if rec.journal_abbrev is None and d.get("journal_name") and d.get("secondary_title"):
         rec.journal_abbrev = _first(d, "secondary_title")
-    ab = _first(d, "abstract", "notes_abstract")
+    ab = strip_markup(_first(d, "abstract", "notes_abstract"))
     if ab:
         rec.abstract_sections = split_labelled_abstract(ab)
         rec.abstract = "\n".join(

@@ -142,3 +142,22 @@ def test_ris_author_forms():
     assert ris_author("Abdel-Tawab, M.") == "Abdel-Tawab M"
     assert ris_author("Smith, Jean-Pierre, Jr") == "Smith JP"
     assert ris_author("STRATIS Investigators") == "STRATIS Investigators"
+
+
+def test_markup_in_medline_text_is_stripped(fixtures: Path):
+    # litsearchr-tutorial/pubmed-medication-set.nbib lines 5313-5316 (PMID 30024639): the
+    # AB carries raw MathML over several continuation lines: "attended <mml:math
+    # xmlns:mml=...> <mml:mrow><mml:mover><mml:mi>x</mml:mi> <mml:mo>¯</mml:mo>
+    # </mml:mover> <mml:mspace/></mml:mrow> </mml:math> 7.7 (SD 2.8) sessions".
+    recs = _recs(iter_medline(str(fixtures / "litsearchr-tutorial" /
+                                  "pubmed-medication-set.nbib")))
+    r = next(x for x in recs if x.pmid == "30024639")
+    assert "attended x ¯ 7.7 (SD 2.8) sessions." in r.abstract
+    assert "mml" not in r.abstract
+
+
+def test_strip_markup_leaves_comparisons_alone():
+    from ingest.normalise import strip_markup
+
+    assert strip_markup("vitamin D<sub>3</sub> and <i>E. coli</i>") == "vitamin D3 and E. coli"
+    assert strip_markup("P<0.05 when a<b and c>d") == "P<0.05 when a<b and c>d"

@@ -221,3 +221,11 @@ def test_huge_author_list(fixtures: Path):
     # nlm_medsamp/medsamp2016.xml PMID 11237011: 257 <Author> elements (SOURCES.md).
     r = _one(fixtures / "nlm_medsamp" / "medsamp2016.xml", "11237011")
     assert len(r.authors) == 257
+
+
+def test_numeric_month_printed_as_pubmed_does(fixtures: Path):
+    # biopython/pubmed4.xml: <PubDate><Year>2017</Year><Month>06</Month></PubDate>.
+    r = _one(fixtures / "biopython" / "pubmed4.xml")
+    assert (r.pub_date, r.year) == ("2017 Jun", 2017)
+    # ncbiutils/no_title_abstract.xml: <Year>2020</Year><Month>Dec</Month><Day>02</Day>.
+    assert _one(fixtures / "ncbiutils" / "no_title_abstract.xml").pub_date == "2020 Dec 2"
