@@ -375,6 +375,20 @@ def _subgroup_column(df: pd.DataFrame, sset: Any) -> pd.Series | None:
                    else str(v))
 
 
+def _unique_labels(labels: list[str]) -> list[str]:
+    """Two studies sharing 'Author Year' become 'Author Year a' / 'b', as Review Manager does."""
+    counts = {x: labels.count(x) for x in labels}
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        if counts[lab] > 1:
+            seen[lab] = seen.get(lab, 0) + 1
+            out.append(f"{lab}{chr(ord('a') + seen[lab] - 1) if seen[lab] <= 26 else seen[lab]}")
+        else:
+            out.append(lab)
+    return out
+
+
 def _fit(table: pd.DataFrame, measure: str, preset: str, **kw: Any) -> Analysis:
     return analyse(table, measure=measure, preset=preset, study_col="label", **kw)
 
@@ -390,6 +404,7 @@ def _outcome_section(
     df = inp.data.copy().reset_index(drop=True)
     if "label" not in df.columns:
         df["label"] = df["study_id"]
+    df["label"] = _unique_labels(df["label"].astype(str).tolist())
     preset = get_preset(preset_name)
     show_pi = preset.prediction_interval
     measure = outcome.measure
