@@ -128,9 +128,12 @@ def write_review(root: Path, name: str = "mini") -> Path:
     (folder / "extraction").mkdir(parents=True, exist_ok=True)
     (folder / "protocol.yaml").write_text(PROTOCOL.replace("review: mini", f"review: {name}"))
     for fname, text in (
-        ("studies", STUDIES), ("arms", ARMS), ("outcomes", OUTCOMES), ("risk_of_bias", ROB),
+        ("studies", STUDIES),
+        ("arms", ARMS),
+        ("outcomes", OUTCOMES),
+        ("risk_of_bias", ROB),
         ("adverse_events", AE),
-    ):  # fmt: skip
+    ):
         (folder / "extraction" / f"{fname}.csv").write_text(text)
     (folder / "published_results.csv").write_text(PUBLISHED)
     return folder
