@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from matplotlib.collections import LineCollection
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -20,6 +21,7 @@ from .common import (
     FONT_SIZE,
     SMALL_FONT,
     SQUARE_COLOUR,
+    Label,
     effect_test_text,
     figure_context,
     figure_key,
@@ -91,6 +93,9 @@ def _favours(direction: Direction, favours: tuple[str, str] | None) -> tuple[str
     """(left, right) labels; left of the null the experimental arm has the lower value."""
     if favours is not None:
         return favours
+    if direction not in ("lower_is_better", "higher_is_better"):
+        raise ValueError(f"forest plot: direction must be lower_is_better or "
+                         f"higher_is_better, not {direction!r}")
     if direction == "higher_is_better":
         return ("Favours control", "Favours experimental")
     return ("Favours experimental", "Favours control")
@@ -99,7 +104,13 @@ def _favours(direction: Direction, favours: tuple[str, str] | None) -> tuple[str
 # ---------------------------------------------------------------------------- rows
 
 
+def _finite(*values: float | None) -> bool:
+    return all(v is not None and math.isfinite(v) for v in values)
+
+
 def _study_row(s: StudyRow, kind: str, ratio: bool, decimals: int) -> _Row:
+    if not _finite(s.estimate, s.ci_lb, s.ci_ub):  # NaN from upstream = not estimable
+        s = StudyRow(s.label, None, None, None, s.weight_percent, s.experimental, s.control)
     cells = {"study": s.label, "weight": fmt_weight(s.weight_percent),
              "effect": fmt_effect(s.estimate, s.ci_lb, s.ci_ub, ratio, decimals)}
     for prefix, arm in (("e", s.experimental), ("c", s.control)):
@@ -351,13 +362,12 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
     canvas.set_ylim(height, 0)
     canvas.set_axis_off()
 
+    labels: list[Label] = []
+
     def put(x: float, y: float, s: str, align: Align = "left", bold: bool = False,
             size: float = FONT_SIZE, cls: str | None = None) -> None:
         if s:
-            t = canvas.text(x, y, s, ha=align, va="center", fontsize=size,
-                            fontweight="bold" if bold else "normal", parse_math=False)
-            if cls:
-                t.set_gid(gid(cls))
+            labels.append(Label(x, y, s, align, size, bold, cls=cls))
 
     # column x positions
     xs: dict[str, tuple[float, float]] = {}
@@ -375,6 +385,7 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
         return x0 + w / 2
 
     # header: group labels / effect name on line 1, column names on line 2
+    rules: list[list[tuple[float, float]]] = []
     y1, y2 = MARGIN + 0.5 * ROW_H, MARGIN + 1.5 * ROW_H
     seen: set[str] = set()
     for c in table.cols:
@@ -384,15 +395,16 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
             x0 = xs[members[0].key][0]
             x1 = xs[members[-1].key][0] + xs[members[-1].key][1]
             put((x0 + x1) / 2, y1, c.group, "center", bold=True)
-            canvas.plot([x0 + 0.04, x1 - 0.04], [y1 + 0.45 * ROW_H] * 2, color="black",
-                        lw=0.5)
+            rules.append([(x0 + 0.04, y1 + 0.45 * ROW_H), (x1 - 0.04, y1 + 0.45 * ROW_H)])
         align = "left" if c.align == "left" else c.align
         put(anchor(c), y2, c.header, align, bold=True)
     eff = next(c for c in table.cols if c.key == "effect")
     put(anchor(eff), y1, table.effect_header[0], "center", bold=True)
     put(x_plot + plot_w / 2, y1, table.effect_header[0], "center", bold=True)
     put(x_plot + plot_w / 2, y2, table.effect_header[1], "center", bold=True)
-    canvas.plot([MARGIN, width - MARGIN], [y_top - 0.03] * 2, color="black", lw=0.8)
+    rules.append([(MARGIN, y_top - 0.03), (width - MARGIN, y_top - 0.03)])
+    canvas.add_collection(LineCollection(rules, colors="black", linewidths=[0.5] * (
+        len(rules) - 1) + [0.8]))
 
     def row_text(row: _Row, y: float) -> None:
         if row.span is not None:
@@ -437,25 +449,39 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
                if r.graphic and r.graphic[0] == "square" and r.graphic[4] is not None]
     w_max = max(weights, default=0.0)
 
+    # batch the artists: one collection per kind keeps 500-study plots fast
+    squares: tuple[list[float], list[float], list[float]] = ([], [], [])
+    points: tuple[list[float], list[float]] = ([], [])
+    segments: list[list[tuple[float, float]]] = []
+    arrows: dict[str, tuple[list[float], list[float]]] = {"<": ([], []), ">": ([], [])}
     for i, row in enumerate(table.body):
         g = row.graphic
         if g is None:
             continue
         y = y_top + (i + 0.5) * ROW_H
         if g[0] in ("square", "point"):
-            _ci_line(ax, tx(g[2]), tx(g[3]), y, xmin, xmax, cls=f"ci-line--{i}")
+            lo, hi = tx(g[2]), tx(g[3])
+            a, b = max(lo, xmin), min(hi, xmax)
+            if a <= b:
+                segments.append([(a, y), (b, y)])
+                if lo < xmin:
+                    arrows["<"][0].append(xmin)
+                    arrows["<"][1].append(y)
+                if hi > xmax:
+                    arrows[">"][0].append(xmax)
+                    arrows[">"][1].append(y)
             est = tx(g[1])
             if not xmin <= est <= xmax:
                 continue
             if g[0] == "square":
                 w = g[4]
                 side = (MAX_SQUARE_PT * math.sqrt(w / w_max)) if (w and w_max) else 4.0
-                side = max(side, MIN_SQUARE_PT)
-                ax.scatter([est], [y], s=side**2, marker="s", color=SQUARE_COLOUR,
-                           linewidths=0, zorder=3, gid=gid("study-square", i))
+                squares[0].append(est)
+                squares[1].append(y)
+                squares[2].append(max(side, MIN_SQUARE_PT) ** 2)
             else:
-                ax.scatter([est], [y], s=22, marker="o", color=SQUARE_COLOUR, linewidths=0,
-                           zorder=3, gid=gid("summary-point", i))
+                points[0].append(est)
+                points[1].append(y)
         elif g[0] == "diamond":
             h = 0.34 * ROW_H
             pts = [(tx(g[2]), y), (tx(g[1]), y - h), (tx(g[3]), y), (tx(g[1]), y + h)]
@@ -465,6 +491,19 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
         elif g[0] == "pi":
             _ci_line(ax, tx(g[1]), tx(g[2]), y, xmin, xmax, lw=2.2, colour="#8B1A1A",
                      caps=True, cls=f"prediction-interval--{i}")
+    if segments:
+        ax.add_collection(LineCollection(segments, colors="black", linewidths=0.9,
+                                         capstyle="butt", zorder=2, gid=gid("ci-line")))
+    for marker, (axs, ays) in arrows.items():
+        if axs:
+            ax.plot(axs, ays, ls="none", marker=marker, markersize=4, color="black",
+                    zorder=2, clip_on=False, gid=gid("ci-arrow", marker == "<"))
+    if squares[0]:
+        ax.scatter(squares[0], squares[1], s=squares[2], marker="s", color=SQUARE_COLOUR,
+                   linewidths=0, zorder=3, gid=gid("study-square"))
+    if points[0]:
+        ax.scatter(points[0], points[1], s=22, marker="o", color=SQUARE_COLOUR, linewidths=0,
+                   zorder=3, gid=gid("summary-point"))
 
     # favours labels under the tick labels, on either side of the null line
     frac = ((math.log(null) - math.log(xmin)) / (math.log(xmax) - math.log(xmin))
@@ -473,7 +512,7 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
     y_fav = y_bottom + 1.75 * ROW_H
     put(x_null - 0.06, y_fav, table.favours[0], "right", size=SMALL_FONT, cls="favours-left")
     put(x_null + 0.06, y_fav, table.favours[1], "left", size=SMALL_FONT, cls="favours-right")
-    return figure_to_svg(fig, key, title, desc)
+    return figure_to_svg(fig, key, title, desc, labels)
 
 
 def _ci_line(ax, lo: float, hi: float, y: float, xmin: float, xmax: float,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from matplotlib.collections import LineCollection
+
 from .common import (
     FONT_SIZE,
     ROB_COLOURS,
     SMALL_FONT,
+    Label,
     figure_context,
     figure_key,
     figure_to_svg,
@@ -131,61 +134,67 @@ def _traffic(table: RobTable, key: str) -> str:
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.set_axis_off()
+    labels: list[Label] = []
+
+    def put(x: float, y: float, s: str, align: str = "left", size: float = FONT_SIZE,
+            bold: bool = False, colour: str | None = None) -> None:
+        labels.append(Label(x, y, s, align, size, bold, colour=colour))
+
     x0 = margin + label_w
     y0 = margin + header_h
     headers = [f"D{i + 1}" for i in range(len(domains))] + (["Overall"] if overall else [])
-    ax.text(x0 + len(domains) * col_w / 2, margin + 0.5 * row_h, "Risk of bias domains",
-            ha="center", va="center", fontsize=FONT_SIZE, fontweight="bold")
-    ax.text(margin, margin + 1.5 * row_h, "Study", ha="left", va="center",
-            fontsize=FONT_SIZE, fontweight="bold")
+    put(x0 + len(domains) * col_w / 2, margin + 0.5 * row_h, "Risk of bias domains", "center",
+        bold=True)
+    put(margin, margin + 1.5 * row_h, "Study", bold=True)
     for j, h in enumerate(headers):
-        ax.text(x0 + (j + 0.5) * col_w, margin + 1.5 * row_h, h, ha="center", va="center",
-                fontsize=FONT_SIZE if h != "Overall" else SMALL_FONT, fontweight="bold")
+        put(x0 + (j + 0.5) * col_w, margin + 1.5 * row_h, h, "center",
+            FONT_SIZE if h != "Overall" else SMALL_FONT, bold=True)
     # light grid as in robvis
-    for i in range(len(table.rows) + 1):
-        ax.plot([x0, x0 + n_cols * col_w], [y0 + i * row_h] * 2, color="#BBBBBB", lw=0.5)
-    for j in range(n_cols + 1):
-        ax.plot([x0 + j * col_w] * 2, [y0, y0 + grid_h], color="#BBBBBB", lw=0.5)
+    grid = [[(x0, y0 + i * row_h), (x0 + n_cols * col_w, y0 + i * row_h)]
+            for i in range(len(table.rows) + 1)]
+    grid += [[(x0 + j * col_w, y0), (x0 + j * col_w, y0 + grid_h)] for j in range(n_cols + 1)]
+    ax.add_collection(LineCollection(grid, colors="#BBBBBB", linewidths=0.5))
 
     used: set[str] = set()
-    dot = (0.24 * 72) ** 2
+    dots: dict[str, tuple[list[float], list[float]]] = {}
     for i, row in enumerate(table.rows):
         y = y0 + (i + 0.5) * row_h
-        ax.text(margin, y, row.study, ha="left", va="center", fontsize=FONT_SIZE,
-                parse_math=False)
+        put(margin, y, row.study)
         values = cells[i] + ([overall[i]] if overall is not None else [])
         for j, judg in enumerate(values):
             used.add(judg)
             x = x0 + (j + 0.5) * col_w
-            ax.scatter([x], [y], s=dot, color=ROB_COLOURS[judg], linewidths=0.5,
-                       edgecolors="#333333", zorder=3, gid=gid(f"rob-dot rob-{judg}", f"{i}-{j}"))
+            xs, ys = dots.setdefault(judg, ([], []))
+            xs.append(x)
+            ys.append(y)
             sym = SYMBOLS[judg]
-            ax.text(x, y, sym, ha="center", va="center", zorder=4,
-                    fontsize=FONT_SIZE + (2 if len(sym) == 1 else -1.5), fontweight="bold",
-                    color=_TEXT_ON.get(judg, "black"))
+            put(x, y, sym, "center", FONT_SIZE + (2 if len(sym) == 1 else -1.5), bold=True,
+                colour=_TEXT_ON.get(judg))
+    for judg in ("low", "some_concerns", "unclear", "high", "no_information"):
+        if judg in dots:  # one collection per judgement, in a fixed order
+            ax.scatter(*dots[judg], s=(0.24 * 72) ** 2, color=ROB_COLOURS[judg],
+                       linewidths=0.5, edgecolors="#333333", zorder=3,
+                       gid=gid(f"rob-dot rob-{judg}"))
 
     y = y0 + grid_h + 0.15 + 0.17 * 0.6
     for line in legend_lines:
-        ax.text(margin, y, line, ha="left", va="center", fontsize=SMALL_FONT,
-                parse_math=False)
+        put(margin, y, line, size=SMALL_FONT)
         y += 0.17
     y += 0.17 * 0.6
     x = margin
-    ax.text(x, y, "Judgement:", ha="left", va="center", fontsize=SMALL_FONT,
-            fontweight="bold")
+    put(x, y, "Judgement:", size=SMALL_FONT, bold=True)
     x += text_width("Judgement:", SMALL_FONT, bold=True) + 0.12
     for j in _legend_items(table.tool, used):
         ax.scatter([x + 0.07], [y], s=(0.15 * 72) ** 2, color=ROB_COLOURS[j], linewidths=0.5,
                    edgecolors="#333333", zorder=3)
-        ax.text(x + 0.07, y, SYMBOLS[j], ha="center", va="center", zorder=4,
-                fontsize=SMALL_FONT - (1.5 if len(SYMBOLS[j]) > 1 else 0), fontweight="bold",
-                color=_TEXT_ON.get(j, "black"))
+        put(x + 0.07, y, SYMBOLS[j], "center", SMALL_FONT - (1.5 if len(SYMBOLS[j]) > 1 else 0),
+            bold=True, colour=_TEXT_ON.get(j))
         label = judgement_label(j, table.tool)
-        ax.text(x + 0.2, y, label, ha="left", va="center", fontsize=SMALL_FONT)
+        put(x + 0.2, y, label, size=SMALL_FONT)
         x += 0.2 + text_width(label, SMALL_FONT) + 0.2
 
     desc = table.description or _traffic_desc(table, domains, cells, overall)
-    return figure_to_svg(fig, key, table.title, desc)
+    return figure_to_svg(fig, key, table.title, desc, labels)
 
 
 def _traffic_desc(table: RobTable, domains: list[tuple[str, str]], cells: list[list[str]],

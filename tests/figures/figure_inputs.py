@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,27 @@ def text_values(svg: str) -> list[str]:
 
 def by_class(svg: str, cls: str) -> list[etree._Element]:
     return [el for el in parse(svg).iter() if el.get("class") == cls]
+
+
+def marks(svg: str, cls: str) -> list[etree._Element]:
+    """The markers drawn by the collection(s) of class ``cls``: ``<use>`` of a defined
+    marker, or an inline ``<path>`` (matplotlib picks whichever is shorter)."""
+    out = []
+    for g in by_class(svg, cls):
+        for el in g.iter(f"{SVG}use", f"{SVG}path"):
+            if el.getparent().tag != f"{SVG}defs":
+                out.append(el)
+    return out
+
+
+def mark_width(svg: str, mark: etree._Element) -> float:
+    """Width of a marker in SVG units (from its own path or the one it ``href``s)."""
+    d = mark.get("d")
+    if d is None:
+        ref = mark.get("href")[1:]
+        d = next(el.get("d") for el in parse(svg).iter() if el.get("id") == ref)
+    xs = [float(v) for v in re.findall(r"(-?[\d.]+) -?[\d.]+", d)]
+    return max(xs) - min(xs)
 
 
 def load_bcg(shared: Path) -> dict:

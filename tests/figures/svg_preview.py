@@ -51,3 +51,29 @@ def render_png(svg: str, out: Path, dpi: int = 120) -> Path:
                     rotation=rot, fontweight="bold" if bold else "normal", parse_math=False)
     fig.savefig(out, dpi=dpi)
     return out
+
+
+def main(out_dir: str) -> None:
+    """Write a PNG of every figure kind (BCG inputs) to ``out_dir`` -- to look at them."""
+    import sys
+
+    from reports.figures import common
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from figure_inputs import all_figures, load_bcg
+
+    shared = Path(__file__).resolve().parents[2].parent / "shared"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    common.PNG_DIR = str(out)
+    figs = all_figures(load_bcg(shared))
+    common.PNG_DIR = None
+    render_png(figs["prisma"], out / "prisma.png")
+    for name, svg in figs.items():
+        (out / f"{name}.svg").write_text(svg)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1] if len(sys.argv) > 1 else "figures-preview")

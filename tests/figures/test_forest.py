@@ -8,7 +8,6 @@ estimates are exp() of the log values in the file (metafor: predict(res, transf 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import replace
 
 import pytest
@@ -19,7 +18,8 @@ from figure_inputs import (
     bcg_subgroup_forest,
     bcg_total,
     by_class,
-    parse,
+    mark_width,
+    marks,
     render,
     texts,
 )
@@ -62,20 +62,14 @@ def test_bcg_rows_columns_and_lines(bcg: dict) -> None:
     find(svg, "Heterogeneity: Tau\u00b2 = 0.31; Chi\u00b2 = 152.23, df = 12 (P < 0.00001); "
               "I\u00b2 = 92%")
     find(svg, "Test for overall effect: Z = 4.00 (P < 0.0001)")
-    assert len(by_class(svg, "study-square")) == 13
+    assert len(marks(svg, "study-square")) == 13
     assert len(by_class(svg, "pooled-diamond")) == 1
     assert not by_class(svg, "prediction-interval")
 
 
 def test_square_area_proportional_to_weight(bcg: dict) -> None:
     svg = render(forest_svg, bcg_forest(bcg))
-    root = parse(svg)
-    defs = {el.get("id"): el.get("d") for el in root.iter() if el.get("id")}
-    halves = []
-    for g in by_class(svg, "study-square"):
-        use = next(el for el in g.iter() if el.tag.endswith("use"))
-        d = defs[use.get("href")[1:]]
-        halves.append(float(re.findall(r"[-\d.]+", d)[1]))
+    halves = [mark_width(svg, m) / 2 for m in marks(svg, "study-square")]
     w = bcg["models"]["DL"]["weights_percent"]
     # area ratio == weight ratio, relative to the heaviest study (TPT Madras, 10.2%)
     big = max(range(13), key=lambda i: w[i])
@@ -148,7 +142,7 @@ def test_subgroup_blocks_diamonds_and_test(bcg: dict) -> None:
         find(svg, f"Allocation: {name}")
     assert len([t for t in texts(svg) if t.text == "Subtotal (95% CI)"]) == 3
     assert len(by_class(svg, "pooled-diamond")) == 4  # 3 subtotals + total
-    assert len(by_class(svg, "study-square")) == 13
+    assert len(marks(svg, "study-square")) == 13
     # subgroups_DL: random Q = 110.213, df 6, p 1.8e-21, I2 94.56, tau2 0.7631;
     # z = -2.773, p = 0.00555; systematic p(Q) = 0.00086 -> "0.0009"
     find(svg, "Heterogeneity: Tau\u00b2 = 0.76; Chi\u00b2 = 110.21, df = 6 (P < 0.00001); "
@@ -193,7 +187,7 @@ def test_single_study_subgroup_and_not_estimable() -> None:
     svg = render(forest_svg, ForestPlot("OR", (one, two), kind="dichotomous"))
     find(svg, "Heterogeneity: Not applicable")
     assert abs(find(svg, "Not estimable").y - find(svg, "Zero 2011").y) < 0.01
-    assert len(by_class(svg, "study-square")) == 1
+    assert len(marks(svg, "study-square")) == 1
 
 
 def test_ci_running_off_the_scale_gets_an_arrow() -> None:
@@ -201,7 +195,7 @@ def test_ci_running_off_the_scale_gets_an_arrow() -> None:
                                                                       0.2, 50.0))
     plot = ForestPlot("RR", (ForestGroup(studies),), xlim=(0.1, 10))
     svg = render(forest_svg, plot)
-    assert len(by_class(svg, "ci-arrow")) == 2
+    assert len(marks(svg, "ci-arrow")) == 2  # both ends of "Wide 2000"
 
 
 def test_cumulative_rows_labelled_by_study_added_and_year(bcg: dict) -> None:
@@ -212,7 +206,7 @@ def test_cumulative_rows_labelled_by_study_added_and_year(bcg: dict) -> None:
     labels = [first] + [f"+ {bcg['authors'][o - 1]} {bcg['years'][o - 1]}" for o in order[1:]]
     ys = [find(svg, lab).y for lab in labels]
     assert ys == sorted(ys), "one row per step, in the order of the cumulative analysis"
-    assert len(by_class(svg, "summary-point")) == 13
+    assert len(marks(svg, "summary-point")) == 13
     assert len(by_class(svg, "pooled-diamond")) == 1
     assert len(by_class(svg, "reference-line")) == 1
     # step 1 = Aronson alone: exp(-0.889311) 0.41, exp(-2.007667) 0.13, exp(0.229045) 1.26
@@ -228,7 +222,7 @@ def test_leave_one_out_rows(bcg: dict) -> None:
     row = find(svg, "Omitting TPT Madras 1980")
     for cell in ("0.45 [0.33, 0.62]", "0.21", "84%"):
         assert any(t.text == cell and abs(t.y - row.y) < 0.01 for t in texts(svg)), cell
-    assert len(by_class(svg, "summary-point")) == 13
+    assert len(marks(svg, "summary-point")) == 13
 
 
 def test_mode_is_set_by_the_function(bcg: dict) -> None:

@@ -11,6 +11,7 @@ from figure_inputs import (
     SVG,
     bcg_funnel,
     by_class,
+    marks,
     parse,
     render,
     small_prisma,
@@ -31,15 +32,11 @@ from reports.figures import (
 # ---------------------------------------------------------------------------- funnel
 
 
-def _uses(group) -> int:
-    return sum(1 for el in group.iter() if el.tag == f"{SVG}use")
-
-
 def test_funnel_points_triangle_and_egger(bcg: dict) -> None:
     svg = render(funnel_svg, bcg_funnel(bcg))
-    (studies,) = by_class(svg, "funnel-study")
     (filled,) = by_class(svg, "funnel-filled")
-    assert _uses(studies) == 13 and _uses(filled) == len(FILLED_YI)
+    assert len(marks(svg, "funnel-study")) == 13
+    assert len(marks(svg, "funnel-filled")) == len(FILLED_YI)
     # hollow: filled points are drawn white with a coloured edge
     assert "fill: #ffffff" in "".join(el.get("style") or "" for el in filled.iter())
     assert len(by_class(svg, "funnel-region")) == 1
@@ -79,7 +76,7 @@ def _dots(svg: str) -> dict[str, int]:
         cls = el.get("class") or ""
         if cls.startswith("rob-dot "):
             judgement = cls.split()[1].removeprefix("rob-")
-            out[judgement] = out.get(judgement, 0) + 1
+            out[judgement] = out.get(judgement, 0) + len(marks(svg, cls))
     return out
 
 
