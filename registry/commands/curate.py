@@ -29,7 +29,7 @@ def add_trial(
     from registry.curation.db import add_trial_cmd
 
     summary = call(add_trial_cmd, global_options(ctx).db, path, review)
-    console.print(str(summary), highlight=False)
+    console.print(str(summary), highlight=False, soft_wrap=True)
 
 
 def load_review(
@@ -40,7 +40,7 @@ def load_review(
     from registry.curation.db import load_review_cmd
 
     summary = call(load_review_cmd, global_options(ctx).db, name)
-    console.print(str(summary), highlight=False)
+    console.print(str(summary), highlight=False, soft_wrap=True)
 
 
 def validate(ctx: typer.Context, review: str | None = _REVIEW) -> None:
@@ -48,7 +48,7 @@ def validate(ctx: typer.Context, review: str | None = _REVIEW) -> None:
     from registry.curation.db import validate_cmd
 
     report = call(validate_cmd, global_options(ctx).db, review)
-    console.print(str(report), highlight=False)
+    console.print(str(report), highlight=False, soft_wrap=True)
 
 
 def history(
@@ -59,7 +59,9 @@ def history(
     """Every change to a study's curated values: who, when, old and new value."""
     from registry.curation.db import history_cmd
 
-    console.print(call(history_cmd, global_options(ctx).db, study, review), highlight=False)
+    console.print(
+        call(history_cmd, global_options(ctx).db, study, review), highlight=False, soft_wrap=True
+    )
 
 
 def gaps(
@@ -73,7 +75,7 @@ def gaps(
     name, table = call(gaps_cmd, global_options(ctx).db, review)
     if status:
         table = table[table["status"] == status]
-    console.print(f"{name}: {len(table)} gap(s)", highlight=False)
+    console.print(f"{name}: {len(table)} gap(s)", highlight=False, soft_wrap=True)
     for r in table.itertuples(index=False):
         console.print(
             f"  {r.study_id:<18} {r.outcome:<10} {r.time_point:<10} {r.status:<20} {r.detail}",
@@ -91,7 +93,7 @@ def template(
     from registry.curation.db import template_cmd
 
     path = call(template_cmd, out, review)
-    console.print(f"template written to {path}", highlight=False)
+    console.print(f"template written to {path}", highlight=False, soft_wrap=True)
 
 
 @extract_app.command("compare")
@@ -119,7 +121,7 @@ def export(
     from registry.curation.db import export_cmd
 
     paths = call(export_cmd, global_options(ctx).db, review, out)
-    console.print(f"{len(paths)} file(s) written to {out}", highlight=False)
+    console.print(f"{len(paths)} file(s) written to {out}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

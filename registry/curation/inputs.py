@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from registry.errors import InputError
 from registry.protocol import Outcome, Protocol, TimePoint, load_protocol, parse_protocol
 from schemas.extraction import ROB1_KEY_DOMAINS
 from schemas.pooling_input import validate_pooling_data
@@ -47,14 +48,18 @@ class PoolingInput:
 
 
 def review_protocol(store: Any, review: str) -> Protocol:
-    """The protocol snapshot stored with the review (else the protocol file)."""
-    snap = store.stored_protocol(review)
-    if snap is None:
-        return load_protocol(review)
+    """The review's protocol file; the snapshot stored at load time if the file is gone.
+
+    The file wins so that ``registry validate`` re-checks stored rows against the protocol
+    as it stands now (a tightened range shows which stored values no longer pass).
+    """
     try:
-        return parse_protocol(yaml.safe_load(snap[0]), Path(f"<registry>/{review}/protocol.yaml"))
-    except Exception:  # an old snapshot the current loader rejects: use the file
         return load_protocol(review)
+    except InputError:
+        snap = store.stored_protocol(review)
+        if snap is None:
+            raise
+    return parse_protocol(yaml.safe_load(snap[0]), Path(f"<registry>/{review}/protocol.yaml"))
 
 
 def _f(v: Any) -> float | None:

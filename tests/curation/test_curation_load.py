@@ -1,0 +1,146 @@
+"""Loading reviews and trials: idempotent, audited (who, when, old -> new), all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from registry.cli import app
+from registry.curation import add_trial, history, load_review
+from registry.curation.audit import format_history
+from registry.errors import InputError, ValidationFailed
+from registry.store import Store
+
+from .helpers import read, set_cell, write
+
+
+def test_reload_unchanged_writes_nothing(mini: Path, db: Store) -> None:
+    first = load_review(db, "mini")
+    assert first.inserted == 20 and first.changes > 0 and first.published == 1
+    before = db.dump()
+    again = load_review(db, "mini")
+    assert not again.changed and again.inserted == again.updated == again.deleted == 0
+    assert db.dump() == before
+
+
+def test_a_change_is_audited_with_old_and_new_value(
+    mini: Path, db: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_review(db, "mini")
+    n_audit = db.audit_count()
+    monkeypatch.setenv("REGISTRY_CURATOR", "second curator")
+    set_cell(mini / "extraction", "arms", 3, "n_analysed", "17")
+    summary = load_review(db, "mini")
+    assert (summary.updated, summary.changes) == (1, 1)
+    assert db.audit_count() == n_audit + 1
+    last = db.curation_history("Alpha2010")[-1]
+    assert last["table_name"] == "arms" and last["row_key"] == "Alpha2010 | ctl"
+    assert last["column_name"] == "n_analysed" and last["action"] == "update"
+    assert (last["old_value"], last["new_value"]) == ("19", "17")
+    assert last["curator"] == "second curator" and last["changed_at"] is not None
+    text = format_history(history(db, "Alpha2010"))
+    assert "update arms[Alpha2010 | ctl].n_analysed: '19' -> '17'" in text
+    assert "second curator" in text and "tester" in text
+
+
+def test_removed_rows_are_deleted_and_audited(mini: Path, db: Store) -> None:
+    load_review(db, "mini")
+    header, rows = read(mini / "extraction" / "adverse_events.csv")
+    write(mini / "extraction" / "adverse_events.csv", header, rows[:1])
+    summary = load_review(db, "mini")
+    assert summary.deleted == 1
+    dels = [h for h in db.curation_history("Beta2012") if h["action"] == "delete"]
+    assert {h["column_name"] for h in dels} >= {"event", "reported_text", "source"}
+    assert all(h["new_value"] is None for h in dels)
+    assert len(db.curation_rows("mini", "adverse_events")) == 1
+
+
+def test_failed_reload_leaves_registry_as_it_was(mini: Path, db: Store) -> None:
+    load_review(db, "mini")
+    before = db.dump()
+    set_cell(mini / "extraction", "arms", 3, "n_analysed", "17")  # valid change ...
+    set_cell(mini / "extraction", "outcomes", 2, "sd", "-1")  # ... next to an invalid one
+    with pytest.raises(ValidationFailed):
+        load_review(db, "mini")
+    assert db.dump() == before
+
+
+def test_add_trial_replaces_only_its_studies(mini: Path, tmp_path: Path, db: Store) -> None:
+    load_review(db, "mini")
+    inc = tmp_path / "beta_update"
+    inc.mkdir()
+    for sheet in ("studies", "arms", "outcomes"):
+        header, rows = read(mini / "extraction" / f"{sheet}.csv")
+        write(inc / f"{sheet}.csv", header, [r for r in rows if r["study_id"] == "Beta2012"])
+    set_cell(inc, "outcomes", 2, "mean", "11.2")  # Beta2012 trt score
+    header, rows = read(inc / "outcomes.csv")
+    write(inc / "outcomes.csv", header, rows[:2])  # drop the albumin rows
+    summary = add_trial(db, inc, "mini")
+    assert summary.studies == ["Beta2012"]
+    assert (summary.updated, summary.deleted) == (1, 2)
+    out = db.curation_rows("mini", "outcomes")
+    assert len(out) == 6  # Alpha2010's four rows untouched, Beta2012 now two
+    beta = out[(out["study_id"] == "Beta2012") & (out["arm_id"] == "trt")]
+    assert beta["mean"].tolist() == [11.2]
+    # the risk-of-bias sheet was not given: Beta2012's judgement stays
+    assert "Beta2012" in set(db.curation_rows("mini", "risk_of_bias")["study_id"])
+
+
+def test_add_trial_needs_a_review(sheet_copy: Path, db: Store) -> None:
+    with pytest.raises(InputError, match="give --review"):
+        add_trial(db, sheet_copy)
+
+
+def test_add_trial_infers_review_from_path(mini: Path, db: Store) -> None:
+    assert add_trial(db, mini / "extraction").review == "mini"
+
+
+def test_derived_sd_is_stored_with_how_and_follows_a_corrected_se(mini: Path, db: Store) -> None:
+    load_review(db, "mini")
+    out = db.curation_rows("mini", "outcomes")
+    row = out[(out["study_id"] == "Beta2012") & (out["arm_id"] == "trt")].iloc[0]
+    # sheet: se 0.5, n 30 -> sd = 0.5 * sqrt(30) (Cochrane Handbook 6.5.2.2)
+    assert row["sd"] == pytest.approx(0.5 * 30**0.5)
+    assert row["derivation"].startswith("registry derived: sd = se * sqrt(n)")
+    set_cell(mini / "extraction", "outcomes", 4, "se", "0.6")
+    summary = load_review(db, "mini")
+    assert summary.updated == 1
+    out = db.curation_rows("mini", "outcomes")
+    row = out[(out["study_id"] == "Beta2012") & (out["arm_id"] == "trt")].iloc[0]
+    assert row["sd"] == pytest.approx(0.6 * 30**0.5)
+
+
+def test_cli_load_history_validate(mini: Path, tmp_path: Path) -> None:
+    dbfile = str(tmp_path / "cli.duckdb")
+    run = CliRunner().invoke
+    r = run(app, ["--db", dbfile, "load-review", "mini"])
+    assert r.exit_code == 0 and "rows inserted 20" in r.output, r.output
+    r = run(app, ["--db", dbfile, "load-review", "mini"])
+    assert r.exit_code == 0 and "nothing changed" in r.output
+    r = run(app, ["--db", dbfile, "history", "Alpha2010"])
+    assert r.exit_code == 0 and "insert studies[Alpha2010].pmid: ∅ -> '12345678'" in r.output
+    r = run(app, ["--db", dbfile, "history", "Nobody1999"])
+    assert r.exit_code == 2 and "no curation history" in r.output
+    r = run(app, ["--db", dbfile, "validate"])
+    assert r.exit_code == 0 and "0 problem(s)" in r.output, r.output
+
+
+def test_validate_finds_a_stored_value_the_protocol_now_rejects(mini: Path, tmp_path: Path) -> None:
+    dbfile = tmp_path / "v.duckdb"
+    with Store(dbfile) as s:
+        load_review(s, "mini")
+    # tighten the protocol: albumin must now lie within [35, 60] g/L; 3.1 g/dL = 31 g/L fails
+    proto = mini / "protocol.yaml"
+    proto.write_text(
+        proto.read_text().replace("plausible_range: [10, 60]", "plausible_range: [35, 60]")
+    )
+    r = CliRunner().invoke(app, ["--db", str(dbfile), "validate", "--review", "mini"])
+    assert r.exit_code == 3, r.output
+    assert "registry mini/outcomes (row as exported): row 7, column mean, value '3.1'" in r.output
+    assert "plausible range" in r.output
+    # the protocol file gone: the snapshot stored at load time is used, and it passes
+    proto.unlink()
+    r = CliRunner().invoke(app, ["--db", str(dbfile), "validate", "--review", "mini"])
+    assert r.exit_code == 0, r.output
