@@ -185,6 +185,8 @@ def run_search(
 
 
 def _d(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
@@ -225,6 +227,7 @@ class _Search:
     run_id: int = 0
     mode: str = "full"
     resume_full: bool = False
+    _unsaved: int = 0
 
     def run(self) -> SearchSummary:
         t0 = time.monotonic()
@@ -302,7 +305,8 @@ class _Search:
         last = self.store.last_successful_run(self.review, SOURCE, self.query)
         if last is None:
             return "full", None
-        since = _d(last.get("maxdate")) or _d(last["started_at"])
+        state = last.get("state") if isinstance(last.get("state"), dict) else {}
+        since = _d(last.get("maxdate")) or _d(state.get("maxdate")) or _d(last["started_at"])
         assert since is not None
         return "incremental", since - dt.timedelta(days=self.overlap_days)
 
@@ -360,10 +364,19 @@ class _Search:
         return res
 
     def _mark_done(self, lo: dt.date | None, hi: dt.date | None) -> None:
-        self.state.setdefault("windows_done", []).append(
+        done = self.state.setdefault("windows_done", [])
+        done.append(
             [None if lo is None else lo.isoformat(), None if hi is None else hi.isoformat()]
         )
+        # The state also rides along with every committed EFetch batch; committing it for
+        # each empty window too would cost a transaction per ESearch for little gain.
+        self._unsaved += 1
+        if self._unsaved >= 20 or lo is None:
+            self._save_state()
+
+    def _save_state(self) -> None:
         self.store.update_search_run(self.run_id, state=self.state)
+        self._unsaved = 0
 
     # -- fetching ---------------------------------------------------------------------
     def _fetch_ids(self, ids: Sequence[str]) -> None:
@@ -392,6 +405,7 @@ class _Search:
             self.fetched += len(res.records)
             self.state["fetched"] = self.state.get("fetched", 0) + len(res.records)
             added = self.store.add_records(res.records, run_id=self.run_id, state=self.state)
+            self._unsaved = 0
             self.new += added.new
             self.updated += added.updated
             for d in res.deletions:

@@ -284,8 +284,10 @@ class RecordsMixin(StoreCore):
                     "ON CONFLICT DO NOTHING",
                     [run_id, source],
                 )
+                # fetchall, not fetchone: DuckDB 2 refuses to unregister a view while a
+                # result is still open on the connection.
                 after = int(
-                    self._scalar("SELECT count(*) FROM run_records WHERE run_id = ?", [run_id])
+                    self._rows("SELECT count(*) FROM run_records WHERE run_id = ?", [run_id])[0][0]
                 )
             finally:
                 self._unregister(view)

@@ -164,6 +164,12 @@ class ReplayServer:
             def log_message(self, *args: Any) -> None:  # keep pytest output clean
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body leave in separate writes: without NODELAY, Nagle plus
+                # delayed ACK adds ~40 ms to every loopback request.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_GET(self) -> None:  # noqa: N802 - http.server naming
                 server._handle(self, "GET")
 
@@ -172,7 +178,9 @@ class ReplayServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # -- lifecycle ------------------------------------------------------------------
     @property
