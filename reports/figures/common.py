@@ -126,6 +126,8 @@ def fmt_p(p: float) -> str:
     ``"< 0.00001"``, ``"< 0.0001"``, one significant digit below 0.01 (``"= 0.006"``),
     otherwise two decimals (``"= 0.46"``).
     """
+    if p is None or not math.isfinite(p):
+        return "= NA"
     if p < 0.00001:
         return "< 0.00001"
     if p < 0.0001:
@@ -177,6 +179,8 @@ def heterogeneity_text(het: object | None, k: int | None = None) -> str:
     """RevMan's line: "Heterogeneity: Tau² = …; Chi² = …, df = … (P …); I² = …%"."""
     if het is None:
         return "Heterogeneity: Not applicable" if k == 1 else ""
+    if het.df == 0 or not math.isfinite(het.q):  # type: ignore[attr-defined]  # one study
+        return "Heterogeneity: Not applicable"
     tau2 = getattr(het, "tau2", None)
     parts = []
     if tau2 is not None:
@@ -192,6 +196,8 @@ def effect_test_text(test: object | None) -> str:
     """RevMan's line: "Test for overall effect: Z = 3.99 (P < 0.0001)" (or t with df)."""
     if test is None:
         return ""
+    if not math.isfinite(test.stat):  # type: ignore[attr-defined]
+        return "Test for overall effect: Not applicable"
     stat = abs(test.stat)  # type: ignore[attr-defined]  # RevMan prints |Z|
     if test.test == "t":  # type: ignore[attr-defined]
         df = "" if test.df is None else f", df = {test.df}"  # type: ignore[attr-defined]

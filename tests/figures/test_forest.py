@@ -229,3 +229,14 @@ def test_mode_is_set_by_the_function(bcg: dict) -> None:
     plot = replace(bcg_leave_one_out(bcg), mode="cumulative")
     svg = leave_one_out_svg(plot)
     assert any(t.text.startswith("Omitting ") for t in texts(svg))
+
+
+def test_revman_number_formats() -> None:
+    """RevMan 5 conventions (as printed in Cochrane reviews' analyses)."""
+    from reports.figures.common import fmt_p, heterogeneity_text
+
+    assert [fmt_p(p) for p in (2e-26, 6.46e-05, 0.00086, 0.00555, 0.0459, 0.4638, 1.0)] == [
+        "< 0.00001", "< 0.0001", "= 0.0009", "= 0.006", "= 0.05", "= 0.46", "= 1.00"]
+    assert fmt_p(float("nan")) == "= NA"
+    assert heterogeneity_text(Heterogeneity(0.0, 0, float("nan"), 0.0, 0.0)) == (
+        "Heterogeneity: Not applicable")
