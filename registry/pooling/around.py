@@ -21,6 +21,7 @@ from registry.pooling.models import (
     MetaResult,
     _as_arrays,
     _fe_heterogeneity,
+    fisher_scoring,
     rma,
 )
 
@@ -378,25 +379,16 @@ def _tau2_mods(x: np.ndarray, y: np.ndarray, v: np.ndarray, method: str) -> floa
                 break
         return 0.5 * (lo + hi)
     if method == "REML":
-        # Fisher scoring on the restricted likelihood (Viechtbauer 2005), step halving at 0
-        t = _tau2_mods(x, y, v, "DL")
-        for _ in range(500):
+        # Fisher scoring on the restricted likelihood (Viechtbauer 2005), safeguarded
+        def step(t: float) -> float:
             w = 1.0 / (v + t)
             xtw = x.T * w
             inv = np.linalg.inv(xtw @ x)
             pmat = np.diag(w) - (xtw.T @ inv @ xtw)
             py = pmat @ y
-            adj = float((py @ py - np.trace(pmat)) / np.sum(pmat * pmat))
-            if t + adj < 0:
-                if t == 0.0:
-                    return 0.0
-                while t + adj < 0:
-                    adj /= 2
-            t_new = t + adj
-            if abs(adj) <= 1e-15 * max(t_new, 1e-300) or abs(adj) < 1e-300:
-                return t_new
-            t = t_new
-        raise StatsError("REML meta-regression did not converge")
+            return float((py @ py - np.trace(pmat)) / np.sum(pmat * pmat))
+
+        return fisher_scoring(step, _tau2_mods(x, y, v, "DL"))
     raise StatsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
+from registry.pooling.models import tau2_reml
 
 _TOL = 1e-15
 _MAXITER = 500
@@ -91,33 +92,54 @@ def _pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndarray) -> np.n
     raise StatsError("rma_batch: Paule-Mandel iteration did not converge")
 
 
+def _reml_step(y: np.ndarray, v: np.ndarray, m: np.ndarray, t: np.ndarray) -> np.ndarray:
+    w = np.where(m, 1.0 / (v + t[:, None]), 0.0)
+    sw = w.sum(1)
+    mu = (w * y).sum(1) / sw
+    py = w * (y - mu[:, None])
+    w2 = (w * w).sum(1)
+    tr_p = sw - w2 / sw
+    tr_pp = w2 - 2.0 * (w * w * w).sum(1) / sw + (w2 / sw) ** 2
+    return ((py * py).sum(1) - tr_p) / tr_pp
+
+
 def _reml(y: np.ndarray, v: np.ndarray, m: np.ndarray, t0: np.ndarray) -> np.ndarray:
-    """Row-wise REML by Fisher scoring with step halving at 0 (as models.tau2_reml)."""
+    """Row-wise REML: safeguarded Fisher scoring, the same algorithm as models.tau2_reml."""
+    s0 = _reml_step(y, v, m, np.zeros_like(t0))
     t = t0.copy()
-    active = np.ones(t.shape[0], dtype=bool)
-    for _ in range(_MAXITER):
+    at_bound = (t == 0) & (s0 <= 0)
+    t[at_bound] = 0.0
+    active = ~at_bound
+    lo = np.zeros_like(t)
+    hi = np.full_like(t, np.inf)
+    prev = np.full_like(t, np.inf)
+    for _ in range(60):
         if not active.any():
             return t
-        w = np.where(m, 1.0 / (v + t[:, None]), 0.0)
-        sw = w.sum(1)
-        mu = (w * y).sum(1) / sw
-        py = w * (y - mu[:, None])
-        w2 = (w * w).sum(1)
-        tr_p = sw - w2 / sw
-        tr_pp = w2 - 2.0 * (w * w * w).sum(1) / sw + (w2 / sw) ** 2
-        adj = np.where(active, ((py * py).sum(1) - tr_p) / tr_pp, 0.0)
-        at_zero = active & (t + adj < 0) & (t == 0)
-        active &= ~at_zero
-        adj[at_zero] = 0.0
-        neg = active & (t + adj < 0)
-        while neg.any():
-            adj[neg] /= 2.0
-            neg = active & (t + adj < 0)
+        adj = np.where(active, np.where(t > 0, _reml_step(y, v, m, t), s0), 0.0)
+        active &= adj != 0
+        lo = np.where(active & (adj > 0), np.maximum(lo, t), lo)
+        hi = np.where(active & (adj < 0), np.minimum(hi, t), hi)
         t_new = t + adj
-        done = np.abs(adj) <= _TOL * np.maximum(t_new, 1e-300)
-        t = t_new
-        active &= ~done
-    raise StatsError("rma_batch: REML iteration did not converge")
+        to0 = active & (t_new < 0) & (s0 <= 0)
+        t[to0] = 0.0
+        active &= ~to0
+        inside = (lo < t_new) & (t_new < hi)
+        a = np.abs(adj)
+        # as models._converged: tiny relative step, or stalled at rounding level
+        conv = inside & ((a <= 1e-14 * t_new) | (a < 1e-300)
+                         | ((a <= 1e-10 * t_new) & (a >= 0.5 * prev)))
+        bis = active & ~inside
+        with np.errstate(invalid="ignore"):
+            t_new = np.where(bis, 0.5 * (lo + hi), t_new)
+            conv |= bis & (hi - lo <= 1e-14 * hi)
+        prev = np.where(bis, np.inf, a)
+        t = np.where(active, t_new, t)
+        active &= ~conv
+    # rows still oscillating: the scalar solver (which switches to Brent's method)
+    for i in np.flatnonzero(active):
+        t[i] = tau2_reml(y[i, m[i]], v[i, m[i]])
+    return t
 
 
 def rma_batch(

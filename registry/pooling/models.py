@@ -9,11 +9,12 @@ arrays: no pandas, so a single fit costs a few microseconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import chdtrc, chdtri, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
@@ -168,34 +169,74 @@ def tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
     return _solve_qgen(y, v, y.size - 1.0)
 
 
+def _reml_step(y: np.ndarray, v: np.ndarray, t: float) -> float:
+    """Fisher-scoring step (score / information) of the REML likelihood at tau2 = t."""
+    w = 1.0 / (v + t)
+    sw = w.sum()
+    mu = (w @ y) / sw
+    py = w * (y - mu)
+    w2 = w @ w
+    tr_p = sw - w2 / sw
+    tr_pp = w2 - 2.0 * (w @ (w * w)) / sw + (w2 / sw) ** 2
+    return float((py @ py - tr_p) / tr_pp)
+
+
 def tau2_reml(y: np.ndarray, v: np.ndarray, start: float | None = None) -> float:
-    """REML tau2 by Fisher scoring with step halving at the 0 bound (as metafor rma.uni).
+    """REML tau2 by Fisher scoring (as metafor rma.uni), safeguarded by a bracket.
 
     Score and information of the restricted likelihood (Viechtbauer 2005, eqs. 8-9):
-    adj = (y'PPy - tr P) / tr(PP), P = W - W11'W / sum(W).
+    step = (y'PPy - tr P) / tr(PP), P = W - W11'W / sum(W).
     """
-    t = tau2_dl(y, v) if start is None else start
+    return fisher_scoring(lambda t: _reml_step(y, v, t),
+                          tau2_dl(y, v) if start is None else start)
+
+
+def fisher_scoring(step: Callable[[float], float], start: float) -> float:
+    """Root of the score on [0, inf) by Fisher scoring steps, safeguarded by a bracket.
+
+    Every evaluated point narrows a bracket around the root (the sign of a step is the sign
+    of the score); a step leaving it is replaced by bisection, so the iteration converges where
+    plain Fisher scoring oscillates (metafor then stops with "did not converge"). If the
+    iteration heads below 0 and the score at 0 is not positive, the maximum is at the bound.
+    """
+    s0 = step(0.0)
+    t = start
+    if t == 0.0 and s0 <= 0:
+        return 0.0
+    lo, hi = 0.0, math.inf
+    prev = math.inf
     for _ in range(_MAXITER):
-        w = 1.0 / (v + t)
-        sw = w.sum()
-        mu = (w @ y) / sw
-        py = w * (y - mu)
-        w2 = w @ w
-        tr_p = sw - w2 / sw
-        tr_pp = w2 - 2.0 * (w @ (w * w)) / sw + (w2 / sw) ** 2
-        adj = (py @ py - tr_p) / tr_pp
-        if t + adj < 0:
-            if t == 0.0:
-                return 0.0  # score negative at the bound: the maximum is tau2 = 0
-            while t + adj < 0:
-                adj /= 2.0
-            if t + adj < 1e-300:
-                return 0.0
+        adj = step(t) if t > 0 else s0
+        if adj == 0.0:
+            return t
+        if adj > 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
         t_new = t + adj
-        if abs(adj) <= _TOL * max(t_new, 1e-300) or abs(adj) < 1e-300:
-            return t_new
+        if t_new < 0 and s0 <= 0:
+            return 0.0
+        if lo < t_new < hi:
+            if _converged(adj, prev, t_new):
+                return t_new
+            if hi < math.inf and abs(adj) > 0.5 * abs(prev):
+                # oscillating inside a bracket (slow or no contraction): Brent's method on the
+                # step, which has the sign and the roots of the score
+                return float(brentq(step, lo, hi, xtol=1e-300, rtol=1e-15, maxiter=_MAXITER))
+            prev = adj
+        else:
+            t_new = 0.5 * (lo + hi)  # the step left the bracket: bisect instead
+            if hi - lo <= 1e-14 * hi:
+                return t_new
+            prev = math.inf
         t = t_new
     raise StatsError("REML iteration did not converge")
+
+
+def _converged(adj: float, prev: float, t: float) -> bool:
+    """Step below 1e-14 relative, or stalled at rounding level (steps no longer shrinking)."""
+    a = abs(adj)
+    return a <= 1e-14 * t or a < 1e-300 or (a <= 1e-10 * t and a >= 0.5 * abs(prev))
 
 
 def tau2_estimate(y: np.ndarray, v: np.ndarray, method: str) -> float:
@@ -296,6 +337,9 @@ def rma(
     if hksj:
         # Knapp & Hartung 2003 / Sidik & Jonkman 2002: scaled variance, t_{k-1}
         s2 = float(w @ (y - mu) ** 2) / df
+        if not s2 > 0 or np.ptp(y) == 0:
+            raise StatsError("the HKSJ adjustment is undefined here: all studies have the "
+                             "same estimate, so its variance factor is 0 (use the Wald CI)")
         se = math.sqrt(s2 / sw)
         crit = float(stdtrit(df, 1 - (1 - level) / 2))
         stat = mu / se

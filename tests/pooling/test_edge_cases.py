@@ -1,0 +1,148 @@
+"""Edge cases get a clear StatsError naming the study, never a NaN result."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from registry.errors import InputError, StatsError
+from registry.pooling import (
+    analyse,
+    cumulative,
+    egger,
+    escalc,
+    get_preset,
+    metareg,
+    rma,
+    rma_batch,
+    rma_mh,
+    rma_peto,
+    subgroups,
+    trimfill,
+)
+
+
+def test_single_study_random_effects_names_the_study() -> None:
+    with pytest.raises(StatsError, match=r"at least 2 studies.*'Suk2016'"):
+        rma([0.3], [0.1], method="REML", labels=["Suk2016"])
+    with pytest.raises(StatsError, match="HKSJ"):
+        rma([0.3], [0.1], method="FE", hksj=True, labels=["Suk2016"])
+
+
+def test_hksj_with_identical_estimates_is_an_error_not_nan() -> None:
+    with pytest.raises(StatsError, match="HKSJ.*same estimate"):
+        rma([0.2, 0.2, 0.2], [0.1, 0.2, 0.3], method="DL", hksj=True)
+
+
+def test_single_study_fixed_effect_is_the_study_itself() -> None:
+    # one study: the estimate is its yi and the CI its own Wald CI (metafor gives the same)
+    r = rma([0.3], [0.04], method="FE")
+    assert (r.estimate, r.se, r.tau2, r.i2, r.h2, r.q, r.q_pval) == (0.3, 0.2, 0, 0, 1, 0, 1)
+    assert r.tau2_ci is None
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1])
+def test_zero_or_negative_variance_names_the_study(bad: float) -> None:
+    with pytest.raises(StatsError, match=r"study 'B'.*vi must be > 0"):
+        rma([0.1, 0.2, 0.3], [0.1, bad, 0.2], labels=["A", "B", "C"])
+
+
+def test_missing_values_name_the_study() -> None:
+    with pytest.raises(StatsError, match=r"study 3.*missing"):
+        rma([0.1, 0.2, math.nan], [0.1, 0.1, 0.1])
+    es = escalc("MD", n1=[10, 10], mean1=[1, None], sd1=[1, 1], n2=[10, 10], mean2=[0, 0],
+                sd2=[1, 1], labels=["A", "B"])
+    assert es.dropped == (1,)
+    assert any("'B'" in n and "mean1" in n for n in es.notes)
+    table = pd.DataFrame({"study": ["A", "B", "C"], "yi": [0.1, None, 0.3],
+                          "vi": [0.1, 0.1, 0.1]})
+    with pytest.raises(StatsError, match=r"study 'B'.*missing yi"):
+        analyse(table, measure="GEN", method="DL", missing="error")
+    a = analyse(table, measure="GEN", method="DL")
+    assert a.excluded == ("B",) and a.result.k == 2
+    assert any("'B'" in n for n in a.notes)
+
+
+def test_double_zero_study() -> None:
+    ev = dict(events1=[0, 3, 5], n1=[20, 30, 40], events2=[0, 6, 9], n2=[20, 30, 40])
+    kept = escalc("OR", **ev, labels=["Z", "A", "B"])  # metafor default keeps it (yi = 0)
+    # cells 0.5 | 20.5 | 0.5 | 20.5 after adding 1/2: vi = 2/0.5 + 2/20.5 (Woolf)
+    assert kept.yi[0] == 0 and kept.vi[0] == pytest.approx(2 / 0.5 + 2 / 20.5)
+    dropped = escalc("OR", **ev, drop00=True, labels=["Z", "A", "B"])
+    assert np.isnan(dropped.yi[0]) and dropped.dropped == (0,)
+    assert any("'Z'" in n and "either arm" in n for n in dropped.notes)
+    table = pd.DataFrame({"study": ["Z", "A", "B"], **ev})
+    a = analyse(table, measure="OR", preset="revman5")
+    assert a.excluded == ("Z",) and a.result.k == 2
+    with pytest.raises(StatsError, match="undefined"):
+        rma_mh([0, 0], [10, 10], [0, 0], [12, 12], "OR")
+    with pytest.raises(StatsError, match="undefined"):
+        rma_peto([0, 0], [10, 10], [0, 0], [12, 12])
+
+
+def test_zero_cell_without_correction_is_an_error() -> None:
+    with pytest.raises(StatsError, match="study 1.*zero cell"):
+        escalc("OR", events1=[0], n1=[10], events2=[2], n2=[10], to="none")
+
+
+def test_invalid_counts_and_sds() -> None:
+    with pytest.raises(StatsError, match=r"'X'.*events1=12.*n1=10"):
+        escalc("RR", events1=[12], n1=[10], events2=[2], n2=[10], labels=["X"])
+    with pytest.raises(StatsError, match=r"'X'.*sd1 must be >= 0"):
+        escalc("MD", n1=[10], mean1=[1], sd1=[-1], n2=[10], mean2=[1], sd2=[1], labels=["X"])
+    with pytest.raises(StatsError, match=r"'X'.*pooled SD is 0"):
+        escalc("SMD", n1=[10], mean1=[1], sd1=[0], n2=[10], mean2=[2], sd2=[0], labels=["X"])
+
+
+def test_unknown_names() -> None:
+    with pytest.raises(StatsError, match="unknown effect measure"):
+        escalc("HR", yi=[1], vi=[1])
+    with pytest.raises(StatsError, match="unknown method"):
+        rma([1, 2], [1, 1], method="SJ")
+    with pytest.raises(StatsError, match="unknown preset"):
+        get_preset("revman6")
+
+
+def test_small_study_methods_need_enough_studies() -> None:
+    y, v = np.arange(5.0), np.ones(5)
+    with pytest.raises(StatsError, match="at least 10"):
+        egger(y, v)
+    with pytest.raises(StatsError, match="at least 10"):
+        trimfill(y, v)
+    with pytest.raises(StatsError, match="single value"):
+        metareg(y, v, np.ones(5))
+    with pytest.raises(StatsError, match="study 'c'.*moderator"):
+        metareg(y, v, [1, 2, math.nan, 4, 5], labels=list("abcde"))
+
+
+def test_cumulative_and_subgroup_inputs() -> None:
+    with pytest.raises(StatsError, match="study 2.*order"):
+        cumulative([0.1, 0.2], [0.1, 0.1], order=[2000, math.nan])
+    with pytest.raises(StatsError, match="3 labels for 2 studies"):
+        subgroups([0.1, 0.2], [0.1, 0.1], ["a", "b", "c"])
+
+
+def test_analyse_input_errors() -> None:
+    t = pd.DataFrame({"study": ["A", "B"], "yi": [0.1, 0.2], "vi": [0.1, 0.1]})
+    with pytest.raises(InputError, match="missing: events1"):
+        analyse(t, measure="OR")
+    with pytest.raises(InputError, match="'nope' not found"):
+        analyse(t, measure="GEN", by="nope")
+    with pytest.raises(StatsError, match="needs events"):
+        analyse(t, measure="GEN", method="MH")
+    dup = pd.DataFrame({"study": ["A", "A"], "yi": [0.1, 0.2], "vi": [0.1, 0.1]})
+    with pytest.raises(InputError, match="repeated: A"):
+        analyse(dup, measure="GEN")
+    txt = pd.DataFrame({"study": ["A", "B"], "yi": ["0.1", "abc"], "vi": [0.1, 0.1]})
+    with pytest.raises(InputError, match=r"'B' \(row 3\).*'yi'.*'abc'"):
+        analyse(txt, measure="GEN")
+
+
+def test_batch_errors_name_the_analysis() -> None:
+    with pytest.raises(StatsError, match="analysis 2, study 1: vi must be > 0"):
+        rma_batch([[0.1, 0.2], [0.3, 0.1]], [[0.1, 0.1], [0.0, 0.1]])
+    with pytest.raises(StatsError, match="analysis 1 has one study"):
+        rma_batch([[0.1]], [[0.1]], hksj=True)
