@@ -49,7 +49,7 @@ def parse_p(text: Any) -> tuple[float, float]:
     s = str(text).strip().replace(" ", "").lower().removeprefix("p")
     s = s.lstrip("=")
     op = ""
-    if s[:1] in "<>":
+    if s[:1] in ("<", ">"):
         op, s = s[0], s[1:].lstrip("=")
     try:
         d = Decimal(s)
