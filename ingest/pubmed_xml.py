@@ -60,6 +60,15 @@ TRIAL_REGISTRIES = frozenset(
     )
 )
 
+# Children read from <Article> / <MedlineCitation>; iterchildren() filters on these in C
+# so the others (affiliations, grants, chemicals, dates...) never become Python objects.
+_ARTICLE_TAGS = ("Journal", "ArticleTitle", "VernacularTitle", "Pagination", "ELocationID",
+                 "Abstract", "AuthorList", "Language", "DataBankList", "PublicationTypeList",
+                 "ArticleDate")
+_CITATION_TAGS = ("PMID", "Article", "MedlineJournalInfo", "MeshHeadingList", "KeywordList",
+                  "CommentsCorrectionsList", "OtherID", "SecondaryIdList",
+                  "SecondarySourceID")
+
 # CommentsCorrections types kept on the record. "Cites" is the reference list (hundreds
 # per record, not a correction) and is dropped.
 _SKIP_COMMENT_TYPES = frozenset({"Cites"})
@@ -218,12 +227,13 @@ def _iso_date(el: etree._Element) -> str | None:
 
 # ------------------------------------------------------------------------ record pieces
 def _authors(author_list: etree._Element, out: list[str]) -> None:
-    for a in author_list:
-        if a.tag != "Author" or a.get("ValidYN") == "N":
+    for a in author_list.iterchildren("Author"):
+        if a.get("ValidYN") == "N":
             # ValidYN="N" is the misspelt form NLM keeps next to the corrected author.
             continue
         last = initials = fore = collective = None
-        for c in a:
+        # The tag filter runs in C: no Python proxy for AffiliationInfo/Identifier.
+        for c in a.iterchildren("LastName", "Initials", "ForeName", "CollectiveName"):
             tag = c.tag
             # Name parts are plain text (no markup): skip _text's call overhead, this loop
             # runs for every author of every record.
@@ -233,10 +243,8 @@ def _authors(author_list: etree._Element, out: list[str]) -> None:
                 initials = c.text
             elif tag == "ForeName":
                 fore = c.text
-            elif tag == "CollectiveName":
+            else:
                 collective = _text(c)
-            elif tag == "AffiliationInfo" or tag == "Identifier":
-                continue
         if last:
             last = " ".join(last.split())
         if initials:
@@ -267,12 +275,10 @@ def _join_abstract(sections: list[AbstractSection]) -> str | None:
 
 
 def _mesh(mesh_list: etree._Element, out: list[str]) -> None:
-    for mh in mesh_list:
-        if mh.tag != "MeshHeading":
-            continue
+    for mh in mesh_list.iterchildren("MeshHeading"):
         name = None
         major = False
-        for c in mh:
+        for c in mh.iterchildren("DescriptorName", "QualifierName"):
             if c.tag == "DescriptorName":
                 name = _text(c)
                 major = major or c.get("MajorTopicYN") == "Y"
@@ -302,14 +308,12 @@ def _databanks(dbl: etree._Element, out: list[str]) -> None:
 
 
 def _comments(ccl: etree._Element, out: list[Comment]) -> None:
-    for cc in ccl:
-        if cc.tag != "CommentsCorrections":
-            continue
+    for cc in ccl.iterchildren("CommentsCorrections"):
         ref_type = cc.get("RefType") or ""
         if ref_type in _SKIP_COMMENT_TYPES:
             continue
         ref_source = pmid = None
-        for c in cc:
+        for c in cc.iterchildren("RefSource", "PMID"):
             if c.tag == "RefSource":
                 ref_source = _text(c) or None
             elif c.tag == "PMID":
@@ -318,9 +322,7 @@ def _comments(ccl: etree._Element, out: list[Comment]) -> None:
 
 
 def _article_ids(idl: etree._Element, rec: Record) -> None:
-    for a in idl:
-        if a.tag != "ArticleId":
-            continue
+    for a in idl.iterchildren("ArticleId"):
         kind = a.get("IdType")
         if kind == "doi":
             if rec.doi is None:
@@ -332,8 +334,8 @@ def _article_ids(idl: etree._Element, rec: Record) -> None:
 
 
 def _history(hist: etree._Element, rec: Record) -> None:
-    for d in hist:
-        if d.tag == "PubMedPubDate" and d.get("PubStatus") == "entrez":
+    for d in hist.iterchildren("PubMedPubDate"):
+        if d.get("PubStatus") == "entrez":
             rec.entrez_date = _iso_date(d)
             return
 
@@ -349,7 +351,7 @@ def _set_title(rec: Record, title: str, vernacular: str) -> None:
 def _journal(j: etree._Element, rec: Record) -> tuple[int | None, str | None]:
     year: int | None = None
     printed: str | None = None
-    for c in j:
+    for c in j.iterchildren("ISSN", "JournalIssue", "Title", "ISOAbbreviation"):
         tag = c.tag
         if tag == "ISSN":
             if rec.issn is None:
@@ -374,7 +376,7 @@ def _article(art: etree._Element, rec: Record) -> None:
     title = vern = ""
     art_year: int | None = None
     start = end = pgn = None
-    for c in art:
+    for c in art.iterchildren(*_ARTICLE_TAGS):
         tag = c.tag
         if tag == "Journal":
             rec.year, rec.pub_date = _journal(c, rec)
@@ -417,7 +419,7 @@ def _article(art: etree._Element, rec: Record) -> None:
 
 
 def _medline_citation(mc: etree._Element, rec: Record) -> None:
-    for c in mc:
+    for c in mc.iterchildren(*_CITATION_TAGS):
         tag = c.tag
         if tag == "PMID":
             if rec.pmid is None:
@@ -455,11 +457,12 @@ def _medline_citation(mc: etree._Element, rec: Record) -> None:
 
 
 def _pubmed_article(el: etree._Element, rec: Record) -> None:
-    for c in el:
+    for c in el.iterchildren("MedlineCitation", "PubmedData"):
         if c.tag == "MedlineCitation":
             _medline_citation(c, rec)
-        elif c.tag == "PubmedData":
-            for d in c:
+        else:
+            # ReferenceList (often most of the record) is never touched.
+            for d in c.iterchildren("History", "ArticleIdList"):
                 if d.tag == "History":
                     _history(d, rec)
                 elif d.tag == "ArticleIdList":
