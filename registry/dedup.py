@@ -384,15 +384,21 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
         else:
             score -= 0.04
             why.append("different journal")
+    page_conflict = False
     if a.first_page and b.first_page:
         if a.first_page == b.first_page:
             score += 0.02
         else:
             score -= 0.1
             why.append(f"pages {a.first_page}/{b.first_page}")
+            # Print pages that differ mean two articles (or a typo a person should see);
+            # an e-locator against print pages is just two ways of citing one article.
+            page_conflict = a.first_page.isdigit() and b.first_page.isdigit()
     # Agreement elsewhere cannot make up for a title that differs in substance
     # (a protocol and its results paper share authors, journal and often the year).
     cap = 1.0 if sim >= MIN_TITLE_AUTO else HIGH - 0.01
+    if page_conflict:
+        cap = HIGH - 0.01
     if a.doi and b.doi and a.doi != b.doi:
         cap = HIGH - 0.01
         why.append("different DOIs")
@@ -416,7 +422,9 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
                              and a.year == b.year)
         same_where = bool(set(a.journal_keys) & set(b.journal_keys)
                           and a.first_page and a.first_page == b.first_page)
-        if not same_who_when:
+        id_conflict = bool((a.doi and b.doi and a.doi != b.doi)
+                           or (a.pmid and b.pmid and a.pmid != b.pmid))
+        if not same_who_when or id_conflict:
             cap = 0.0
         elif not (same_where and sim >= 0.97):
             cap = min(cap, HIGH - 0.01)
@@ -544,13 +552,19 @@ class _UnionFind:
         self.cannot.setdefault(self.find(a), set()).add(b)
         self.cannot.setdefault(self.find(b), set()).add(a)
 
+    def forbidden(self, a: int, b: int) -> bool:
+        """True when joining a and b would join two records a person kept apart."""
+        ra, rb = self.find(a), self.find(b)
+        ca, cb = self.cannot.get(ra, set()), self.cannot.get(rb, set())
+        return any(self.find(x) == rb for x in ca) or any(self.find(x) == ra for x in cb)
+
     def union(self, a: int, b: int) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        ca, cb = self.cannot.get(ra, set()), self.cannot.get(rb, set())
-        if any(self.find(x) == rb for x in ca) or any(self.find(x) == ra for x in cb):
+        if self.forbidden(ra, rb):
             return False
+        ca, cb = self.cannot.get(ra, set()), self.cannot.get(rb, set())
         if ra > rb:
             ra, rb = rb, ra
             ca, cb = cb, ca
@@ -688,6 +702,15 @@ def deduplicate(
             fresh.append(k)
             rekeyed.append(k.record_id)
     t = lap("keys", t)
+    decisions_new = store.dedup_decisions_since_last_run()
+    if not (fresh or bumped or dropped or decisions_new):
+        # Nothing new since the last run: nothing to compare, nothing to write.
+        n_clusters, n_dup = store.dedup_cluster_stats()
+        return DedupResult(
+            examined=0, hard_links=0, fuzzy_links=0, queued=0, dropped=0,
+            clusters=n_clusters, duplicates=n_dup, pending=store.dedup_pending_count(),
+            changed=False, seconds=round(time.perf_counter() - t0, 3), stages=stages,
+        )
 
     say("loading the dedup index")
     keys = keys_from_frame(store.dedup_keys_frame())
@@ -763,7 +786,7 @@ def deduplicate(
 
     n_dup = int((~clusters["is_primary"]).sum()) if len(clusters) else 0
     n_clusters = int(clusters["cluster_id"].nunique()) if len(clusters) else 0
-    changed = bool(fresh or bumped or dropped or clusters_changed)
+    changed = bool(fresh or bumped or dropped or clusters_changed or decisions_new)
     if changed:
         say("saving")
         links_out = pd.DataFrame(
@@ -864,7 +887,13 @@ def review_queue(
     pairs = store.dedup_pending()
     counts = {"d": 0, "n": 0, "s": 0}
     quit_ = False
+    # Clusters are rebuilt once at the end; meanwhile track this session's verdicts on
+    # clusters so a pair made moot by an earlier answer is not asked.
+    session = _UnionFind()
     for i, pair in enumerate(pairs, start=1):
+        ca, cb = session.find(int(pair["cluster_a"])), session.find(int(pair["cluster_b"]))
+        if ca == cb or session.forbidden(ca, cb):
+            continue
         answer = ask(pair, i, len(pairs)).strip().lower()[:1]
         if answer == "q":
             quit_ = True
@@ -875,6 +904,10 @@ def review_queue(
                 decided_by=decided_by,
             )
             counts[answer] += 1
+            if answer == "d":
+                session.union(ca, cb)
+            else:
+                session.forbid(ca, cb)
         else:
             counts["s"] += 1
     result = deduplicate(store) if counts["d"] or counts["n"] else None

@@ -300,7 +300,8 @@ class DedupMixin(StoreCore):
     # -- the queue ---------------------------------------------------------------------
     def dedup_pending(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Uncertain pairs awaiting a person, highest score first, with both records'
-        display fields (suffix ``_a`` / ``_b``)."""
+        display fields (suffix ``_a`` / ``_b``) and their clusters (``cluster_a``/``_b``).
+        One pair per two clusters: deciding it settles the others."""
         fields = (
             "record_id", "source", "source_id", "pmid", "doi", "pmcid", "title", "authors",
             "year", "journal", "volume", "pages", "publication_types",
@@ -308,7 +309,8 @@ class DedupMixin(StoreCore):
         sel = ", ".join(f"ra.{f} AS {f}_a, rb.{f} AS {f}_b" for f in fields)
         lim = "" if limit is None else f" LIMIT {int(limit)}"
         return self._dicts(
-            f"SELECT p.score, p.title_similarity, p.why, ka.identity AS identity_a, "
+            f"SELECT p.score, p.title_similarity, p.why, p.cluster_a, p.cluster_b, "
+            f"ka.identity AS identity_a, "
             f"kb.identity AS identity_b, {sel} FROM v_dedup_pending p "
             "JOIN records ra ON ra.record_id = p.record_a "
             "JOIN records rb ON rb.record_id = p.record_b "
@@ -320,6 +322,24 @@ class DedupMixin(StoreCore):
     def dedup_pending_count(self) -> int:
         """How many uncertain pairs await a decision."""
         return int(self._scalar("SELECT count(*) FROM v_dedup_pending"))
+
+    def dedup_decisions_since_last_run(self) -> bool:
+        """True when a decision was stored after the latest dedup run started (clusters
+        must be rebuilt to apply it), or decisions exist and no run has been logged."""
+        return bool(
+            self._scalar(
+                "SELECT EXISTS (SELECT 1 FROM dedup_decisions WHERE decided_at >= "
+                "coalesce((SELECT max(started_at) FROM dedup_runs), TIMESTAMP '1900-01-01'))"
+            )
+        )
+
+    def dedup_cluster_stats(self) -> tuple[int, int]:
+        """(clusters of two or more records, records that are not their cluster's primary)."""
+        n, dup = self._rows(
+            "SELECT count(DISTINCT cluster_id), count(*) FILTER (WHERE NOT is_primary) "
+            "FROM dedup_clusters"
+        )[0]
+        return int(n or 0), int(dup or 0)
 
     def dedup_last_run(self) -> dict[str, Any] | None:
         """The latest dedup run that changed something, or None."""

@@ -197,3 +197,24 @@ def test_view_covers_records_dedup_has_not_seen(store: Store, ncbi_pubmed: Path)
     rows = store._rows("SELECT record_id, cluster_id, is_primary FROM v_record_cluster")
     assert sorted(rows) == [(i, i, True) for i in sorted(ids)]
     assert store.prisma_identification("rv")["records_not_yet_deduplicated"] == 5
+
+
+def test_queue_asks_once_per_pair_of_clusters(
+    store: Store, ncbi_pubmed: Path, tmp_path: Path
+) -> None:
+    fracture = by_pmid(ncbi_pubmed)["30158200"]
+    shortened = uncertain_copies(ncbi_pubmed)[1]  # L21, a shortened copy of 30158200
+    ris = write_ris(tmp_path / "e.ris", [
+        ris_entry(fracture, AN="L1", N1="PMID: 30158200"), shortened,
+    ])
+    import_file(store, ncbi_pubmed, source="pubmed")
+    import_file(store, ris, source="embase")
+    res = deduplicate(store)
+    # L21 scores in between against both 30158200 and its PMID twin L1: two queued pairs,
+    # one question (the two are one cluster).
+    assert (res.hard_links, res.queued, res.pending) == (1, 2, 1)
+    asked: list[int] = []
+    summary = review_queue(store, lambda p, i, n: asked.append(i) or "d", decided_by="t")
+    assert (asked, summary.duplicate, summary.remaining) == ([1], 1, 0)
+    assert len({cluster_of(store, s, i)[0] for s, i in
+                (("pubmed", "30158200"), ("embase", "L1"), ("embase", "L21"))}) == 1

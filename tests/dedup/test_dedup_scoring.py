@@ -138,3 +138,11 @@ def test_not_duplicate_decision_is_a_cannot_link() -> None:
     assert got == {1: 1, 2: 1}
     frame = build_clusters(keys, [], [(1, 3, "duplicate")])
     assert sorted(frame["record_id"].tolist()) == [1, 3]
+
+
+def test_different_print_pages_need_a_person_but_an_e_locator_does_not() -> None:
+    base = key(1, pages="101-110")
+    other_pages = key(2, pages="245-250")
+    assert LOW <= score_pair(base, other_pages).score < HIGH
+    e_locator = key(3, pages="e0123")
+    assert score_pair(base, e_locator).score >= HIGH
