@@ -722,6 +722,11 @@ def _gaps_table(gaps: Any) -> Table:
 
 def _published_table(pub: pd.DataFrame, results: list[dict[str, Any]], protocol: Protocol
                      ) -> Table:
+    from registry.curation.published import check_published
+
+    findings: dict[str, list[str]] = {}
+    for f in check_published(pub):
+        findings.setdefault(str(f.result_id), []).append(f.message)
     mine = {(r["outcome"], r["time_point"]): r for r in results
             if not r.get("subgroup_set") and not r.get("sensitivity")}
     tp_by_label = {t.label.lower(): t.id for t in protocol.time_points}
@@ -743,7 +748,7 @@ def _published_table(pub: pd.DataFrame, results: list[dict[str, Any]], protocol:
                      + (f", k = {_cell(p.get('k'))}" if _cell(p.get("k")) else ""))
         rows.append((_cell(p.get("outcome")), tp_raw, _cell(sub) or "overall", published,
                      _cell(p.get("p_value")), reg, _cell(p.get("location")),
-                     _cell(p.get("check")) if "check" in pub.columns else ""))
+                     "; ".join(findings.get(str(p.get("result_id")), [])) or "consistent"))
     return Table(("Outcome", "Time point", "Subgroup", "Published", "Published P",
                   "Registry re-analysis", "Where published", "Consistency check"),
                  tuple(rows), empty_text="No published results are stored for this review.")

@@ -122,12 +122,13 @@ def run_update(
             from registry.search import run_search
 
             try:
-                res = run_search(store, review=review, quick_fail=True)
+                runs = run_search(store, review=review)
             except NetworkError as exc:
                 summary.unreachable.append(f"{saved.source} ({exc})")
                 continue
             summary.searched.append(saved.source)
-            summary.new_records += int(getattr(res, "new", 0))
+            summary.new_records += sum(r.new for r in runs)
+            break  # run_search runs every saved PubMed query of the review at once
         dd = deduplicate(store)
         summary.duplicates_removed = int(getattr(dd, "duplicates", 0))
         if hasattr(store, "screening_summary"):
