@@ -17,10 +17,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## First command: refresh the bundled review's evidence summary (works offline).
+## First command: refresh the bundled review's evidence summary (works offline), then the
+## two example reviews (complete published data; they have no live search).
 update: $(STAMP)
 	mkdir -p $(OUT)
 	$(BIN)/registry --db $(DB) update --review $(REVIEW) --out $(OUT)
+	$(BIN)/registry --db $(DB) update --review bcg-vaccine --out $(OUT)
+	$(BIN)/registry --db $(DB) update --review stroke-unit-los --out $(OUT)
+	@echo "Open $(OUT)/$(REVIEW)/report.html (Markdown: $(OUT)/$(REVIEW)/report.md)"
 
 ## Headless Chromium from Debian for the report's browser test (no browser download).
 browser:
