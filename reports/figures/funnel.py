@@ -63,9 +63,9 @@ def _draw(plot: FunnelPlot, ratio: bool, name: str, key: str) -> str:
     span = max(xs) - min(xs)
     x_lo, x_hi = min(xs) - 0.04 * span, max(xs) + 0.04 * span
 
-    width, height = 5.2, 3.9
+    width, height = 5.2, 3.7
     fig = new_figure(width, height)
-    ax = fig.add_axes((0.13, 0.24, 0.82, 0.69))
+    ax = fig.add_axes((0.13, 0.22, 0.82, 0.71))
     if ratio:
         ax.set_xscale("log")
     ax.set_xlim(tx(x_lo), tx(x_hi))

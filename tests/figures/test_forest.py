@@ -240,3 +240,11 @@ def test_revman_number_formats() -> None:
     assert fmt_p(float("nan")) == "= NA"
     assert heterogeneity_text(Heterogeneity(0.0, 0, float("nan"), 0.0, 0.0)) == (
         "Heterogeneity: Not applicable")
+
+
+def test_dollar_signs_stay_literal() -> None:
+    """matplotlib would read "$...$" as mathtext; a label must print as typed."""
+    row = StudyRow("Cost $5 vs $10 trial", 0.1, -0.2, 0.4, 100.0)
+    svg = render(forest_svg, ForestPlot("MD", (ForestGroup((row,), title="Price $ group"),)))
+    find(svg, "Cost $5 vs $10 trial")
+    find(svg, "Price $ group")
