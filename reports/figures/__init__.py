@@ -73,6 +73,14 @@ Public API
     screened/excluded, sought/not retrieved, assessed/excluded with (reason, n) pairs, new
     and total included; optional "other methods" column). Boxes carry ``data-box`` names.
 
+Hooks for CSS and tests: drawn elements carry classes -- ``study-square``, ``summary-point``,
+``pooled-diamond``, ``ci-line``, ``ci-arrow``, ``prediction-interval``, ``null-line``,
+``reference-line``, ``favours-left``/``favours-right``, ``funnel-study``, ``funnel-filled``,
+``funnel-region``, ``egger``, ``rob-dot rob-<judgement>``, ``rob-bar rob-<judgement>``; table
+text sits in ``<g class="figure-text">`` (written straight into the SVG for speed; axes,
+markers and ticks are matplotlib's). PRISMA boxes are ``<g data-box="screened">`` etc.
+Development preview: ``python tests/figures/svg_preview.py DIR`` writes PNGs of every kind.
+
 Formatters shared with tables: ``fmt_p``, ``fmt_num``, ``fmt_effect``, ``heterogeneity_text``,
 ``effect_test_text``, ``subgroup_test_text``, ``egger_text``.
 """

@@ -52,7 +52,7 @@ from .model import (
 ROW_H = 0.19  # inches per table row (8 pt text + leading)
 MARGIN = 0.08
 RIGHT_MARGIN = 0.25  # half of the widest end tick label ("1000") sticks out of the axis
-PAD = 0.16  # horizontal padding between columns
+PAD = 0.13  # horizontal padding between columns
 MAX_SQUARE_PT = 10.0  # side of the heaviest study's square, in points
 MIN_SQUARE_PT = 2.5  # below this a square would vanish; clamped (noted in the docs)
 
@@ -341,7 +341,7 @@ def _layout(table: _Table) -> tuple[float, float, float]:
         table.cols[0].width += span_w - left
         left = span_w
     fav = max(text_width(f, SMALL_FONT) for f in table.favours)
-    plot_w = max(2.4, 2 * fav + 0.35, text_width(table.effect_header[1], bold=True) + PAD)
+    plot_w = max(2.2, 2 * fav + 0.35, text_width(table.effect_header[1], bold=True) + PAD)
     return left, plot_w, 0.0
 
 
