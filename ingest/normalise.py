@@ -28,7 +28,9 @@ _INLINE_TAGS = re.compile(
 )
 _TAGS = re.compile(r"<[^<>]{1,200}>")
 # A label starts the text or follows a sentence end; upper-case words, 3-60 chars.
-_LABEL = re.compile(r"(?:^|(?<=[.?!)\]]\s))([A-Z][A-Z0-9'&/,()\- ]{2,60}):\s")
+_LABEL_AT_START = re.compile(r"([A-Z][A-Z0-9'&/,()\- ]{2,60}):\s")
+# Anchored on the sentence end so the scan does not try a label at every character.
+_LABEL_AFTER_SENTENCE = re.compile(r"[.?!)\]]\s([A-Z][A-Z0-9'&/,()\- ]{2,60}):\s")
 _NCT = re.compile(r"\bNCT\s?0*(\d{1,8})\b", re.IGNORECASE)
 
 # Word ligatures and letters NFKD leaves alone but people type differently.
@@ -161,13 +163,17 @@ def split_labelled_abstract(text: str) -> list[AbstractSection]:
     """Sections of an abstract flattened to one paragraph with upper-case labels
     ("BACKGROUND: ... METHODS: ...", as MEDLINE text and RIS exports carry it); one
     unlabelled section when it does not start with a label."""
-    matches = list(_LABEL.finditer(text))
-    if not matches or matches[0].start() != 0:
+    first = _LABEL_AT_START.match(text)
+    if first is None:
         return [AbstractSection(None, text)]
+    # (label, where the label starts, where its text starts)
+    marks = [(first.group(1), 0, first.end())]
+    marks.extend((m.group(1), m.start(1), m.end())
+                 for m in _LABEL_AFTER_SENTENCE.finditer(text, first.end()))
     sections = []
-    for i, m in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        body = text[m.end():end].strip()
+    for i, (label, _start, body_start) in enumerate(marks):
+        end = marks[i + 1][1] if i + 1 < len(marks) else len(text)
+        body = text[body_start:end].strip()
         if body:
-            sections.append(AbstractSection(m.group(1).strip(), body))
+            sections.append(AbstractSection(label.strip(), body))
     return sections

@@ -182,7 +182,13 @@ def iter_ris(
         # EndNote on Windows writes cp1252; every byte decodes there, so no data is lost.
         text = data.decode("cp1252", errors="replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    starts = [text.count("\n", 0, m.start()) + 1 for m in _TY_LINE.finditer(text)]
+    # Line number of every "TY  -" (counted incrementally: one pass over the text).
+    starts: list[int] = []
+    line, pos = 1, 0
+    for m in _TY_LINE.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        starts.append(line)
     try:
         entries = rispy.loads(text)
     except Exception as exc:  # rispy raises bare IOError/ValueError on broken files
