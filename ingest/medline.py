@@ -42,24 +42,32 @@ COMMENT_TAGS = {
 _PMID_IN = re.compile(r"\bPMID:\s*(\d+)")
 
 
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+def _records(lines: Iterable[str], label: str) -> Iterator[tuple[int, list[str]]]:
     """(first line number, tag lines with continuations joined) per record."""
     current: list[str] = []
     start = 0
-    for lineno, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            if current:
-                yield start, current
-                current = []
-            continue
-        if line[:1] == " " and current:
-            # Tags start in column 1, so an indented line continues the previous field.
-            current[-1] += " " + line.strip()
-            continue
-        if not current:
-            start = lineno
-        current.append(line)
+    lineno = 0
+    try:
+        for raw in lines:
+            lineno += 1
+            line = raw.rstrip()
+            if raw[:1] == " " and current and (line or raw.startswith("      ")):
+                # Tags start in column 1: an indented line continues the previous field
+                # (a line of 6 spaces is an empty paragraph line, as Bio.Medline has it).
+                if line:
+                    current[-1] += " " + line.lstrip()
+                continue
+            if not line:
+                if current:
+                    yield start, current
+                    current = []
+                continue
+            if not current:
+                start = lineno
+            current.append(line)
+    except UnicodeDecodeError:
+        # Decoding is lazy for an open file: the fault surfaces half-way through.
+        raise InputError(f"{label}: not UTF-8 text (after line {lineno})") from None
     if current:
         yield start, current
 
@@ -196,7 +204,7 @@ def iter_medline(
         lines = source
     try:
         n = 0
-        for start, rec_lines in _records(_checked(lines, label)):
+        for start, rec_lines in _records(lines, label):
             n += 1
             parsed = list(Medline.parse([ln + "\n" for ln in rec_lines]))
             if not parsed:
@@ -219,18 +227,3 @@ def _decode(data: bytes, label: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"{label}: not UTF-8 text (line {line})") from None
-
-
-def _checked(lines: Iterable[str], label: str) -> Iterator[str]:
-    """Turn a decoding failure half-way through a file into a one-line InputError."""
-    it = iter(lines)
-    lineno = 0
-    while True:
-        try:
-            line = next(it)
-        except StopIteration:
-            return
-        except UnicodeDecodeError:
-            raise InputError(f"{label}: not UTF-8 text (after line {lineno})") from None
-        lineno += 1
-        yield line
