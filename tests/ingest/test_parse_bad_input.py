@@ -181,3 +181,13 @@ def test_sources_other_than_paths(fixtures: Path, tmp_path: Path):
     ris = tmp_path / "z.ris.gz"
     ris.write_bytes(gzip.compress((fixtures / "asreview" / "pubmed_zotero.ris").read_bytes()))
     assert len(list(iter_ris(str(ris), source_name="zotero"))) == 6
+
+
+def test_medline_not_utf8_is_one_line_error(fixtures: Path, tmp_path: Path):
+    text = (fixtures / "nbib" / "single.nbib").read_text(encoding="utf-8")
+    path = tmp_path / "latin1.nbib"
+    path.write_bytes((text + "\nPMID- 1\nTI  - Caf\u00e9 au lait.\n").encode("latin-1"))
+    with pytest.raises(InputError) as exc:
+        list(parse_file(path))
+    _one_line_input_error(exc, "latin1.nbib")
+    assert "not UTF-8" in str(exc.value)
