@@ -114,6 +114,8 @@ def fmt_num(x: float | None, decimals: int = 2) -> str:
     """Fixed decimals, ASCII minus, no "-0.00"; ``None``/NaN -> empty string."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
+    if abs(x) >= 1e6:  # absurd values (e.g. exp of a huge log ratio) stay readable
+        return f"{x:.{decimals}e}"
     s = f"{x:.{decimals}f}"
     if float(s) == 0:
         s = s.lstrip("-")
@@ -165,12 +167,17 @@ def fmt_value(x: float | int | None) -> str:
     return s.lstrip("-") if float(s) == 0 else s
 
 
+def safe_exp(v: float) -> float:
+    """exp() that saturates instead of raising OverflowError on absurd log ratios."""
+    return math.exp(min(max(v, -700.0), 700.0))
+
+
 def fmt_effect(est: float | None, lb: float | None, ub: float | None, ratio: bool,
                decimals: int = 2) -> str:
     """``"0.49 [0.35, 0.70]"``; ratio effects arrive on the log scale and are shown exp'd."""
-    if est is None or lb is None or ub is None:
+    if any(v is None or not math.isfinite(v) for v in (est, lb, ub)):
         return "Not estimable"
-    vals = [math.exp(v) for v in (est, lb, ub)] if ratio else [est, lb, ub]
+    vals = [safe_exp(v) for v in (est, lb, ub)] if ratio else [est, lb, ub]
     a, b, c = (fmt_num(v, decimals) for v in vals)
     return f"{a} [{b}, {c}]"
 

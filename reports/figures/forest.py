@@ -35,6 +35,7 @@ from .common import (
     gid,
     heterogeneity_text,
     new_figure,
+    safe_exp,
     subgroup_test_text,
     text_width,
 )
@@ -134,14 +135,16 @@ def _pooled_rows(p: PooledRow, default_label: str, kind: str, ratio: bool,
     cells = {"study": p.label or default_label, "weight": fmt_weight(p.weight_percent),
              "effect": fmt_effect(p.estimate, p.ci_lb, p.ci_ub, ratio, decimals),
              "e_n": fmt_value(p.n_experimental), "c_n": fmt_value(p.n_control)}
-    rows = [_Row(cells=cells, bold=True, graphic=("diamond", p.estimate, p.ci_lb, p.ci_ub))]
+    ok = _finite(p.estimate, p.ci_lb, p.ci_ub)
+    rows = [_Row(cells=cells, bold=True,
+                 graphic=("diamond", p.estimate, p.ci_lb, p.ci_ub) if ok else None)]
     if kind == "dichotomous" and (p.events_experimental is not None
                                   or p.events_control is not None):
         rows.append(_Row(cells={"study": "Total events",
                                 "e_events": fmt_value(p.events_experimental),
                                 "c_events": fmt_value(p.events_control)}))
-    if p.pi_lb is not None and p.pi_ub is not None:
-        lo, hi = (math.exp(v) for v in (p.pi_lb, p.pi_ub)) if ratio else (p.pi_lb, p.pi_ub)
+    if ok and _finite(p.pi_lb, p.pi_ub):
+        lo, hi = (safe_exp(v) for v in (p.pi_lb, p.pi_ub)) if ratio else (p.pi_lb, p.pi_ub)
         rows.append(_Row(cells={"study": "95% prediction interval",
                                 "effect": f"[{fmt_num(lo, decimals)}, {fmt_num(hi, decimals)}]"},
                          graphic=("pi", p.pi_lb, p.pi_ub)))
@@ -209,8 +212,9 @@ def _summary_table(plot: SummaryForest) -> _Table:
 
     body: list[_Row] = []
     for i, r in enumerate(rows):
+        ok = _finite(r.estimate, r.ci_lb, r.ci_ub)
         body.append(_Row(cells=_summary_cells(r, i, cumulative, ratio, plot.decimals),
-                         graphic=("point", r.estimate, r.ci_lb, r.ci_ub)))
+                         graphic=("point", r.estimate, r.ci_lb, r.ci_ub) if ok else None))
     footer: list[_Row] = []
     ref = None
     if plot.overall is not None:
@@ -436,7 +440,7 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
     ax.tick_params(axis="x", length=3, width=0.8, pad=2)
 
     def tx(v: float) -> float:
-        return math.exp(v) if table.ratio else v
+        return safe_exp(v) if table.ratio else v
 
     null = 1.0 if table.ratio else 0.0
     ax.plot([null, null], [y_bottom, y_top], color="black", lw=0.8, zorder=1,
@@ -464,12 +468,17 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
             a, b = max(lo, xmin), min(hi, xmax)
             if a <= b:
                 segments.append([(a, y), (b, y)])
-                if lo < xmin:
-                    arrows["<"][0].append(xmin)
-                    arrows["<"][1].append(y)
-                if hi > xmax:
-                    arrows[">"][0].append(xmax)
-                    arrows[">"][1].append(y)
+            # an arrow head where the interval runs (or lies wholly) off the scale
+            if lo < xmin and hi >= xmin:
+                arrows["<"][0].append(xmin)
+                arrows["<"][1].append(y)
+            if hi > xmax and lo <= xmax:
+                arrows[">"][0].append(xmax)
+                arrows[">"][1].append(y)
+            if hi < xmin or lo > xmax:
+                side = "<" if hi < xmin else ">"
+                arrows[side][0].append(xmin if side == "<" else xmax)
+                arrows[side][1].append(y)
             est = tx(g[1])
             if not xmin <= est <= xmax:
                 continue

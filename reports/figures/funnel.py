@@ -19,6 +19,7 @@ from .common import (
     fmt_p,
     gid,
     new_figure,
+    safe_exp,
 )
 from .model import EFFECT_NAMES, FunnelPlot, is_ratio
 
@@ -53,7 +54,7 @@ def funnel_svg(plot: FunnelPlot) -> str:
 
 def _draw(plot: FunnelPlot, ratio: bool, name: str, key: str) -> str:
     def tx(v: float) -> float:
-        return math.exp(v) if ratio else v
+        return safe_exp(v) if ratio else v
 
     all_se = [s for s in (*plot.sei, *plot.filled_sei) if math.isfinite(s)]
     se_max = max(all_se, default=1.0) * 1.08 or 1.0

@@ -248,3 +248,23 @@ def test_dollar_signs_stay_literal() -> None:
     svg = render(forest_svg, ForestPlot("MD", (ForestGroup((row,), title="Price $ group"),)))
     find(svg, "Cost $5 vs $10 trial")
     find(svg, "Price $ group")
+
+
+def test_non_finite_and_huge_values_do_not_break_the_plot() -> None:
+    """NaN/inf from upstream show as "Not estimable"; a log ratio of 800 (exp overflows)
+    is clipped with an arrow instead of raising."""
+    from reports.figures import SummaryForest, SummaryRow
+
+    rows = (StudyRow("Huge 2000", 800.0, 799.0, 801.0, 50.0),
+            StudyRow("Nan 2001", float("nan"), float("nan"), float("nan"), 50.0))
+    svg = render(forest_svg, ForestPlot("OR", (ForestGroup(rows),),
+                                        total=PooledRow(float("nan"), 0.0, 1.0)))
+    assert [t.text for t in texts(svg)].count("Not estimable") == 2  # study + total
+    find(svg, "1.01e+304 [1.01e+304, 1.01e+304]")  # exp saturates at exp(700)
+    assert len(marks(svg, "ci-arrow")) == 1  # wholly off the scale, to the right
+    assert not by_class(svg, "pooled-diamond")
+    loo = SummaryForest("RR", (SummaryRow("A", float("inf"), 0.0, 1.0),
+                               SummaryRow("B", 0.1, -0.1, 0.3)), mode="leave_one_out")
+    svg = render(leave_one_out_svg, loo)
+    find(svg, "Not estimable")
+    assert len(marks(svg, "summary-point")) == 1
