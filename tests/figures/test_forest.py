@@ -268,3 +268,31 @@ def test_non_finite_and_huge_values_do_not_break_the_plot() -> None:
     svg = render(leave_one_out_svg, loo)
     find(svg, "Not estimable")
     assert len(marks(svg, "summary-point")) == 1
+
+
+def test_from_meta_reads_the_pooling_engines_meta_result(bcg: dict) -> None:
+    """Contract with registry.pooling: field names of MetaResult map onto the RevMan lines.
+
+    The engine is run on the reference file's yi/vi; expected texts are metafor's numbers
+    (models.DL / DL+HKSJ / FE / MH in bcg_RR.json) in RevMan's format.
+    """
+    from registry.pooling import rma, rma_mh
+    from reports.figures.common import effect_test_text, heterogeneity_text
+
+    yi, vi = bcg["effect_sizes"]["yi"], bcg["effect_sizes"]["vi"]
+    dl = PooledRow.from_meta(rma(yi, vi, method="DL"), show_pi=True)
+    assert heterogeneity_text(dl.heterogeneity) == (
+        "Heterogeneity: Tau\u00b2 = 0.31; Chi\u00b2 = 152.23, df = 12 (P < 0.00001); "
+        "I\u00b2 = 92%")
+    assert effect_test_text(dl.test) == "Test for overall effect: Z = 4.00 (P < 0.0001)"
+    assert dl.pi_lb == pytest.approx(bcg["models"]["DL"]["pi_lb"], rel=1e-6)
+    hk = PooledRow.from_meta(rma(yi, vi, method="DL", hksj=True))
+    assert effect_test_text(hk.test) == "Test for overall effect: t = 3.95, df = 12 (P = 0.002)"
+    fe = PooledRow.from_meta(rma(yi, vi, method="FE"))
+    assert fe.heterogeneity.tau2 is None
+    inp = bcg["input"]
+    mh = PooledRow.from_meta(rma_mh(inp["events1"], inp["n1"], inp["events2"], inp["n2"], "RR"),
+                             show_pi=True)
+    # models.MH: Q = 152.5676 (Cochran Q of the MH fit); no tau2, no prediction interval
+    assert mh.heterogeneity.tau2 is None and mh.pi_lb is None
+    assert mh.estimate == pytest.approx(bcg["models"]["MH"]["estimate"], rel=1e-6)
