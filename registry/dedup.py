@@ -294,26 +294,38 @@ def keys_frame(keys: Sequence[RecordKey]) -> pd.DataFrame:
 
 
 def keys_from_frame(frame: pd.DataFrame) -> dict[int, RecordKey]:
-    """Stored ``dedup_keys`` rows back as RecordKeys, by record id."""
+    """Stored ``dedup_keys`` rows back as RecordKeys, by record id (column-wise: this runs
+    over every stored record on each incremental run)."""
+    if frame.empty:
+        return {}
+
+    def col(name: str) -> list[Any]:
+        return frame[name].astype(object).where(frame[name].notna(), None).tolist()
+
     out: dict[int, RecordKey] = {}
-    for row in frame.to_dict("records"):
-        rid = int(row["record_id"])
+    for (rid, source, identity, pmid, doi, pmcid, title_norm, author, jkeys, year, page,
+         notice, blocks, completeness, fingerprint) in zip(
+            *(col(c) for c in ("record_id", "source", "identity", "pmid", "doi", "pmcid",
+                               "title_norm", "first_author", "journal_keys", "year",
+                               "first_page", "notice", "blocks", "completeness",
+                               "fingerprint")), strict=True):
+        rid = int(rid)
         out[rid] = RecordKey(
             record_id=rid,
-            source=row["source"],
-            identity=row["identity"],
-            pmid=_s(row["pmid"]),
-            doi=_s(row["doi"]),
-            pmcid=_s(row["pmcid"]),
-            title_norm=row["title_norm"] or "",
-            first_author=_s(row["first_author"]),
-            journal_keys=tuple(_list(row["journal_keys"])),
-            year=_int(row["year"]),
-            first_page=_s(row["first_page"]),
-            notice=_s(row["notice"]),
-            blocks=tuple(_list(row["blocks"])),
-            completeness=int(row["completeness"]),
-            fingerprint=row["fingerprint"],
+            source=source,
+            identity=identity,
+            pmid=pmid,
+            doi=doi,
+            pmcid=pmcid,
+            title_norm=title_norm or "",
+            first_author=author,
+            journal_keys=tuple(jkeys) if jkeys is not None else (),
+            year=None if year is None else int(year),
+            first_page=page,
+            notice=notice,
+            blocks=tuple(blocks) if blocks is not None else (),
+            completeness=int(completeness),
+            fingerprint=fingerprint,
         )
     return out
 
@@ -433,13 +445,15 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
 
 
 # -- candidates -----------------------------------------------------------------------------
-def _block_rows(keys: Iterable[RecordKey]) -> pd.DataFrame:
+def _block_rows(keys: Iterable[RecordKey], only: set[str] | None = None) -> pd.DataFrame:
     ids: list[int] = []
     blocks: list[str] = []
     years: list[int] = []
     for k in keys:
         y = -1 if k.year is None else k.year
         for b in k.blocks:
+            if only is not None and b not in only:
+                continue
             ids.append(k.record_id)
             blocks.append(b)
             years.append(y)
@@ -460,12 +474,14 @@ def candidate_pairs(
                           "record_b": pd.Series([], dtype="int64")})
     if not new:
         return empty
-    right = _block_rows(keys.values())
+    left = _block_rows(new)
+    # Only blocks a new record is in can yield a pair; sizes are still counted over every
+    # record holding such a block.
+    right = _block_rows(keys.values(), only=set(left["block"]))
     if right.empty:
         return empty
     size = right.groupby(["block", "year"])["record_id"].transform("size")
     right = right[size <= max_block]
-    left = _block_rows(new)
     dated = left[left["year"] >= 0]
     undated = left[left["year"] < 0]
     parts = [
@@ -496,10 +512,13 @@ def hard_key_matches(
     links: dict[tuple[int, int], str] = {}
     doubtful: dict[tuple[int, int], PairScore] = {}
     for attr in ("pmid", "doi", "pmcid"):
+        wanted = {getattr(keys[i], attr) for i in new if i in keys} - {None, ""}
+        if not wanted:
+            continue
         groups: dict[str, list[int]] = {}
         for k in keys.values():
             v = getattr(k, attr)
-            if v:
+            if v in wanted:
                 groups.setdefault(v, []).append(k.record_id)
         for value, members in groups.items():
             if len(members) < 2 or not new.intersection(members):

@@ -51,7 +51,14 @@ def _show_pair(pair: dict[str, Any], position: int, total: int) -> None:
 def _ask(pair: dict[str, Any], position: int, total: int) -> str:
     _show_pair(pair, position, total)
     while True:
-        answer = str(typer.prompt("[d]uplicate / [n]ot duplicate / [s]kip / [q]uit")).strip()
+        try:
+            answer = str(typer.prompt("[d]uplicate / [n]ot duplicate / [s]kip / [q]uit"))
+        except (typer.Abort, EOFError):
+            # End of input or Ctrl-C at the prompt: stop like "q" so the verdicts given so
+            # far are applied to the clusters.
+            console.print()
+            return "q"
+        answer = answer.strip()
         if answer.lower() in ("d", "n", "s", "q"):
             return answer.lower()
         console.print("please answer d, n, s or q", highlight=False)

@@ -92,3 +92,14 @@ def test_interactive_review_d_n_q(tmp_path: Path, ncbi_pubmed: Path) -> None:
     # Quitting kept the decisions; the remaining pair comes back next time.
     res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="s\n")
     assert "pair 1/1" in res.output
+
+
+def test_interactive_review_stops_cleanly_at_end_of_input(
+    tmp_path: Path, ncbi_pubmed: Path
+) -> None:
+    db = make_db(tmp_path, ncbi_pubmed)
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="d\n")
+    assert res.exit_code == 0, res.output
+    assert "1 duplicate, 0 not duplicate, 0 skipped; 2 pair(s) still pending" in res.output
+    with Store(db) as s:
+        assert s.prisma_identification(None)["duplicates_removed"] == 1
