@@ -90,9 +90,26 @@ def _matrix(table: RobTable) -> tuple[list[tuple[str, str]], list[list[str]], li
     domains = _domains(table)
     cells = []
     overall: list[str] | None = [] if table.show_overall else None
+    standard = list(ROB1_DOMAINS if table.tool == "RoB1" else ROB2_DOMAINS)
     for row in table.rows:
-        judg = {str(k): v for k, v in row.judgements.items()}
-        cells.append([normalise_judgement(judg.get(d), row.study, d) for d, _ in domains])
+        judg = {str(k).strip().lower(): v for k, v in row.judgements.items()}
+        known = {OVERALL}
+        values = []
+        for j, (d, _) in enumerate(domains):
+            # a domain may be keyed by its id, its position ("D1") or the standard id
+            keys = [d.lower(), f"d{j + 1}"]
+            if d in _ROB2_ALIASES and table.tool == "RoB2":
+                keys.append(_ROB2_ALIASES[d])
+            if d in standard:
+                keys.append(f"d{standard.index(d) + 1}")
+            known.update(keys)
+            hit = next((judg[k] for k in keys if k in judg), None)
+            values.append(normalise_judgement(hit, row.study, d))
+        unknown = sorted(set(judg) - known)
+        if unknown:
+            raise ValueError(f"risk of bias: study {row.study!r}: unknown {table.tool} "
+                             f"domain(s) {', '.join(unknown)}")
+        cells.append(values)
         if overall is not None:
             value = row.overall if row.overall is not None else judg.get(OVERALL)
             overall.append(normalise_judgement(value, row.study, OVERALL))

@@ -107,6 +107,14 @@ def test_traffic_light_rob2_names_and_bad_judgement() -> None:
     assert "D1: Bias arising from the randomisation process" in values
     assert "D5: Bias in selection of the reported result" in values
     assert "Some concerns" in values and "Unclear" not in values
+    # judgements keyed "D1".."D5" land in the RoB 2 columns (small_rob: Smith low,
+    # some concerns, high, low, low, overall high; Jones all low)
+    assert _dots(svg) == {"low": 3 + 6, "some_concerns": 1, "high": 2}
+    named = RobTable("RoB2", (RobRow("Kim 2019", {"randomisation": "high",
+                                                  "Missing_Data": "low"}, "high"),))
+    assert _dots(rob_traffic_light_svg(named)) == {"high": 2, "low": 1, "no_information": 3}
+    with pytest.raises(ValueError, match="'Kim 2019'.*unknown RoB2 domain.*blinding"):
+        rob_traffic_light_svg(RobTable("RoB2", (RobRow("Kim 2019", {"blinding": "low"}),)))
     bad = RobTable("RoB1", (RobRow("X 2000", {"random_sequence": "maybe"}),))
     with pytest.raises(ValueError, match="'X 2000'.*'random_sequence'.*'maybe'"):
         rob_traffic_light_svg(bad)
