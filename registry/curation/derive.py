@@ -2,8 +2,8 @@
 
 Each function is pure and returns the value with a text saying how it was derived; the text
 goes into the outcome row's ``derivation`` column so the stored number never looks as if a
-paper had printed it. When ``registry.pooling.conversions`` offers the same conversions the
-pooling helper's versions are used (one implementation, one set of reference tests).
+paper had printed it. The arithmetic itself is done once, in ``registry.pooling.conversions``
+(with its reference tests); this module decides which conversion a row needs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from scipy import stats
+
+from registry.errors import StatsError
+from registry.pooling import conversions as conv
 
 MARK = "registry derived"
 
@@ -26,82 +28,45 @@ class Derived:
     how: str
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6g}"
+def _how(d: conv.Derived) -> str:
+    return f"{d.derivation} ({d.source})"
 
 
 def sd_from_se(se: float, n: float) -> Derived:
-    """SD of a group mean from its standard error."""
-    # Cochrane Handbook 6.5.2.2: SD = SE * sqrt(N)
-    return Derived(
-        se * math.sqrt(n),
-        f"sd = se * sqrt(n) = {_fmt(se)} * sqrt({_fmt(n)}) (Cochrane Handbook 6.5.2.2)",
-    )
+    """SD of a group mean from its standard error (Cochrane Handbook 6.5.2.2)."""
+    d = conv.sd_from_se(se, n)
+    return Derived(d["sd"], _how(d))
 
 
 def sd_from_ci(lower: float, upper: float, n: float, level: float = 0.95) -> Derived:
-    """SD of a group mean from the CI of that mean (t distribution below n = 60)."""
-    # Cochrane Handbook 6.5.2.2: SD = sqrt(N) * (upper - lower) / (2 * z), with z replaced by
-    # the t quantile on N - 1 df when N < 60.
-    q = 1 - (1 - level) / 2
-    if n < 60:
-        crit, dist = float(stats.t.ppf(q, n - 1)), f"t({_fmt(n - 1)} df)"
-    else:
-        crit, dist = float(stats.norm.ppf(q)), "normal"
-    sd = math.sqrt(n) * (upper - lower) / (2 * crit)
-    how = (
-        f"sd = sqrt(n) * (ci_upper - ci_lower) / (2 * {crit:.4f}) with the {dist} quantile "
-        f"for a {level:.0%} CI, n = {_fmt(n)} (Cochrane Handbook 6.5.2.2)"
-    )
-    return Derived(sd, how)
+    """SD of a group mean from the CI of that mean (t quantile below n = 60; Handbook 6.5.2.2)."""
+    d = conv.sd_from_ci(lower, upper, n, level)
+    return Derived(d["sd"], _how(d))
+
+
+def _median(n: float, median: float, **kw: float) -> tuple[Derived, Derived]:
+    # Luo et al. 2018 for the mean; Wan et al. 2014 (Shi et al. 2020 with all five numbers)
+    # for the SD, as implemented once in registry.pooling.conversions
+    d = conv.mean_sd_from_median(n, median, **kw)
+    how = _how(d)
+    return Derived(d["mean"], how), Derived(d["sd"], how)
 
 
 def mean_sd_from_iqr(q1: float, median: float, q3: float, n: float) -> tuple[Derived, Derived]:
     """Mean and SD from median and interquartile range."""
-    # Luo et al. 2018 (Stat Methods Med Res 27:1785), scenario S2: w = 0.7 + 0.39 / n
-    w = 0.7 + 0.39 / n
-    mean = w * (q1 + q3) / 2 + (1 - w) * median
-    # Wan et al. 2014 (BMC Med Res Methodol 14:135), eq. 16: SD = (q3 - q1) / eta(n),
-    # eta(n) = 2 * Phi^-1((0.75 n - 0.125) / (n + 0.25))
-    eta = 2 * float(stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
-    sd = (q3 - q1) / eta
-    return (
-        Derived(mean, f"mean from median and IQR, n = {_fmt(n)} (Luo et al. 2018)"),
-        Derived(sd, f"sd = IQR / {eta:.4f}, n = {_fmt(n)} (Wan et al. 2014)"),
-    )
+    return _median(n, median, q1=q1, q3=q3)
 
 
 def mean_sd_from_range(lo: float, median: float, hi: float, n: float) -> tuple[Derived, Derived]:
     """Mean and SD from median and range (min, max)."""
-    # Luo et al. 2018, scenario S1: w = 4 / (4 + n^0.75)
-    w = 4 / (4 + n**0.75)
-    mean = w * (lo + hi) / 2 + (1 - w) * median
-    # Wan et al. 2014, eq. 9: SD = (max - min) / xi(n), xi(n) = 2 * Phi^-1((n - 0.375)/(n + 0.25))
-    xi = 2 * float(stats.norm.ppf((n - 0.375) / (n + 0.25)))
-    sd = (hi - lo) / xi
-    return (
-        Derived(mean, f"mean from median and range, n = {_fmt(n)} (Luo et al. 2018)"),
-        Derived(sd, f"sd = range / {xi:.4f}, n = {_fmt(n)} (Wan et al. 2014)"),
-    )
+    return _median(n, median, minimum=lo, maximum=hi)
 
 
 def mean_sd_from_five(
     lo: float, q1: float, median: float, q3: float, hi: float, n: float
 ) -> tuple[Derived, Derived]:
     """Mean and SD from min, q1, median, q3, max."""
-    # Luo et al. 2018, scenario S3: w1 = 2.2 / (2.2 + n^0.75), w2 = 0.7 - 0.72 / n^0.55
-    w1 = 2.2 / (2.2 + n**0.75)
-    w2 = 0.7 - 0.72 / n**0.55
-    mean = w1 * (lo + hi) / 2 + w2 * (q1 + q3) / 2 + (1 - w1 - w2) * median
-    # Wan et al. 2014, eq. 15: SD = (max - min)/(2 xi'(n)) + (q3 - q1)/(2 eta'(n)) with
-    # xi' = 2 Phi^-1((n - 0.375)/(n + 0.25)), eta' = 2 Phi^-1((0.75 n - 0.125)/(n + 0.25))
-    xi = 2 * float(stats.norm.ppf((n - 0.375) / (n + 0.25)))
-    eta = 2 * float(stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
-    sd = (hi - lo) / (2 * xi) + (q3 - q1) / (2 * eta)
-    return (
-        Derived(mean, f"mean from min, quartiles and max, n = {_fmt(n)} (Luo et al. 2018)"),
-        Derived(sd, f"sd from range and IQR, n = {_fmt(n)} (Wan et al. 2014)"),
-    )
+    return _median(n, median, q1=q1, q3=q3, minimum=lo, maximum=hi)
 
 
 def _v(x: Any) -> float | None:
@@ -115,6 +80,14 @@ def _v(x: Any) -> float | None:
 
 
 def derive_row(row: dict[str, Any], n: float | None) -> dict[str, Any]:
+    """See :func:`_derive_row`; a conversion the numbers do not allow derives nothing."""
+    try:
+        return _derive_row(row, n)
+    except StatsError:
+        return {}
+
+
+def _derive_row(row: dict[str, Any], n: float | None) -> dict[str, Any]:
     """Fill mean/sd of one continuous outcome row where the paper gave something else.
 
     ``n`` is the group size (row n, else the arm's n analysed / randomised). Returns only the
@@ -153,10 +126,20 @@ def derive_row(row: dict[str, Any], n: float | None) -> dict[str, Any]:
             notes.append(pair[0].how)
             if sd is None:
                 out["sd"] = pair[1].value
-                notes.append(pair[1].how)
     if notes:
-        out["derivation"] = f"{MARK}: " + "; ".join(notes)
+        # "registry derived mean, sd: <worked arithmetic> (<source>)": the field list lets a
+        # later load blank exactly what the registry filled in and derive it afresh
+        fields = ", ".join(k for k in ("mean", "sd") if k in out)
+        out["derivation"] = f"{MARK} {fields}: " + "; ".join(notes)
     return out
+
+
+def derived_fields(derivation: Any) -> list[str]:
+    """Fields a registry derivation text says were derived (empty for a curator's text)."""
+    if not isinstance(derivation, str) or not derivation.startswith(MARK):
+        return []
+    head = derivation[len(MARK) :].split(":", 1)[0]
+    return [f.strip() for f in head.split(",") if f.strip() in ("mean", "sd")]
 
 
 def derive_outcomes(
@@ -177,14 +160,13 @@ def derive_outcomes(
     for i, rec in df.iterrows():
         if rec.get("outcome") not in continuous:
             continue
-        prev = rec.get("derivation")
-        if isinstance(prev, str) and prev.startswith(MARK):
+        fields = derived_fields(rec.get("derivation"))
+        if fields:
             # recompute: blank what the registry filled in before
-            if "mean from" in prev:
-                rec["mean"] = float("nan")
-            rec["sd"] = float("nan")
+            for f in fields:
+                rec[f] = float("nan")
+                df.loc[i, f] = float("nan")
             rec["derivation"] = None
-            df.loc[i, ["mean", "sd"]] = [rec["mean"], rec["sd"]]
             df.at[i, "derivation"] = None
         n = _v(rec.get("n"))
         if n is None:

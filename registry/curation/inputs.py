@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from registry.errors import InputError
+from registry.pooling.conversions import combine_arms
 from registry.protocol import Outcome, Protocol, TimePoint, load_protocol, parse_protocol
 from schemas.extraction import ROB1_KEY_DOMAINS
 from schemas.pooling_input import validate_pooling_data
@@ -97,15 +98,12 @@ def rob_overall(judgements: dict[str, str], tool: str = "RoB1") -> str | None:
 
 
 def combine_groups(groups: list[tuple[float, float, float]]) -> tuple[float, float, float]:
-    """Combine (n, mean, sd) groups into one (n, mean, sd)."""
+    """Combine (n, mean, sd) groups into one (n, mean, sd) (Cochrane Handbook 6.5.2.10)."""
     n, m, s = groups[0]
     for n2, m2, s2 in groups[1:]:
-        # Cochrane Handbook 6.5.2.10 Table 6.5.a: N = N1 + N2, M = (N1 M1 + N2 M2) / N,
-        # SD = sqrt(((N1-1) SD1^2 + (N2-1) SD2^2 + N1 N2 / N (M1^2 + M2^2 - 2 M1 M2)) / (N-1))
-        tot = n + n2
-        mean = (n * m + n2 * m2) / tot
-        var = ((n - 1) * s**2 + (n2 - 1) * s2**2 + n * n2 / tot * (m - m2) ** 2) / (tot - 1)
-        n, m, s = tot, mean, math.sqrt(var)
+        # Cochrane Handbook 6.5.2.10 Table 6.5.a, applied pairwise (registry.pooling.conversions)
+        d = combine_arms(n, m, s, n2, m2, s2)
+        n, m, s = d["n"], d["mean"], d["sd"]
     return n, m, s
 
 

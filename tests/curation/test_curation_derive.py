@@ -69,7 +69,7 @@ def test_derive_row_prefers_given_values() -> None:
     out = derive_row({"mean": 1.0, "ci_lower": 0.0, "ci_upper": 2.0, "ci_level": 0.9}, 100)
     # 90% CI, N 100: SD = 10 * 2 / (2 * 1.644854) = 6.079568
     assert out["sd"] == pytest.approx(6.079568, abs=1e-6)
-    assert out["derivation"].startswith("registry derived: sd = sqrt(n)")
+    assert out["derivation"].startswith("registry derived sd: SD = sqrt(n)")
 
 
 def test_combine_groups_matches_the_pooled_raw_data() -> None:

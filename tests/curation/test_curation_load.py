@@ -103,7 +103,7 @@ def test_derived_sd_is_stored_with_how_and_follows_a_corrected_se(mini: Path, db
     row = out[(out["study_id"] == "Beta2012") & (out["arm_id"] == "trt")].iloc[0]
     # sheet: se 0.5, n 30 -> sd = 0.5 * sqrt(30) (Cochrane Handbook 6.5.2.2)
     assert row["sd"] == pytest.approx(0.5 * 30**0.5)
-    assert row["derivation"].startswith("registry derived: sd = se * sqrt(n)")
+    assert row["derivation"].startswith("registry derived sd: SD = SE x sqrt(n)")
     set_cell(mini / "extraction", "outcomes", 4, "se", "0.6")
     summary = load_review(db, "mini")
     assert summary.updated == 1
@@ -144,3 +144,22 @@ def test_validate_finds_a_stored_value_the_protocol_now_rejects(mini: Path, tmp_
     proto.unlink()
     r = CliRunner().invoke(app, ["--db", str(dbfile), "validate", "--review", "mini"])
     assert r.exit_code == 0, r.output
+
+
+def test_mean_and_sd_from_median_are_derived_and_rederived(mini: Path, db: Store) -> None:
+    x = mini / "extraction"
+    for col, v in (("mean", ""), ("sd", ""), ("median", "13"), ("q1", "11"), ("q3", "15")):
+        set_cell(x, "outcomes", 5, col, v)  # Beta2012 ctl score, n 29
+    load_review(db, "mini")
+    out = db.curation_rows("mini", "outcomes")
+    row = out[(out["study_id"] == "Beta2012") & (out["arm_id"] == "ctl")].iloc[0]
+    # Luo 2018 (C3): w = 0.7 + 0.39/29 = 0.713448; mean = w * (11 + 15)/2 + (1 - w) * 13 = 13
+    # (symmetric quartiles); Wan 2014 (C3): SD = 4 / (2 * Phi^-1((0.75*29 - 0.125)/29.25))
+    assert row["mean"] == pytest.approx(13.0)
+    assert row["derivation"].startswith("registry derived mean, sd: S3 (q1, median, q3)")
+    set_cell(x, "outcomes", 5, "q3", "17")
+    load_review(db, "mini")
+    out = db.curation_rows("mini", "outcomes")
+    row = out[(out["study_id"] == "Beta2012") & (out["arm_id"] == "ctl")].iloc[0]
+    # mean = 0.713448 * 14 + 0.286552 * 13 = 13.713448
+    assert row["mean"] == pytest.approx(13.713448, abs=1e-6)
