@@ -229,3 +229,15 @@ def test_numeric_month_printed_as_pubmed_does(fixtures: Path):
     assert (r.pub_date, r.year) == ("2017 Jun", 2017)
     # ncbiutils/no_title_abstract.xml: <Year>2020</Year><Month>Dec</Month><Day>02</Day>.
     assert _one(fixtures / "ncbiutils" / "no_title_abstract.xml").pub_date == "2020 Dec 2"
+
+
+def test_retraction_notice_links_back(fixtures: Path):
+    # nlm_medsamp/medsamp2016.xml: 11600210 is the retraction notice of 11543891
+    # (<CommentsCorrections RefType="RetractionOf"> ... <PMID>11543891</PMID>); a notice
+    # is not itself a retracted publication.
+    recs = {r.pmid: r for r in _records(fixtures / "nlm_medsamp" / "medsamp2016.xml")}
+    notice, paper = recs["11600210"], recs["11543891"]
+    assert [(c.ref_type, c.pmid) for c in notice.comments
+            if c.ref_type == "RetractionOf"] == [("RetractionOf", "11543891")]
+    assert not notice.is_retracted and paper.is_retracted
+    assert any(c.ref_type == "RetractionIn" and c.pmid == "11600210" for c in paper.comments)
