@@ -506,7 +506,8 @@ def hard_key_matches(
     """Links from shared PMID, DOI or PMCID involving at least one new record.
 
     Returns (links, doubtful): a DOI/PMCID shared by records with different PMIDs, or by a
-    notice and an article, is doubtful and goes to the queue instead of linking.
+    notice and an article, is doubtful and goes to the queue instead of linking. A shared
+    PMID always links.
     """
     new = set(new_ids)
     links: dict[tuple[int, int], str] = {}
@@ -535,7 +536,9 @@ def hard_key_matches(
                     reason = None
                     if attr != "pmid" and ka.pmid and kb.pmid and ka.pmid != kb.pmid:
                         reason = f"same {attr.upper()} {value} but PMIDs {ka.pmid}/{kb.pmid}"
-                    elif ka.notice != kb.notice:
+                    elif attr != "pmid" and ka.notice != kb.notice:
+                        # One PMID is one PubMed citation whatever the titles say; a DOI
+                        # on an erratum and on its article is a database's mistake.
                         reason = (f"same {attr.upper()} {value} but "
                                   f"{ka.notice or 'article'} vs {kb.notice or 'article'}")
                     if reason:

@@ -146,3 +146,14 @@ def test_different_print_pages_need_a_person_but_an_e_locator_does_not() -> None
     assert LOW <= score_pair(base, other_pages).score < HIGH
     e_locator = key(3, pages="e0123")
     assert score_pair(base, e_locator).score >= HIGH
+
+
+def test_shared_pmid_links_even_when_only_one_copy_is_typed_as_erratum() -> None:
+    keys = {
+        1: key(1, pmid="300", doi="10.1000/e", publication_types=["Published Erratum"]),
+        2: key(2, source="embase", pmid="300"),  # Embase copy without publication types
+        3: key(3, source="wos", doi="10.1000/e"),
+    }
+    links, doubtful = hard_key_matches(keys, [2, 3])
+    assert links == [(1, 2, "pmid")]
+    assert [(a, b) for a, b, _ in doubtful] == [(1, 3)]  # a DOI on an erratum and an article
