@@ -129,6 +129,9 @@ def run_update(
             summary.searched.append(saved.source)
             summary.new_records += sum(r.new for r in runs)
             break  # run_search runs every saved PubMed query of the review at once
+        for line, new in _import_inbox(store, protocol):
+            summary.notes.append(line)
+            summary.new_records += new
         dd = deduplicate(store)
         summary.duplicates_removed = int(getattr(dd, "duplicates", 0))
         if hasattr(store, "screening_summary"):
@@ -141,6 +144,31 @@ def run_update(
     summary.changed_conclusions = list(report.summary.get("changed_conclusions", []))
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _import_inbox(store: Any, protocol: Any) -> list[tuple[str, int]]:
+    """Import export files the team dropped in ``data/reviews/<review>/imports/<source>/``.
+
+    Databases without an API the registry can call (Embase, Web of Science, CENTRAL) are
+    searched by the team; their exports land here and each file is imported once (a file
+    already imported for that source, by SHA-256, is skipped).
+    """
+    import hashlib
+
+    from registry.search import import_file
+
+    inbox = protocol.path.parent / "imports"
+    done: list[tuple[str, int]] = []
+    if not inbox.is_dir():
+        return done
+    for folder in sorted(p for p in inbox.iterdir() if p.is_dir()):
+        for f in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+            digest = hashlib.sha256(f.read_bytes()).hexdigest()
+            if store.import_runs_for_file(digest, folder.name):
+                continue
+            res = import_file(store, f, source=folder.name, review=protocol.review)
+            done.append((f"imported {res.line()}", res.new))
+    return done
 
 
 def list_versions(db: str | Path | None, review: str | None) -> list[dict[str, Any]]:

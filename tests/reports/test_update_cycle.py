@@ -105,3 +105,21 @@ def test_record_text_is_escaped(reviews: Path, db: Path, tmp_path: Path) -> None
     # self-contained: no external resource is referenced by the page
     for bad in ('src="http', "href=\"http", "@import", "url(http"):
         assert bad not in html
+
+
+def test_update_imports_inbox_files_once(
+    reviews: Path, db: Path, tmp_path: Path, fixtures: Path
+) -> None:
+    inbox = reviews / "msc-cirrhosis" / "imports" / "embase"
+    inbox.mkdir(parents=True)
+    # asreview/pubmed_zotero.ris: 6 PubMed records exported as RIS by Zotero (SOURCES.md)
+    (inbox / "export.ris").write_bytes((fixtures / "asreview" / "pubmed_zotero.ris").read_bytes())
+    first = run_update(db, "msc-cirrhosis", tmp_path / "out", offline=True)
+    assert first.new_records == 6
+    assert any("export.ris" in n for n in first.notes)
+    md = (tmp_path / "out" / "msc-cirrhosis" / "report.md").read_text(encoding="utf-8")
+    assert "6 records await title/abstract screening" in md
+    second = run_update(db, "msc-cirrhosis", tmp_path / "out", offline=True)
+    assert second.new_records == 0 and not any("export.ris" in n for n in second.notes)
+    with Store(db) as s:
+        assert s.record_counts("msc-cirrhosis")["embase"]["records"] == 6
