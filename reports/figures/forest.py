@@ -317,8 +317,8 @@ def _tick_label(v: float) -> str:
 # ---------------------------------------------------------------------------- drawing
 
 
-def _layout(table: _Table) -> tuple[float, float, float]:
-    """Fix column widths; return (left table width, plot width, study-col extra)."""
+def _layout(table: _Table) -> tuple[float, float]:
+    """Fix column widths; return (width of the table left of the plot, plot width)."""
     for c in table.cols:
         texts = [c.header] + [r.cells.get(c.key, "") for r in table.body + table.footer]
         bold_texts = [r.cells.get(c.key, "") for r in table.body if r.bold]
@@ -346,11 +346,11 @@ def _layout(table: _Table) -> tuple[float, float, float]:
         left = span_w
     fav = max(text_width(f, SMALL_FONT) for f in table.favours)
     plot_w = max(2.2, 2 * fav + 0.35, text_width(table.effect_header[1], bold=True) + PAD)
-    return left, plot_w, 0.0
+    return left, plot_w
 
 
 def _render(table: _Table, key: str, title: str, desc: str) -> str:
-    left, plot_w, _ = _layout(table)
+    left, plot_w = _layout(table)
     n_body = len(table.body)
     header_h = 2 * ROW_H + 0.06
     y_top = MARGIN + header_h
