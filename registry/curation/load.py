@@ -283,7 +283,7 @@ def load_review(store: Any, review: str) -> LoadSummary:
     in the registry: rows no longer in the folder are deleted, all changes audit-logged.
     Re-loading an unchanged folder writes nothing.
     """
-    from .published import read_published  # local: published imports validate helpers
+    from .published import check_published, read_published  # local: avoids an import cycle
 
     protocol = load_protocol(review)
     folder = protocol.folder
@@ -299,6 +299,8 @@ def load_review(store: Any, review: str) -> LoadSummary:
     pub_typed, pub_problems = read_published(folder, protocol)
     checked.problems.extend(pub_problems)
     checked.raise_if_failed(str(folder))
+    # stored as printed; what does not add up is flagged for the curator
+    checked.warnings.extend(str(f) for f in check_published(pub_typed))
     return _store_sheets(
         store,
         protocol,

@@ -2,7 +2,8 @@
 
 Every cell is read as text (so ``007`` or ``1.50`` reach validation as typed), stripped;
 an empty cell becomes None (= not reported, never 0). The frame index is the position of
-the data row, so the row a curator sees in a spreadsheet is ``index + 2`` (header = row 1).
+the data row, so the row a curator sees in a spreadsheet is ``index + 2`` (header = row 1);
+blank rows are dropped without renumbering the rows after them.
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ def _clean(df: pd.DataFrame) -> pd.DataFrame:
         return text or None
 
     out = df.map(cell) if len(df) else df
-    # drop rows that are entirely empty (trailing blank lines in a spreadsheet)
+    # drop rows that are entirely empty (blank lines in a spreadsheet) but keep the index:
+    # index + 2 stays the row number the curator sees
     if len(out):
         out = out[out.notna().any(axis=1)]
     out = out.loc[:, [c for c in out.columns if c and not c.startswith("Unnamed:")]]
-    out = out.reset_index(drop=True).astype(object)
+    out = out.astype(object)
     # pandas may turn an all-None column into NaN: empty cells are None, always
     return out.where(out.notna(), None)
 
@@ -60,7 +62,9 @@ def _clean(df: pd.DataFrame) -> pd.DataFrame:
 def read_csv(path: Path) -> pd.DataFrame:
     """One CSV sheet, all cells as text."""
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False
+        )
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"{path}: cannot read CSV: {exc}") from exc
     except pd.errors.EmptyDataError:

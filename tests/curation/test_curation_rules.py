@@ -247,3 +247,17 @@ def test_add_trial_refers_to_stored_study(mini: Path, tmp_path: Path, db: Store)
     with pytest.raises(ValidationFailed) as err:
         add_trial(db, inc, "mini")
     assert len(err.value.problems) == 1 and "row 4, column arm_id" in err.value.problems[0]
+
+
+def test_row_numbers_survive_blank_rows(sheet_copy: Path, db: Store) -> None:
+    path = sheet_copy / "arms.csv"
+    lines = path.read_text().splitlines()
+    # spreadsheet rows: 1 header, 2-3 Alpha2010, 4 blank, 5 an all-empty row, 6-7 Beta2012
+    lines[3:3] = ["", ",,,,,,,"]
+    lines[5] = lines[5].replace(",30,30,", ",30,31,")  # Beta2012 trt: n_analysed 31 > 30
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValidationFailed) as err:
+        add_trial(db, sheet_copy, "mini")
+    assert [p.split(": ", 1)[1] for p in err.value.problems] == [
+        "row 6, column n_analysed, value '31': n_analysed must be <= n_randomised"
+    ]
