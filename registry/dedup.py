@@ -691,8 +691,9 @@ def deduplicate(
     """Find duplicates among records not examined before (incremental) and update clusters.
 
     ``review`` limits which new records are examined to those the review's runs brought
-    in (they are still compared against every record). One transaction writes keys, links,
-    queued pairs, clusters and the run log; with nothing new nothing is written.
+    in (they are compared against every record already in the dedup index). One
+    transaction writes keys, links, queued pairs, clusters and the run log; with nothing
+    new nothing is written.
     """
     t0 = time.perf_counter()
     stages: dict[str, float] = {}

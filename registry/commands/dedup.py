@@ -94,6 +94,9 @@ def register(app: typer.Typer) -> None:
             raise fail("use only one of --review, --export-queue, --import-decisions", 2)
         if review_queue:
             s = call(dedup.run_review, db, _ask)
+            if not (s.duplicate or s.not_duplicate or s.skipped or s.remaining or s.quit):
+                console.print("no uncertain pairs to review", highlight=False)
+                return
             console.print(
                 f"{s.duplicate} duplicate, {s.not_duplicate} not duplicate, {s.skipped} skipped;"
                 f" {s.remaining} pair(s) still pending",

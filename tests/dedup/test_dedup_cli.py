@@ -103,3 +103,12 @@ def test_interactive_review_stops_cleanly_at_end_of_input(
     assert "1 duplicate, 0 not duplicate, 0 skipped; 2 pair(s) still pending" in res.output
     with Store(db) as s:
         assert s.prisma_identification(None)["duplicates_removed"] == 1
+
+
+def test_review_with_an_empty_queue(tmp_path: Path, ncbi_pubmed: Path) -> None:
+    db = tmp_path / "reg.duckdb"
+    with Store(db) as s:
+        import_file(s, ncbi_pubmed, source="pubmed")
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="")
+    assert res.exit_code == 0, res.output
+    assert "no uncertain pairs to review" in res.output
