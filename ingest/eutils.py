@@ -55,7 +55,7 @@ class EUtilsConfig:
     email: str | None = None
     tool: str = "living-evidence-registry"
     timeout: float = 60.0  # seconds to wait for a response (read time-out)
-    connect_timeout: float = 10.0
+    connect_timeout: float = 5.0  # short: an offline update must give up within seconds
     max_attempts: int = 6  # tries per request for transient errors (429, 5xx, time-out...)
     max_wait: float = 120.0  # seconds of backoff sleep per request before giving up
     unreachable_attempts: int = 2  # tries when the host cannot be reached at all

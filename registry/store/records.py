@@ -498,8 +498,9 @@ class RecordsMixin(StoreCore):
     def unfinished_runs(
         self, review: str | None, source: str, query: str | None
     ) -> list[dict[str, Any]]:
-        """Searches for (review, source, query) that did not finish (``running`` left by a
-        killed process, or ``interrupted``) since the last successful one, oldest first."""
+        """Searches for (review, source, query) that did not finish since the last
+        successful one, oldest first: ``running`` (left by a killed process),
+        ``interrupted`` or ``failed`` (NCBI gave up half-way). The next search resumes them."""
         last = self.last_successful_run(review, source, query)
         floor = last["run_id"] if last else 0
         rows = self._dicts(
