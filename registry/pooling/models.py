@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import chdtrc, chdtri, ndtr, ndtri, stdtr, stdtrit
+from scipy.special import chdtrc, chdtri, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
 from registry.pooling.effects import study_label
@@ -23,6 +24,7 @@ from registry.pooling.effects import study_label
 Method = Literal["FE", "DL", "REML", "PM"]
 METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM")
 
+_SQRT2 = math.sqrt(2.0)
 _TOL = 1e-15  # relative step size at which the iterative tau2 solvers stop
 _MAXITER = 500
 
@@ -46,7 +48,6 @@ class MetaResult:
     ci_lb: float
     ci_ub: float
     tau2: float
-    tau2_ci: tuple[float, float] | None
     i2: float
     h2: float
     q: float
@@ -61,6 +62,18 @@ class MetaResult:
     measure: str = "GEN"
     level: float = 0.95
     notes: tuple[str, ...] = ()
+    # (yi, vi) the Q-profile CI is computed from, on first access (it costs more than the fit)
+    tau2_ci_data: tuple[np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @cached_property
+    def tau2_ci(self) -> tuple[float, float] | None:
+        """Q-profile confidence interval for tau2 (Viechtbauer 2007); None for MH/Peto/k = 1."""
+        if self.tau2_ci_data is None:
+            return None
+        y, v = self.tau2_ci_data
+        return tau2_qprofile_ci(y, v, self.level)
 
     def to_json_dict(self) -> dict[str, object]:
         """The result with the reference files' field names (log scale for OR/RR)."""
@@ -92,8 +105,10 @@ class MetaResult:
         return out
 
     def as_dict(self) -> dict[str, object]:
-        """All fields as a plain dict."""
-        return asdict(self)
+        """All fields as a plain dict (with ``tau2_ci``, without the arrays behind it)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tau2_ci_data"}
+        d["tau2_ci"] = self.tau2_ci
+        return d
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -109,13 +124,11 @@ def _as_arrays(
         raise StatsError(f"yi has {y.size} values but vi has {v.size}")
     if y.size == 0:
         raise StatsError("no studies to pool")
-    bad = ~(np.isfinite(y) & np.isfinite(v))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    if not (np.isfinite(y).all() and np.isfinite(v).all()):
+        i = int(np.flatnonzero(~(np.isfinite(y) & np.isfinite(v)))[0])
         raise StatsError(f"{study_label(labels, i)}: yi or vi is missing (yi={y[i]}, vi={v[i]})")
-    nonpos = v <= 0
-    if nonpos.any():
-        i = int(np.flatnonzero(nonpos)[0])
+    if not (v > 0).all():
+        i = int(np.flatnonzero(~(v > 0))[0])
         raise StatsError(
             f"{study_label(labels, i)}: sampling variance vi must be > 0, got {v[i]:g}"
         )
@@ -132,25 +145,41 @@ def _qgen(y: np.ndarray, v: np.ndarray, tau2: float) -> tuple[float, float]:
     return float(wr @ (y - mu)), float(-(wr @ wr))
 
 
-def _solve_qgen(y: np.ndarray, v: np.ndarray, target: float) -> float:
+def _solve_qgen(y: np.ndarray, v: np.ndarray, target: float, start: float = 0.0) -> float:
     """Root of Q_gen(tau2) = target on [0, inf); 0 if Q_gen(0) <= target.
 
-    Q_gen is decreasing and convex in tau2 (Cauchy-Schwarz on its second derivative), so
-    Newton's method started at 0 climbs monotonically to the root without overshooting.
+    Q_gen is decreasing and convex in tau2 (Cauchy-Schwarz on its second derivative), so a
+    Newton step from anywhere lands left of the root and Newton from the left climbs
+    monotonically to it. While left of the root we take the Newton step for 1/Q_gen (which
+    is nearly linear in tau2, so far fewer steps); the first time that overshoots we switch
+    to plain Newton for good, which keeps convergence guaranteed.
     """
-    q, dq = _qgen(y, v, 0.0)
-    if q <= target:
-        return 0.0
     t = 0.0
+    if start > 0:
+        q, dq = _qgen(y, v, start)
+        if q > target:
+            t = start
+    if t == 0.0:
+        q, dq = _qgen(y, v, 0.0)
+        if q <= target:
+            return 0.0
+    accelerate = True
+    prev = math.inf
     for _ in range(_MAXITER):
-        step = (q - target) / -dq
-        t_new = t + step
-        if step <= _TOL * t_new:
+        if q > target:
+            step = (q - target) / -dq
+            if accelerate:
+                step *= q / target  # Newton step for 1/Q_gen = 1/target
+        else:
+            accelerate = False
+            step = (q - target) / -dq  # negative: back to the left of the root
+        t_new = max(t + step, 0.0)
+        if t_new == 0.0 and t == 0.0:
+            return 0.0
+        if _converged(t_new - t, prev, t_new):
             return t_new
-        t = t_new
+        t, prev = t_new, t_new - t
         q, dq = _qgen(y, v, t)
-        if q <= target:  # rounding at the root
-            return t
     raise StatsError("Q-profile / Paule-Mandel iteration did not converge")
 
 
@@ -166,11 +195,11 @@ def tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
 
 def tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
     """Paule-Mandel tau2: generalised Q equals k - 1 (Paule & Mandel 1982)."""
-    return _solve_qgen(y, v, y.size - 1.0)
+    return _solve_qgen(y, v, y.size - 1.0, start=tau2_dl(y, v))
 
 
 def _reml_step(y: np.ndarray, v: np.ndarray, t: float) -> float:
-    """Fisher-scoring step (score / information) of the REML likelihood at tau2 = t."""
+    """Fisher-scoring step (score / expected information) of the REML likelihood at tau2 = t."""
     w = 1.0 / (v + t)
     sw = w.sum()
     mu = (w @ y) / sw
@@ -181,17 +210,43 @@ def _reml_step(y: np.ndarray, v: np.ndarray, t: float) -> float:
     return float((py @ py - tr_p) / tr_pp)
 
 
-def tau2_reml(y: np.ndarray, v: np.ndarray, start: float | None = None) -> float:
-    """REML tau2 by Fisher scoring (as metafor rma.uni), safeguarded by a bracket.
+def _reml_newton_step(y: np.ndarray, v: np.ndarray, t: float) -> float:
+    """Newton step on the REML score (observed information), else the Fisher step.
 
-    Score and information of the restricted likelihood (Viechtbauer 2005, eqs. 8-9):
-    step = (y'PPy - tr P) / tr(PP), P = W - W11'W / sum(W).
+    With a = Py and b = Pa: score = (a'a - tr P)/2, its derivative = -a'b + tr(PP)/2
+    (Viechtbauer 2005). Newton converges quadratically near the root; where the observed
+    information is not positive the expected one (Fisher scoring) is used. Either way the
+    step has the sign of the score, which the bracket in :func:`fisher_scoring` relies on.
     """
-    return fisher_scoring(lambda t: _reml_step(y, v, t),
-                          tau2_dl(y, v) if start is None else start)
+    w = 1.0 / (v + t)
+    sw = w.sum()
+    mu = (w @ y) / sw
+    a = w * (y - mu)
+    w2 = w @ w
+    tr_p = sw - w2 / sw
+    tr_pp = w2 - 2.0 * (w @ (w * w)) / sw + (w2 / sw) ** 2
+    b = w * a - w * ((w @ a) / sw)
+    num = a @ a - tr_p
+    obs = 2.0 * (a @ b) - tr_pp
+    return float(num / obs) if obs > 0 else float(num / tr_pp)
 
 
-def fisher_scoring(step: Callable[[float], float], start: float) -> float:
+def tau2_reml(y: np.ndarray, v: np.ndarray, start: float | None = None) -> float:
+    """REML tau2 (as metafor rma.uni, solved to convergence).
+
+    Newton / Fisher-scoring steps on the restricted likelihood's score (Viechtbauer 2005,
+    eqs. 8-9; Fisher step = (y'PPy - tr P) / tr(PP), P = W - W11'W / sum(W)), safeguarded by
+    a bracket (see :func:`fisher_scoring`).
+    """
+    return fisher_scoring(lambda t: _reml_newton_step(y, v, t),
+                          tau2_dl(y, v) if start is None else start,
+                          root_fn=lambda t: _reml_step(y, v, t))
+
+
+def fisher_scoring(
+    step: Callable[[float], float], start: float,
+    root_fn: Callable[[float], float] | None = None,
+) -> float:
     """Root of the score on [0, inf) by Fisher scoring steps, safeguarded by a bracket.
 
     Every evaluated point narrows a bracket around the root (the sign of a step is the sign
@@ -219,10 +274,11 @@ def fisher_scoring(step: Callable[[float], float], start: float) -> float:
         if lo < t_new < hi:
             if _converged(adj, prev, t_new):
                 return t_new
-            if hi < math.inf and abs(adj) > 0.5 * abs(prev):
+            if hi < math.inf and (lo > 0 or s0 > 0) and abs(adj) > 0.5 * abs(prev):
                 # oscillating inside a bracket (slow or no contraction): Brent's method on the
                 # step, which has the sign and the roots of the score
-                return float(brentq(step, lo, hi, xtol=1e-300, rtol=1e-15, maxiter=_MAXITER))
+                return float(brentq(root_fn or step, lo, hi, xtol=1e-300, rtol=1e-15,
+                                    maxiter=_MAXITER))
             prev = adj
         else:
             t_new = 0.5 * (lo + hi)  # the step left the bracket: bisect instead
@@ -267,12 +323,14 @@ def tau2_qprofile_ci(y: np.ndarray, v: np.ndarray, level: float = 0.95) -> tuple
     return _solve_qgen(y, v, crit_lb), _solve_qgen(y, v, crit_ub)
 
 
+@lru_cache(maxsize=16)
 def _zcrit(level: float) -> float:
     return float(ndtri(1 - (1 - level) / 2))
 
 
 def _pz(z: float) -> float:
-    return float(2 * ndtr(-abs(z)))
+    # two-sided normal p-value, 2 * Phi(-|z|) = erfc(|z| / sqrt 2)
+    return math.erfc(abs(z) / _SQRT2)
 
 
 def _fe_heterogeneity(q: float, df: int) -> tuple[float, float, float]:
@@ -366,13 +424,12 @@ def rma(
         half = crit * math.sqrt(se * se + tau2)
         pi_lb, pi_ub = mu - half, mu + half
 
-    t_ci = tau2_qprofile_ci(y, v, level) if (tau2_ci and k > 1) else None
     return MetaResult(
         estimate=float(mu), se=se, stat=float(stat), pval=pval, ci_lb=float(ci_lb),
-        ci_ub=float(ci_ub), tau2=float(tau2), tau2_ci=t_ci, i2=float(i2), h2=float(h2), q=q,
+        ci_ub=float(ci_ub), tau2=float(tau2), i2=float(i2), h2=float(h2), q=q,
         q_pval=q_pval, df=df, k=k, pi_lb=float(pi_lb), pi_ub=float(pi_ub),
         weights_percent=tuple((100.0 * w / sw).tolist()), method=method, test=test,
-        measure=measure, level=level,
+        measure=measure, level=level, tau2_ci_data=(y, v) if (tau2_ci and k > 1) else None,
     )
 
 
@@ -438,7 +495,7 @@ def _finish(
     sw = weights.sum()
     return MetaResult(
         estimate=float(est), se=float(se), stat=float(stat), pval=_pz(stat),
-        ci_lb=float(est - crit * se), ci_ub=float(est + crit * se), tau2=0.0, tau2_ci=None,
+        ci_lb=float(est - crit * se), ci_ub=float(est + crit * se), tau2=0.0,
         i2=i2, h2=h2, q=q, q_pval=q_pval, df=df, k=k, pi_lb=None, pi_ub=None,
         weights_percent=tuple((100.0 * weights / sw).tolist()), method=method, test="z",
         measure=measure, level=level,
@@ -577,7 +634,7 @@ def rma_mh_dl(
     half = crit * math.sqrt(se * se + tau2)
     return MetaResult(
         estimate=mu, se=se, stat=stat, pval=_pz(stat), ci_lb=mu - crit * se,
-        ci_ub=mu + crit * se, tau2=tau2, tau2_ci=tau2_qprofile_ci(y, v, level), i2=i2, h2=h2,
+        ci_ub=mu + crit * se, tau2=tau2, tau2_ci_data=(y, v), i2=i2, h2=h2,
         q=q, q_pval=q_pval, df=df, k=k, pi_lb=mu - half, pi_ub=mu + half,
         weights_percent=tuple((100.0 * w / sw).tolist()), method="DL", test="z",
         measure=measure, level=level,
