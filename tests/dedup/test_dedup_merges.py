@@ -161,3 +161,18 @@ def test_four_real_replies_stay_apart_and_a_copy_finds_its_own(
     assert (res.examined, res.fuzzy_links, res.queued) == (1, 1, 0)
     target = ids[[r.pmid for r in parse(medline)].index("26432154")]
     assert clusters(store)[emb][0] == clusters(store)[target][0] == target
+
+
+def test_shared_pmcid_links(store: Store, ncbi_pubmed: Path, tmp_path: Path) -> None:
+    pm = by_pmid(ncbi_pubmed)["30158200"]
+    assert pm.pmcid == "PMC6113773"
+    ris = write_ris(tmp_path / "cochrane.ris", [
+        ris_entry(pm, AN="CN-01234567", DO=None, N1="PMCID: PMC6113773",
+                  TI="Fracture risk: genetic and clinical determinants"),  # title too different
+    ])
+    import_file(store, ncbi_pubmed, source="pubmed")
+    [cn] = import_file(store, ris, source="cochrane")
+    res = deduplicate(store)
+    assert (res.hard_links, res.fuzzy_links, res.duplicates) == (1, 0, 1)
+    assert store._rows("SELECT reason FROM dedup_links") == [("pmcid",)]
+    assert not clusters(store)[cn][1]
