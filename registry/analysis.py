@@ -29,7 +29,7 @@ from reports.figures import model as fig
 from reports.figures.forest import cumulative_forest_svg, forest_svg, leave_one_out_svg
 from reports.figures.funnel import funnel_svg
 from reports.figures.prisma import prisma_svg
-from reports.figures.rob import rob_summary_svg, rob_traffic_light_svg
+from reports.figures.rob import ROB1_DOMAINS, rob_summary_svg, rob_traffic_light_svg
 from reports.model import (
     Effect,
     Figure,
@@ -276,7 +276,7 @@ def _forest(
         )
     total = fig.PooledRow.from_meta(
         a.result, show_pi=show_pi and a.result.k >= 3, label="Total (95% CI)",
-        **_totals(df, a.studies, kind),
+        weight_percent=100.0, **_totals(df, a.studies, kind),
     )
     plot = fig.ForestPlot(
         measure=_measure_name(a.measure),
@@ -690,7 +690,11 @@ def _rob_figures(rob: pd.DataFrame, study_ids: Sequence[str]) -> tuple[Any, Any,
         judg = {str(d): (None if pd.isna(j) else str(j))
                 for d, j in zip(sub["domain"], sub["judgement"], strict=True)}
         rows.append(fig.RobRow(study=str(sid), judgements=judg))
-    table = fig.RobTable(tool=tool, rows=tuple(rows), show_overall=False,  # type: ignore[arg-type]
+    recorded = list(dict.fromkeys(str(d) for d in rob["domain"]))
+    known = [d for d in ROB1_DOMAINS if d in recorded] if tool == "RoB1" else []
+    domains = tuple(known + [d for d in recorded if d not in known])
+    table = fig.RobTable(tool=tool, rows=tuple(rows), domains=domains,  # type: ignore[arg-type]
+                         show_overall=False,
                          title="Risk of bias per study and domain",
                          description="Traffic-light plot of risk-of-bias judgements.")
     n_missing = sum(1 for r in rows for v in r.judgements.values() if v is None)
