@@ -269,7 +269,7 @@ class EUtilsClient:
                         f"gave up after {unreachable} tries"
                     ) from None
                 why: Exception = exc
-                hint = None
+                hint = 0.5  # nobody is listening: a long backoff would only delay the error
                 self.retries["unreachable"] += 1
             except _Transient as exc:
                 why, hint = exc, exc.retry_after
