@@ -231,7 +231,7 @@ def analyse(
     notes.extend(es.notes)
     y, v = es.yi, es.vi
 
-    fit: Fit
+    fit: Fit | None
     if meth in ("MH", "PETO") or (revman_dich and meth == "DL"):
         e1, t1, e2, t2 = sub["events1"], sub["n1"], sub["events2"], sub["n2"]
         if meth == "MH":
@@ -253,12 +253,7 @@ def analyse(
     else:
         main = rma(y, v, method=meth, hksj=use_hksj, level=level, measure=measure,
                    labels=labels)
-
-        def fit(ix: np.ndarray) -> MetaResult:
-            one = ix.size == 1
-            return rma(y[ix], v[ix], method="FE" if one else meth, hksj=use_hksj and not one,
-                       level=level, measure=measure, labels=[labels[i] for i in ix],
-                       tau2_ci=False, allow_single=True)
+        fit = None  # inverse variance: the around-functions fit it themselves (vectorised)
 
     sg = None
     if by:
@@ -270,14 +265,19 @@ def analyse(
                 groups.append("missing")
             else:
                 groups.append(str(g))
-        sg = subgroups_from_fit(groups, fit)
-    loo = _around.leave_one_out(y, v, labels=labels, fit=fit) if leave_one_out else None
+        sg = (subgroups_from_fit(groups, fit) if fit is not None else
+              _around.subgroups(y, v, groups, method=meth, hksj=use_hksj, level=level,
+                                measure=measure, labels=labels))
+    loo = (_around.leave_one_out(y, v, method=meth, hksj=use_hksj, level=level,
+                                 measure=measure, labels=labels, fit=fit)
+           if leave_one_out else None)
     cum = None
     if cumulative:
         key = _column(table, cumulative)[idx]
         if np.isnan(key).all():
             raise InputError(f"column {cumulative!r} has no numbers to order studies by")
-        cum = _around.cumulative(y, v, order=key, labels=labels, fit=fit)
+        cum = _around.cumulative(y, v, order=key, method=meth, hksj=use_hksj, level=level,
+                                 measure=measure, labels=labels, fit=fit)
     eg = tf = None
     if y.size >= SMALL_STUDY_MIN_K:
         eg = _around.egger(y, v, labels=labels)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
@@ -25,7 +26,16 @@ from registry.pooling.models import (
     rma,
 )
 
+if TYPE_CHECKING:
+    from registry.pooling.batch import BatchResult
+
 Fit = Callable[[np.ndarray], MetaResult]
+
+
+def _batch(y: np.ndarray, v: np.ndarray, **kw: Any) -> BatchResult:
+    from registry.pooling.batch import rma_batch  # batch imports models; imported late
+
+    return rma_batch(y, v, **kw)
 
 
 def _fitter(
@@ -40,7 +50,7 @@ def _fitter(
         single = idx.size == 1
         return rma(y[idx], v[idx], method="FE" if single else method,
                    hksj=hksj and not single, level=level, measure=measure, labels=sub,
-                   tau2_ci=False, allow_single=True)
+                   allow_single=True)
 
     return fit
 
@@ -187,8 +197,16 @@ def leave_one_out(
     k = y.size
     if k < 2:
         raise StatsError("leave-one-out needs at least 2 studies")
-    f = fit or _fitter(y, v, method, hksj, level, measure, labels)
     allidx = np.arange(k)
+    if fit is None and method.upper() in METHODS and (not hksj or k > 2):
+        # all k refits at once (vectorised); identical to fitting one at a time
+        drop = ~np.eye(k, dtype=bool)
+        rows_y = y[None, :].repeat(k, 0)[drop].reshape(k, k - 1)
+        rows_v = v[None, :].repeat(k, 0)[drop].reshape(k, k - 1)
+        b = _batch(rows_y, rows_v, method=method, hksj=hksj, level=level)
+        res = tuple(b.result(i, measure=measure, level=level) for i in range(k))
+        return Sequential("leave_one_out", tuple(range(k)), res)
+    f = fit or _fitter(y, v, method, hksj, level, measure, labels)
     res = tuple(f(allidx[allidx != i]) for i in range(k))
     return Sequential("leave_one_out", tuple(range(k)), res)
 
@@ -223,6 +241,14 @@ def cumulative(
             raise StatsError(f"{study_label(labels, i)}: no value to order the cumulative "
                              "analysis by")
         perm = np.argsort(key, kind="stable")
+    if fit is None and method.upper() in METHODS and not hksj:
+        # all k prefixes at once (vectorised, nan-padded); the first is a single study
+        tri = np.tri(k, dtype=bool)
+        rows_y = np.where(tri, y[perm][None, :], np.nan)
+        rows_v = np.where(tri, v[perm][None, :], np.nan)
+        b = _batch(rows_y, rows_v, method=method, level=level)
+        res = tuple(b.result(j, measure=measure, level=level) for j in range(k))
+        return Sequential("cumulative", tuple(int(i) for i in perm), res)
     f = fit or _fitter(y, v, method, hksj, level, measure, labels)
     res = tuple(f(perm[: j + 1]) for j in range(k))
     return Sequential("cumulative", tuple(int(i) for i in perm), res)

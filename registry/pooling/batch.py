@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
-from registry.pooling.models import tau2_reml
+from registry.pooling.models import MetaResult, tau2_reml
 
 _TOL = 1e-15
 _MAXITER = 500
@@ -40,11 +40,28 @@ class BatchResult:
     k: np.ndarray
     pi_lb: np.ndarray
     pi_ub: np.ndarray
+    weights_percent: np.ndarray  # (analyses, max studies), nan where padded
     method: str
     test: str
 
     def __len__(self) -> int:
         return int(self.estimate.shape[0])
+
+    def result(self, i: int, *, measure: str = "GEN", level: float = 0.95) -> MetaResult:
+        """Row ``i`` as a :class:`~registry.pooling.models.MetaResult` (no tau2 CI)."""
+        k = int(self.k[i])
+        single = k == 1
+        w = self.weights_percent[i]
+        return MetaResult(
+            estimate=float(self.estimate[i]), se=float(self.se[i]), stat=float(self.stat[i]),
+            pval=float(self.pval[i]), ci_lb=float(self.ci_lb[i]), ci_ub=float(self.ci_ub[i]),
+            tau2=float(self.tau2[i]), i2=float(self.i2[i]), h2=float(self.h2[i]),
+            q=float(self.q[i]), q_pval=float(self.q_pval[i]), df=k - 1, k=k,
+            pi_lb=float(self.pi_lb[i]), pi_ub=float(self.pi_ub[i]),
+            weights_percent=tuple(w[~np.isnan(w)].tolist()),
+            method="FE" if single else self.method, test=self.test, measure=measure,
+            level=level,
+        )
 
 
 def _pad(rows: Sequence[Sequence[float]]) -> np.ndarray:
@@ -232,5 +249,5 @@ def rma_batch(
     return BatchResult(
         estimate=mu, se=se, stat=stat, pval=pval, ci_lb=mu - crit * se, ci_ub=mu + crit * se,
         tau2=tau2, i2=i2, h2=h2, q=q, q_pval=q_pval, k=k, pi_lb=mu - half, pi_ub=mu + half,
-        method=method, test=test,
+        weights_percent=np.where(m, 100.0 * w / sw[:, None], np.nan), method=method, test=test,
     )

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from registry.pooling import rma, rma_batch
+from registry.pooling import cumulative, leave_one_out, rma, rma_batch
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False, allow_infinity=False)
 variance = st.floats(min_value=1e-3, max_value=4, allow_nan=False, allow_infinity=False)
@@ -82,3 +82,33 @@ def test_batch_equals_one_fit_at_a_time(batch, method, hksj) -> None:
         for f in ["estimate", "se", "ci_lb", "ci_ub", "tau2", "i2", "h2", "q", "pi_lb", "pi_ub",
                   "pval", "q_pval"]:
             assert getattr(res, f)[i] == pytest.approx(getattr(one, f), rel=1e-7, abs=1e-10), f
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=studies(min_k=3, max_k=10), method=st.sampled_from(METHODS), hksj=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_vectorised_leave_one_out_and_cumulative_equal_refitting(data, method, hksj, seed):
+    """leave_one_out/cumulative fit all subsets at once; the same as one rma() per subset."""
+    y, v = data
+    if hksj:
+        assume(all(np.ptp(np.delete(y, i)) > 0 for i in range(y.size)))
+
+    def refit(hk: bool):
+        def one(ix: np.ndarray):
+            single = ix.size == 1
+            return rma(y[ix], v[ix], method="FE" if single else method, hksj=hk and not single,
+                       allow_single=True)
+
+        return one
+
+    fast = leave_one_out(y, v, method=method, hksj=hksj)
+    slow = leave_one_out(y, v, fit=refit(hksj))
+    order = np.random.default_rng(seed).permutation(y.size).astype(float)
+    fast_c = cumulative(y, v, order=order, method=method)
+    slow_c = cumulative(y, v, order=order, fit=refit(False))
+    for a, b in ((fast, slow), (fast_c, slow_c)):
+        assert a.order == b.order
+        for ra, rb in zip(a.results, b.results, strict=True):
+            for f in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "i2", "q", "pi_lb", "pval"):
+                assert getattr(ra, f) == pytest.approx(getattr(rb, f), rel=1e-7, abs=1e-10), f
+            assert ra.weights_percent == pytest.approx(rb.weights_percent)
