@@ -151,6 +151,8 @@ class ReplayServer:
         self.timeout_sleep = timeout_sleep
         self.queries: dict[str, list[str]] = {}  # term -> PMIDs (default: whole corpus)
         self.fixed_esearch: bytes | None = None
+        # PMIDs ESearch lists but EFetch does not have (withdrawn between the two calls)
+        self.phantom_ids: list[str] = []
         self.seen: list[Seen] = []
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
@@ -348,7 +350,7 @@ class ReplayServer:
         term = p.get("term", "")
         lo = _parse_date(p["mindate"], end=False) if p.get("mindate") else None
         hi = _parse_date(p["maxdate"], end=True) if p.get("maxdate") else None
-        ids = self.ids_in_window(term, lo, hi)
+        ids = self.ids_in_window(term, lo, hi) + list(self.phantom_ids)
         count = len(ids)
         if self.count_hook is not None:
             count = self.count_hook(lo, hi, count)

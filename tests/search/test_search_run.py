@@ -203,6 +203,28 @@ def test_saved_queries_come_from_the_protocol(monkeypatch, tmp_path) -> None:
     assert saved_queries("r1") == expected and expected
 
 
+def test_fewer_ids_than_the_count_is_an_error_not_a_short_result(
+    store, server, make_client
+) -> None:
+    server.count_hook = lambda lo, hi, true: true + 5  # NCBI claims 5 more than it lists
+    with pytest.raises(NetworkError, match="listed"):
+        run_search(store, query="q", client=make_client(), today=TODAY)
+    assert server.count("esearch") == 2  # asked twice before giving up
+    assert store.search_runs()[-1]["outcome"] == "failed"
+    assert store._scalar("SELECT count(*) FROM records") == 0
+
+
+def test_pmid_missing_from_efetch_is_reported_not_dropped(store, server, make_client) -> None:
+    server.phantom_ids = ["99999999"]
+    [s] = run_search(store, query="q", client=make_client(), today=TODAY)
+    assert s.outcome == "ok" and s.problems == 1 and s.new == len(server.corpus)
+    [p] = store.parse_problems(s.run_id)
+    assert p["location"] == "PMID 99999999" and "EFetch returned no record" in p["message"]
+    # asked once more, alone, before it was reported
+    assert server.requests("efetch")[-1].params["id"] == "99999999"
+    assert store.get_search_run(s.run_id)["skipped_records"] == 1
+
+
 def test_bad_options_are_input_errors(store, make_client) -> None:
     with pytest.raises(InputError):
         run_search(store, client=make_client())
