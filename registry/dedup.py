@@ -409,14 +409,18 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
     # Agreement elsewhere cannot make up for a title that differs in substance
     # (a protocol and its results paper share authors, journal and often the year).
     cap = 1.0 if sim >= MIN_TITLE_AUTO else HIGH - 0.01
-    if page_conflict:
-        cap = HIGH - 0.01
+    id_conflict = False
     if a.doi and b.doi and a.doi != b.doi:
-        cap = HIGH - 0.01
+        id_conflict = True
         why.append("different DOIs")
     if a.pmid and b.pmid and a.pmid != b.pmid:
-        cap = HIGH - 0.01
+        id_conflict = True
         why.append("different PMIDs")
+    if id_conflict and page_conflict:
+        # Own identifier and own pages: two items published separately, not a copy.
+        cap = 0.0
+    elif id_conflict or page_conflict:
+        cap = min(cap, HIGH - 0.01)
     na, nb = _numbers(a.title_norm), _numbers(b.title_norm)
     if na - nb and nb - na:
         # "... report, week 12" vs "week 13", "phase 2" vs "phase 3": typos rarely
@@ -434,8 +438,6 @@ def score_pair(a: RecordKey, b: RecordKey) -> PairScore:
                              and a.year == b.year)
         same_where = bool(set(a.journal_keys) & set(b.journal_keys)
                           and a.first_page and a.first_page == b.first_page)
-        id_conflict = bool((a.doi and b.doi and a.doi != b.doi)
-                           or (a.pmid and b.pmid and a.pmid != b.pmid))
         if not same_who_when or id_conflict:
             cap = 0.0
         elif not (same_where and sim >= 0.97):

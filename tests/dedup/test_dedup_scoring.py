@@ -157,3 +157,11 @@ def test_shared_pmid_links_even_when_only_one_copy_is_typed_as_erratum() -> None
     links, doubtful = hard_key_matches(keys, [2, 3])
     assert links == [(1, 2, "pmid")]
     assert [(a, b) for a, b, _ in doubtful] == [(1, 3)]  # a DOI on an erratum and an article
+
+
+def test_own_identifier_and_own_pages_mean_another_item() -> None:
+    a = key(1, doi="10.1000/a", pages="101-110")
+    b = key(2, doi="10.1000/b", pages="245-250")
+    assert score_pair(a, b).score == 0.0
+    c = key(3, doi="10.1000/c", pages="101-110")  # same pages: a person looks
+    assert LOW <= score_pair(a, c).score < HIGH
