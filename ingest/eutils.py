@@ -10,7 +10,9 @@
 - A host that cannot be reached at all (DNS failure, connection refused) fails fast after
   ``unreachable_attempts`` tries, so an offline monthly update goes on within seconds.
 - ESearch runs with ``usehistory=y``; EFetch is POSTed in batches of PMIDs, and a batch
-  counts only when every record in it parsed (a truncated body is fetched again).
+  counts only when every record in it parsed (a truncated body is fetched again). Batches
+  name their PMIDs instead of paging the WebEnv so that a search resumed hours later (the
+  history server forgets a WebEnv) fetches exactly the PMIDs still missing.
 """
 
 from __future__ import annotations
