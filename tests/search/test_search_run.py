@@ -233,3 +233,30 @@ def test_bad_options_are_input_errors(store, make_client) -> None:
     with pytest.raises(InputError):
         run_search(store, query="q", batch=0, client=make_client())
     assert store.search_runs() == []
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_progress_is_reported(
+    store, server, make_client
+) -> None:
+    client = make_client()
+    calls: list[tuple[int, int | None, str]] = []
+    real = client.efetch
+
+    def efetch(ids):
+        if len(calls) >= 3:  # start message + two batches done, then the user presses ^C
+            raise KeyboardInterrupt
+        return real(ids)
+
+    client.efetch = efetch  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run_search(store, query="q", client=client, batch=50, today=TODAY,
+                   progress=lambda d, t, m: calls.append((d, t, m)))
+    n = len(server.corpus)
+    assert calls[0] == (0, n, f"fetching {n} records")
+    assert [c[0] for c in calls[1:]] == [50, 100]
+    [run] = store.search_runs()
+    assert run["outcome"] == "interrupted" and run["new_records"] == 100
+    client.efetch = real  # type: ignore[method-assign]
+    [s] = run_search(store, query="q", client=client, batch=50, today=TODAY)
+    assert s.resumed_from == (run["run_id"],) and s.new == n - 100
+    _assert_exactly_once(store, set(server.corpus))
