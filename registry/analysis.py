@@ -252,6 +252,7 @@ def _forest(
     outcome: Outcome,
     title: str,
     show_pi: bool,
+    with_total: bool = True,
 ) -> Figure:
     kind = outcome.kind
     groups: list[Any] = []
@@ -283,7 +284,7 @@ def _forest(
         groups=tuple(groups),
         kind="dichotomous" if kind == "dichotomous" else "continuous",
         direction=outcome.direction,  # type: ignore[arg-type]
-        total=total,
+        total=total if with_total else None,
         subgroup_test=sg_test,
         method_label=_revman_method_label(a, _mh_random(a, kind)),
         experimental_label="Experimental",
@@ -536,6 +537,66 @@ def _outcome_section(
         funnel=_funnel(main, f"{title} — funnel plot"),
         small_study_note=small,
         note="; ".join(notes),
+    )
+
+
+def _time_subgroup_section(
+    outcome: Outcome, inputs: Sequence[Any], sset: Any, preset_name: str,
+    results: list[dict[str, Any]],
+) -> OutcomeSection | None:
+    """One forest with a subgroup per time point (as Lu 2023 and RevMan lay them out).
+
+    No overall diamond: the same participants appear at several time points, so pooling
+    across them would count them twice; only the subgroup estimates and the test for
+    subgroup differences are shown.
+    """
+    frames = []
+    for inp in inputs:
+        if len(inp.data) == 0:
+            continue
+        tp = inp.time_point
+        d = inp.data.copy()
+        if "label" not in d.columns:
+            d["label"] = d["study_id"]
+        d["label"] = [f"{lab} ({tp.label})" for lab in d["label"].astype(str)]
+        d["_tp"] = tp.label
+        frames.append(d)
+    if len(frames) < 2 or sum(len(f) for f in frames) < 3:
+        return None
+    df = pd.concat(frames, ignore_index=True)
+    df["label"] = _unique_labels(df["label"].astype(str).tolist())
+    try:
+        a = _fit(df, outcome.measure, preset_name, by="_tp")
+    except (StatsError, RegistryError):
+        return None
+    assert a.subgroups is not None
+    for sg in a.subgroups.subgroups:
+        r = sg.result
+        labels = [a.studies[i] for i in sg.rows]
+        row = _result_row(f"{outcome.id}/time={sg.label}", outcome.id, None, a,
+                          _n_participants(df[df["label"].isin(labels)], outcome.kind),
+                          subgroup_set=sset.id, subgroup=sg.label)
+        row.update(k=r.k, estimate=r.estimate, ci_lb=r.ci_lb, ci_ub=r.ci_ub, pval=r.pval,
+                   tau2=r.tau2, i2=r.i2)
+        results.append(row)
+    st = a.subgroups
+    title = f"{outcome.name} — subgroups by {sset.label}"
+    return OutcomeSection(
+        anchor=f"o-{outcome.id}-by-time",
+        outcome=outcome.name,
+        time_point="all time points",
+        kind=outcome.kind,
+        direction=outcome.direction,
+        main=None,
+        forest=None,
+        subgroups=(SubgroupView(
+            label=sset.label,
+            figure=_forest(a, df, outcome, title, False, with_total=False),
+            test_text=(f"Test for subgroup differences: Chi² = {st.q:.2f}, df = {st.df} "
+                       f"({p_clause(st.pval)}), I² = {st.i2:.0f}%"),
+            note="No overall estimate across time points: the same participants are "
+                 "measured at several of them.",
+        ),),
     )
 
 
@@ -960,6 +1021,13 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
         by_outcome.setdefault(inp.outcome.id, []).append((sec, inp))
         if sec.main is not None:
             sof_rows.append(_grade_row(inp.outcome, sec, inp.data, protocol))
+    time_sets = [g for g in protocol.subgroups if g.by in ("time_point", "time")]
+    if time_sets:
+        for o in protocol.outcomes:
+            ins = [i for s, i in by_outcome.get(o.id, [])]
+            sec = _time_subgroup_section(o, ins, time_sets[0], preset_name, results)
+            if sec is not None:
+                sections.append(sec)
     for o in protocol.outcomes:
         if not o.primary:
             continue
