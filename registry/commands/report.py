@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
-from registry.commands._common import call, console, global_options
+from registry.commands._common import call, console, global_options, is_tty
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +23,9 @@ def register(app: typer.Typer) -> None:
         """Render the review's evidence summary (HTML + Markdown) from the registry."""
         from registry.update import make_report
 
-        result = call(make_report, global_options(ctx).db, review, out)
+        spinner = console.status(f"pooling and rendering {review}…") if is_tty() else nullcontext()
+        with spinner:
+            result = call(make_report, global_options(ctx).db, review, out)
         console.print(f"report {result.version_label}: {result.html_path} and {result.md_path}")
 
     @app.command("update")
@@ -41,7 +44,9 @@ def register(app: typer.Typer) -> None:
         """The living cycle: search, import, deduplicate, queue, re-pool, report, summarise."""
         from registry.update import run_update
 
-        summary = call(run_update, global_options(ctx).db, review, out, offline=offline)
+        spinner = console.status(f"updating {review}…") if is_tty() else nullcontext()
+        with spinner:
+            summary = call(run_update, global_options(ctx).db, review, out, offline=offline)
         for line in summary.lines():
             console.print(line, highlight=False, soft_wrap=True)
         raise typer.Exit(summary.exit_code(strict=strict, fail_on_change=fail_on_change))
