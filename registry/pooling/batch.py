@@ -109,52 +109,60 @@ def _pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndarray) -> np.n
     raise StatsError("rma_batch: Paule-Mandel iteration did not converge")
 
 
-def _reml_step(y: np.ndarray, v: np.ndarray, m: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _reml_steps(y: np.ndarray, v: np.ndarray, m: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Row-wise Newton step on the REML score, Fisher step where the observed information is
+    not positive (as models._reml_newton_step); the sign is that of the score."""
     w = np.where(m, 1.0 / (v + t[:, None]), 0.0)
     sw = w.sum(1)
     mu = (w * y).sum(1) / sw
-    py = w * (y - mu[:, None])
+    a = w * (y - mu[:, None])
     w2 = (w * w).sum(1)
     tr_p = sw - w2 / sw
     tr_pp = w2 - 2.0 * (w * w * w).sum(1) / sw + (w2 / sw) ** 2
-    return ((py * py).sum(1) - tr_p) / tr_pp
+    b = w * a - w * ((w * a).sum(1) / sw)[:, None]
+    num = (a * a).sum(1) - tr_p
+    obs = 2.0 * (a * b).sum(1) - tr_pp
+    return num / np.where(obs > 0, obs, tr_pp)
 
 
 def _reml(y: np.ndarray, v: np.ndarray, m: np.ndarray, t0: np.ndarray) -> np.ndarray:
-    """Row-wise REML: safeguarded Fisher scoring, the same algorithm as models.tau2_reml."""
-    s0 = _reml_step(y, v, m, np.zeros_like(t0))
+    """Row-wise REML with the algorithm of models.tau2_reml (bracketed Newton/Fisher steps).
+
+    Each iteration only touches the rows that have not converged yet; rows still oscillating
+    after 40 steps are finished by the scalar solver (which switches to Brent's method).
+    """
     t = t0.copy()
+    s0 = _reml_steps(y, v, m, np.zeros_like(t))
     at_bound = (t == 0) & (s0 <= 0)
-    t[at_bound] = 0.0
-    active = ~at_bound
-    lo = np.zeros_like(t)
-    hi = np.full_like(t, np.inf)
-    prev = np.full_like(t, np.inf)
-    for _ in range(60):
-        if not active.any():
+    idx = np.flatnonzero(~at_bound)
+    lo = np.zeros(idx.size)
+    hi = np.full(idx.size, np.inf)
+    prev = np.full(idx.size, np.inf)
+    for _ in range(40):
+        if idx.size == 0:
             return t
-        adj = np.where(active, np.where(t > 0, _reml_step(y, v, m, t), s0), 0.0)
-        active &= adj != 0
-        lo = np.where(active & (adj > 0), np.maximum(lo, t), lo)
-        hi = np.where(active & (adj < 0), np.minimum(hi, t), hi)
-        t_new = t + adj
-        to0 = active & (t_new < 0) & (s0 <= 0)
-        t[to0] = 0.0
-        active &= ~to0
+        ti = t[idx]
+        s0i = s0[idx]
+        adj = np.where(ti > 0, _reml_steps(y[idx], v[idx], m[idx], ti), s0i)
+        lo = np.where(adj > 0, np.maximum(lo, ti), lo)
+        hi = np.where(adj < 0, np.minimum(hi, ti), hi)
+        t_new = ti + adj
+        to0 = (t_new < 0) & (s0i <= 0)
         inside = (lo < t_new) & (t_new < hi)
         a = np.abs(adj)
         # as models._converged: tiny relative step, or stalled at rounding level
-        conv = inside & ((a <= 1e-14 * t_new) | (a < 1e-300)
-                         | ((a <= 1e-10 * t_new) & (a >= 0.5 * prev)))
-        bis = active & ~inside
+        done = (adj == 0) | to0 | (inside & (
+            (a <= 1e-14 * t_new) | (a < 1e-300) | ((a <= 1e-10 * t_new) & (a >= 0.5 * prev))))
+        bis = ~inside & ~to0
         with np.errstate(invalid="ignore"):
             t_new = np.where(bis, 0.5 * (lo + hi), t_new)
-            conv |= bis & (hi - lo <= 1e-14 * hi)
+            done |= bis & (hi - lo <= 1e-14 * hi)
+        t_new = np.where(to0, 0.0, np.where(adj == 0, ti, t_new))
+        t[idx] = t_new
         prev = np.where(bis, np.inf, a)
-        t = np.where(active, t_new, t)
-        active &= ~conv
-    # rows still oscillating: the scalar solver (which switches to Brent's method)
-    for i in np.flatnonzero(active):
+        keep = ~done
+        idx, lo, hi, prev = idx[keep], lo[keep], hi[keep], prev[keep]
+    for i in idx:  # rare: oscillating rows
         t[i] = tau2_reml(y[i, m[i]], v[i, m[i]])
     return t
 

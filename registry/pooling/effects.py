@@ -69,14 +69,14 @@ def study_label(labels: Sequence[str] | None, i: int) -> str:
 def _check_missing(
     cols: dict[str, np.ndarray], labels: tuple[str, ...]
 ) -> tuple[np.ndarray, list[str]]:
-    k = len(next(iter(cols.values())))
-    miss = np.zeros(k, dtype=bool)
-    notes: list[str] = []
-    for i in range(k):
-        names = [n for n, a in cols.items() if np.isnan(a[i])]
-        if names:
-            miss[i] = True
-            notes.append(f"{_label(labels, i)}: missing {', '.join(names)}; no effect size")
+    miss = np.zeros(len(next(iter(cols.values()))), dtype=bool)
+    for a in cols.values():
+        miss |= np.isnan(a)
+    notes = [
+        f"{_label(labels, int(i))}: missing "
+        f"{', '.join(n for n, a in cols.items() if np.isnan(a[i]))}; no effect size"
+        for i in np.flatnonzero(miss)
+    ]
     return miss, notes
 
 

@@ -448,14 +448,16 @@ def _tables(
     if k == 0:
         raise StatsError("no studies to pool")
     a, t1, c, t2 = cols
-    for i in range(k):
-        if not all(np.isfinite(x[i]) for x in cols):
+    finite = np.isfinite(a) & np.isfinite(t1) & np.isfinite(c) & np.isfinite(t2)
+    valid = finite & (a >= 0) & (a <= t1) & (c >= 0) & (c <= t2) & (t1 > 0) & (t2 > 0)
+    if not valid.all():
+        i = int(np.flatnonzero(~valid)[0])
+        if not finite[i]:
             raise StatsError(f"{study_label(labels, i)}: events or totals are missing")
-        if not (0 <= a[i] <= t1[i] and 0 <= c[i] <= t2[i] and t1[i] > 0 and t2[i] > 0):
-            raise StatsError(
-                f"{study_label(labels, i)}: invalid counts (events1={a[i]:g}, n1={t1[i]:g}, "
-                f"events2={c[i]:g}, n2={t2[i]:g})"
-            )
+        raise StatsError(
+            f"{study_label(labels, i)}: invalid counts (events1={a[i]:g}, n1={t1[i]:g}, "
+            f"events2={c[i]:g}, n2={t2[i]:g})"
+        )
     return a, t1 - a, c, t2 - c
 
 

@@ -1,0 +1,245 @@
+"""Pooling speed against named baselines: R's metafor and statsmodels' combine_effects.
+
+Runs the reference analyses (../shared/reference/metafor) many times and prints the time per
+fit and the ratio to each baseline, plus the throughput of the vectorised batch entry point.
+
+    python bench/bench_pooling.py            # metafor measured here if Rscript + metafor exist,
+                                             # otherwise the figures measured in issue 3
+    python bench/bench_pooling.py --with-r   # apt-get install r-cran-metafor first if needed
+
+Baselines (issue 3, measured on the project machine): metafor 3.8 about 1.6 ms per DL fit,
+2.9 ms per PM fit, 22 ms per leave-one-out on 13 studies; statsmodels about 0.055 ms per DL
+fit. Targets: faster than statsmodels on every method both have, at least 30x metafor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from registry.pooling import escalc, leave_one_out, rma, rma_batch, rma_mh, rma_peto
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("REGISTRY_SHARED", REPO.parent / "shared"))
+ISSUE_METAFOR_MS = {"DL": 1.6, "PM": 2.9, "LOO-DL": 22.0}
+ISSUE_STATSMODELS_MS = {"DL": 0.055}
+
+
+def per_call(fn: Callable[[], object], budget: float = 0.25) -> float:
+    """Seconds per call: best of 5 runs of a loop sized to ~budget/5 seconds."""
+    t1 = timeit.timeit(fn, number=1)
+    n = max(1, int(budget / 5 / max(t1, 1e-7)))
+    return min(timeit.repeat(fn, number=n, repeat=5)) / n
+
+
+def load_cases() -> dict[str, dict]:
+    folder = SHARED / "reference" / "metafor"
+    if not folder.is_dir():
+        sys.exit(f"reference folder not found: {folder} (set REGISTRY_SHARED)")
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def arrays(case: dict) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    cols = {c: np.array([np.nan if x is None else x for x in v], float)
+            for c, v in case["input"].items()}
+    es = escalc(case["measure"], **cols)
+    ok = ~np.isnan(es.yi)
+    return es.yi[ok], es.vi[ok], {c: a[ok] for c, a in cols.items()}
+
+
+def ours(case: dict) -> dict[str, float]:
+    """Seconds per fit for each model of a case (inverse variance, MH/Peto, leave-one-out)."""
+    y, v, cols = arrays(case)
+    out = {
+        "FE": per_call(lambda: rma(y, v, method="FE")),
+        "DL": per_call(lambda: rma(y, v, method="DL")),
+        "REML": per_call(lambda: rma(y, v, method="REML")),
+        "PM": per_call(lambda: rma(y, v, method="PM")),
+        "DL+HKSJ": per_call(lambda: rma(y, v, method="DL", hksj=True)),
+        "REML+tau2CI": per_call(lambda: rma(y, v, method="REML").tau2_ci),
+        "LOO-DL": per_call(lambda: leave_one_out(y, v, method="DL")),
+    }
+    if "events1" in cols and case["measure"] in ("OR", "RR", "RD"):
+        e1, n1, e2, n2 = cols["events1"], cols["n1"], cols["events2"], cols["n2"]
+        out["MH"] = per_call(lambda: rma_mh(e1, n1, e2, n2, case["measure"]))
+        if case["measure"] == "OR":
+            out["PETO"] = per_call(lambda: rma_peto(e1, n1, e2, n2))
+    return out
+
+
+def statsmodels_times(case: dict) -> dict[str, float]:
+    """statsmodels' combine_effects for the methods it has (DL, PM); it always adds FE."""
+    try:
+        from statsmodels.stats.meta_analysis import combine_effects
+    except ImportError:
+        return {}
+    y, v, _ = arrays(case)
+    res: dict[str, float] = {}
+    for ours_name, sm_name in (("DL", "dl"), ("PM", "pm")):
+        r = combine_effects(y, v, method_re=sm_name)
+        mine = rma(y, v, method=ours_name)
+        assert abs(r.mean_effect_re - mine.estimate) <= 1e-6 * abs(mine.estimate) + 1e-9, (
+            f"statsmodels {sm_name} disagrees: {r.mean_effect_re} vs {mine.estimate}")
+        res[ours_name] = per_call(lambda sm=sm_name: combine_effects(y, v, method_re=sm))
+    res["FE"] = res["DL"]  # the same call returns the fixed-effect result too
+    return res
+
+
+R_SCRIPT = r"""
+suppressMessages(library(metafor))
+d <- read.csv("%(csv)s")
+n <- %(reps)d
+tm <- function(expr) { f <- function() eval(expr); f(); t <- system.time(for (i in 1:n) f())
+  as.numeric(t["elapsed"]) / n * 1000 }
+dat <- escalc("OR", ai = events1, n1i = n1, ci = events2, n2i = n2, data = d)
+res <- list(
+  FE = tm(quote(rma(yi, vi, data = dat, method = "FE"))),
+  DL = tm(quote(rma(yi, vi, data = dat, method = "DL"))),
+  REML = tm(quote(rma(yi, vi, data = dat, method = "REML"))),
+  PM = tm(quote(rma(yi, vi, data = dat, method = "PM"))),
+  "DL+HKSJ" = tm(quote(rma(yi, vi, data = dat, method = "DL", test = "knha"))),
+  "REML+tau2CI" = tm(quote(confint(rma(yi, vi, data = dat, method = "REML")))),
+  MH = tm(quote(rma.mh(ai = events1, n1i = n1, ci = events2, n2i = n2, data = d))),
+  PETO = tm(quote(rma.peto(ai = events1, n1i = n1, ci = events2, n2i = n2, data = d))),
+  "LOO-DL" = tm(quote(leave1out(rma(yi, vi, data = dat, method = "DL"))))
+)
+r <- rma(yi, vi, data = dat, method = "REML", control = list(threshold = 1e-12))
+cat(paste0(names(res), "=", sprintf("%%.6f", unlist(res)), collapse = "\n"), "\n")
+cat(sprintf("CHECK_REML_TAU2=%%.15g\nCHECK_REML_EST=%%.15g\n", r$tau2, c(r$beta)))
+ci <- confint(r, control = list(tol = 1e-12))
+cat(sprintf("CHECK_TAU2_CI=%%.15g,%%.15g\n", ci$random["tau^2", "ci.lb"],
+            ci$random["tau^2", "ci.ub"]))
+"""
+
+
+def have_metafor() -> bool:
+    if not shutil.which("Rscript"):
+        return False
+    r = subprocess.run(["Rscript", "-e", "suppressMessages(library(metafor))"],
+                       capture_output=True, text=True)
+    return r.returncode == 0
+
+
+def install_metafor() -> None:
+    print("installing r-cran-metafor with apt-get (once) ...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "install", "-y", "-qq", "--no-install-recommends", "r-cran-metafor"],
+                ["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "r-cran-metafor"]):
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if r.returncode == 0 and "install" in cmd and have_metafor():
+            return
+    print("  could not install r-cran-metafor; using the issue's figures", flush=True)
+
+
+def metafor_times(case: dict, reps: int) -> tuple[dict[str, float], dict[str, object]]:
+    """Milliseconds per call measured in R on the same machine, and R's numbers to compare."""
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "case.csv"
+        inp = case["input"]
+        rows = zip(*(inp[c] for c in ("events1", "n1", "events2", "n2")), strict=True)
+        csv.write_text("events1,n1,events2,n2\n" + "\n".join(
+            ",".join("NA" if x is None else str(x) for x in r) for r in rows) + "\n")
+        script = Path(tmp) / "bench.R"
+        script.write_text(R_SCRIPT % {"csv": csv, "reps": reps})
+        out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True,
+                             check=True).stdout
+    times: dict[str, float] = {}
+    checks: dict[str, object] = {}
+    for line in out.split():
+        key, _, val = line.partition("=")
+        if key.startswith("CHECK_"):
+            checks[key] = [float(x) for x in val.split(",")]
+        elif val:
+            times[key] = float(val)
+    return times, checks
+
+
+def bench_batch(n_analyses: int, k: int) -> None:
+    rng = np.random.default_rng(20250101)
+    vi = rng.uniform(0.01, 0.5, size=(n_analyses, k))
+    yi = rng.normal(-0.5, np.sqrt(vi + 0.1))
+    print(f"\nBatch entry point: {n_analyses} meta-analyses of {k} studies each")
+    print(f"{'method':<8}{'total s':>10}{'us/analysis':>14}{'analyses/s':>14}"
+          f"{'scalar us':>12}{'batch gain':>12}")
+    sub = 300
+    for method in ("FE", "DL", "REML", "PM"):
+        t = per_call(lambda m=method: rma_batch(yi, vi, method=m), budget=1.0)
+        ts = per_call(lambda m=method: [rma(yi[i], vi[i], method=m) for i in range(sub)],
+                      budget=1.0) / sub
+        per = t / n_analyses
+        print(f"{method:<8}{t:>10.3f}{per * 1e6:>14.2f}{1 / per:>14,.0f}{ts * 1e6:>12.1f}"
+              f"{ts / per:>11.1f}x")
+    # a check that the batch equals the scalar path
+    b = rma_batch(yi[:50], vi[:50], method="REML")
+    worst = max(abs(b.tau2[i] - rma(yi[i], vi[i], method="REML").tau2) for i in range(50))
+    print(f"max |tau2 batch - scalar| over 50 REML fits: {worst:.2e}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--with-r", action="store_true",
+                    help="install r-cran-metafor with apt-get if Rscript/metafor are missing")
+    ap.add_argument("--reps", type=int, default=200, help="R repetitions per model")
+    ap.add_argument("--batch", type=int, default=10000, help="analyses in the batch benchmark")
+    args = ap.parse_args()
+
+    cases = load_cases()
+    main_case = cases["bcg_OR"]
+    print(f"Reference case: bcg_OR ({len(main_case['input']['n1'])} studies, log odds ratio)")
+
+    mine = ours(main_case)
+    sm = statsmodels_times(main_case)
+    if args.with_r and not have_metafor():
+        install_metafor()
+    r_times: dict[str, float] = {}
+    if have_metafor():
+        r_times, checks = metafor_times(main_case, args.reps)
+        baseline = "metafor (R, measured now on this machine)"
+        y, v, _ = arrays(main_case)
+        res = rma(y, v, method="REML")
+        print("Numbers vs metafor run now: REML tau2 rel. diff "
+              f"{abs(res.tau2 / checks['CHECK_REML_TAU2'][0] - 1):.1e}, estimate "
+              f"{abs(res.estimate / checks['CHECK_REML_EST'][0] - 1):.1e}; Q-profile CI "
+              f"({res.tau2_ci[0]:.6f}, {res.tau2_ci[1]:.6f}) vs R "
+              f"({checks['CHECK_TAU2_CI'][0]:.6f}, {checks['CHECK_TAU2_CI'][1]:.6f})")
+    else:
+        r_times = dict(ISSUE_METAFOR_MS)
+        baseline = "metafor (figures measured in issue 3; Rscript/metafor not available)"
+    print(f"Baselines: {baseline}; statsmodels combine_effects (measured now)\n")
+    print(f"{'model':<13}{'ours ms':>10}{'metafor ms':>12}{'x metafor':>11}"
+          f"{'statsm. ms':>12}{'x statsm.':>11}")
+    for name, t in mine.items():
+        rm = r_times.get(name)
+        st = sm.get(name)
+        print(f"{name:<13}{t * 1e3:>10.4f}"
+              f"{(f'{rm:.3f}' if rm else '-'):>12}{(f'{rm / (t * 1e3):.0f}x' if rm else '-'):>11}"
+              f"{(f'{st * 1e3:.4f}' if st else '-'):>12}"
+              f"{(f'{st / t:.1f}x' if st else '-'):>11}")
+    print(f"\nissue's statsmodels figure: {ISSUE_STATSMODELS_MS['DL']} ms per DL fit "
+          f"-> {ISSUE_STATSMODELS_MS['DL'] / (mine['DL'] * 1e3):.1f}x")
+
+    print("\nAll reference cases (ms per fit, ours):")
+    names = ["FE", "DL", "REML", "PM", "DL+HKSJ", "LOO-DL", "MH", "PETO"]
+    print(f"{'case':<28}{'k':>4}" + "".join(f"{n:>9}" for n in names))
+    for cname, case in cases.items():
+        t = ours(case) if cname != "bcg_OR" else mine
+        k = arrays(case)[0].size
+        print(f"{cname:<28}{k:>4}" + "".join(
+            f"{t[n] * 1e3:>9.4f}" if n in t else f"{'-':>9}" for n in names))
+
+    bench_batch(args.batch, 13)
+
+
+if __name__ == "__main__":
+    main()
