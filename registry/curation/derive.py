@@ -152,12 +152,11 @@ def derive_outcomes(
     """
     if outcomes.empty:
         return outcomes
-    df = outcomes.copy()
-    for c in ("mean", "sd", "derivation"):
-        if c not in df.columns:
-            df[c] = None if c == "derivation" else float("nan")
-    df["derivation"] = df["derivation"].astype(object)
-    for i, rec in df.iterrows():
+    cols = list(outcomes.columns) + [
+        c for c in ("mean", "sd", "derivation") if c not in outcomes.columns
+    ]
+    recs = outcomes.to_dict("records")
+    for rec in recs:
         if rec.get("outcome") not in continuous:
             continue
         fields = derived_fields(rec.get("derivation"))
@@ -165,16 +164,13 @@ def derive_outcomes(
             # recompute: blank what the registry filled in before
             for f in fields:
                 rec[f] = float("nan")
-                df.loc[i, f] = float("nan")
             rec["derivation"] = None
-            df.at[i, "derivation"] = None
         n = _v(rec.get("n"))
         if n is None:
             n = arm_n.get((rec.get("study_id"), rec.get("arm_id")))
-        changes = derive_row(rec.to_dict(), n)
-        for k, v in changes.items():
-            if k == "derivation":
-                df.at[i, k] = v
-            else:
-                df.loc[i, k] = v
+        rec.update(derive_row(rec, n))
+    df = pd.DataFrame(recs, index=outcomes.index, columns=cols)
+    for c in ("mean", "sd"):
+        df[c] = pd.to_numeric(df[c]).astype(float)
+    df["derivation"] = df["derivation"].astype(object).where(df["derivation"].notna(), None)
     return df

@@ -49,11 +49,17 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
         return pd.DataFrame(columns=list(GAP_COLUMNS))
     arm_by = {(a["study_id"], a["arm_id"]): a for a in arms.to_dict("records")} if len(arms) else {}
     rob_ids = set(rob["study_id"]) if len(rob) else set()
+    arms_of: dict[str, list[dict[str, Any]]] = {}
+    for (s, _), a in arm_by.items():
+        arms_of.setdefault(s, []).append(a)
+    rows_of: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in outc.to_dict("records") if len(outc) else []:
+        rows_of.setdefault((r["study_id"], r["outcome"]), []).append(r)
     for st in studies.to_dict("records"):
         sid = st["study_id"]
         if st.get("included_in") == "excluded":
             continue
-        s_arms = [a for (s, _), a in arm_by.items() if s == sid]
+        s_arms = arms_of.get(sid, [])
         if not s_arms:
             out.append((sid, "(study)", "(any)", "no arms", "no arms sheet rows for this study"))
         for a in s_arms:
@@ -63,10 +69,9 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
                 )
         if sid not in rob_ids:
             out.append((sid, "(study)", "(any)", "no risk of bias", "no judgements extracted"))
-        s_rows = outc[outc["study_id"] == sid] if len(outc) else outc
         for o in protocol.outcomes:
-            rows = s_rows[s_rows["outcome"] == o.id] if len(s_rows) else s_rows
-            if rows.empty:
+            recs = rows_of.get((sid, o.id), [])
+            if not recs:
                 out.append(
                     (
                         sid,
@@ -77,7 +82,6 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
                     )
                 )
                 continue
-            recs = rows.to_dict("records")
             for r in recs:
                 w = _num(r.get("time_weeks"))
                 if w is not None and protocol.time_point_for(w) is None:

@@ -142,17 +142,6 @@ def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _pick(rows: pd.DataFrame, weeks: float) -> dict[str, Any] | None:
-    """The row nearest the target weeks (final values before change scores on a tie)."""
-    if rows.empty:
-        return None
-    r = rows.assign(
-        _d=(rows["time_weeks"] - weeks).abs(),
-        _c=rows["value_type"].map(lambda v: 0 if v in (None, "final") or v != v else 1),
-    ).sort_values(["_d", "_c"], kind="stable")
-    return r.iloc[0].to_dict()
-
-
 def _arm_n(row: dict[str, Any], arm: dict[str, Any]) -> float | None:
     for v in (row.get("n"), arm.get("n_analysed"), arm.get("n_randomised")):
         if _f(v) is not None:
@@ -177,21 +166,23 @@ def pooling_inputs(store: Any, review: str) -> list[PoolingInput]:
     if studies.empty:
         return out
     study_by = {s["study_id"]: s for s in studies.to_dict("records")}
+    # group once: (outcome, study) -> rows, in sheet order (per-study filtering is O(n^2))
+    by_os: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in outcomes.to_dict("records") if len(outcomes) else []:
+        by_os.setdefault((r["outcome"], r["study_id"]), []).append(r)
     for o in protocol.outcomes:
-        o_rows = outcomes[outcomes["outcome"] == o.id] if len(outcomes) else outcomes
+        sids = [sid for (oid, sid) in by_os if oid == o.id]
         for t in protocol.time_points:
-            in_win = (
-                o_rows[o_rows["time_weeks"].map(lambda w, t=t: t.contains(float(w)))]
-                if len(o_rows)
-                else o_rows
-            )
             rows = []
             notes: list[str] = []
-            for sid, srows in in_win.groupby("study_id", sort=False) if len(in_win) else []:
+            for sid in sids:
                 st = study_by.get(sid)
                 if st is None or st["included_in"] == "excluded":
                     continue
-                rec = _study_row(o, t, st, srows, arm_by, notes)
+                in_win = [r for r in by_os[(o.id, sid)] if t.contains(float(r["time_weeks"]))]
+                if not in_win:
+                    continue
+                rec = _study_row(o, t, st, in_win, arm_by, notes)
                 if rec is not None:
                     rows.append(rec)
             data = pd.DataFrame(rows)
@@ -203,27 +194,34 @@ def pooling_inputs(store: Any, review: str) -> list[PoolingInput]:
     return out
 
 
+def _value_type(r: dict[str, Any]) -> str:
+    v = r.get("value_type")
+    return v if isinstance(v, str) and v else "final"
+
+
 def _study_row(
     o: Outcome,
     t: TimePoint,
     st: dict[str, Any],
-    srows: pd.DataFrame,
+    srows: list[dict[str, Any]],
     arm_by: dict[tuple[str, str], dict[str, Any]],
     notes: list[str],
 ) -> dict[str, Any] | None:
     sid = st["study_id"]
-    vt = srows["value_type"].map(lambda v: "final" if not isinstance(v, str) else v)
     # both groups must use the same kind of value: final values first, else change scores
     for value_type in ("final", "change"):
-        sub = srows[vt == value_type]
+        by_arm: dict[str, list[dict[str, Any]]] = {}
+        for r in srows:
+            if _value_type(r) == value_type:
+                by_arm.setdefault(r["arm_id"], []).append(r)
         picked: dict[str, list[dict[str, Any]]] = {"experimental": [], "control": []}
-        for aid, arows in sub.groupby("arm_id", sort=False):
+        for aid, arows in by_arm.items():
             arm = arm_by.get((sid, aid))
             if arm is None or arm.get("role") not in picked:
                 continue
-            row = _pick(arows, t.weeks)
-            if row is not None:
-                picked[arm["role"]].append({**row, "_arm": arm})
+            # the row nearest the time point's weeks (first in sheet order on a tie)
+            row = min(arows, key=lambda r: abs(float(r["time_weeks"]) - t.weeks))
+            picked[arm["role"]].append({**row, "_arm": arm})
         if not picked["experimental"] or not picked["control"]:
             continue
         groups = {}
