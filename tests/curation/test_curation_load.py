@@ -163,3 +163,20 @@ def test_mean_and_sd_from_median_are_derived_and_rederived(mini: Path, db: Store
     row = out[(out["study_id"] == "Beta2012") & (out["arm_id"] == "ctl")].iloc[0]
     # mean = 0.713448 * 14 + 0.286552 * 13 = 13.713448
     assert row["mean"] == pytest.approx(13.713448, abs=1e-6)
+
+
+def test_cli_gaps_export_and_errors(mini: Path, tmp_path: Path) -> None:
+    dbfile = str(tmp_path / "g.duckdb")
+    run = CliRunner().invoke
+    assert run(app, ["--db", dbfile, "load-review", "mini"]).exit_code == 0
+    r = run(app, ["--db", dbfile, "gaps"])  # the only review: no --review needed
+    assert r.exit_code == 0 and r.output.startswith("mini: 6 gap(s)"), r.output
+    assert "Beta2012" in r.output and "no Death values extracted" in r.output
+    r = run(app, ["--db", dbfile, "gaps", "--status", "missing dispersion"])
+    assert r.exit_code == 0 and r.output.startswith("mini: 0 gap(s)")
+    r = run(app, ["--db", dbfile, "extract", "export", "--review", "nope", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "no protocol file" in r.output
+    r = run(app, ["--db", dbfile, "add-trial", str(tmp_path / "missing")])
+    assert r.exit_code == 2 and "give --review" in r.output
+    r = run(app, ["--db", dbfile, "add-trial", str(tmp_path / "missing"), "--review", "mini"])
+    assert r.exit_code == 2 and "not a folder of CSV sheets" in r.output
