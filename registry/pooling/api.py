@@ -125,6 +125,21 @@ def _bad_numbers(table: pd.DataFrame, cols: Sequence[str], labels: Sequence[str]
             )
 
 
+def _order_key(table: pd.DataFrame, col: str) -> np.ndarray:
+    """Numbers to sort a cumulative analysis by: numeric values (a year) or dates."""
+    raw = table[col]
+    num = pd.to_numeric(raw, errors="coerce")
+    given = raw.notna() & (raw.astype(str).str.strip() != "")
+    if not (num.isna() & given).any():
+        return num.to_numpy(dtype=float, na_value=np.nan)
+    dates = pd.to_datetime(raw, errors="coerce", format="mixed")
+    bad = dates.isna() & given
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"row {i + 2}: {col!r} = {raw.iloc[i]!r} is neither a number nor a date")
+    return np.array([d.timestamp() if not pd.isna(d) else np.nan for d in dates], dtype=float)
+
+
 def analyse(
     table: pd.DataFrame,
     *,
@@ -273,9 +288,7 @@ def analyse(
            if leave_one_out else None)
     cum = None
     if cumulative:
-        key = _column(table, cumulative)[idx]
-        if np.isnan(key).all():
-            raise InputError(f"column {cumulative!r} has no numbers to order studies by")
+        key = _order_key(table, cumulative)[idx]
         cum = _around.cumulative(y, v, order=key, method=meth, hksj=use_hksj, level=level,
                                  measure=measure, labels=labels, fit=fit)
     eg = tf = None

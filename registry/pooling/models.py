@@ -380,17 +380,25 @@ def rma(
     df = k - 1
 
     w0 = 1.0 / v
-    sw0 = w0.sum()
-    mu0 = (w0 @ y) / sw0
-    q = float(w0 @ (y - mu0) ** 2)  # Cochran's Q (inverse-variance FE weights)
+    sw0 = float(w0.sum())
+    ww0 = float(w0 @ w0)
+    mu0 = float(w0 @ y) / sw0
+    r0 = y - mu0
+    q = float(w0 @ (r0 * r0))  # Cochran's Q (inverse-variance FE weights)
 
-    tau2 = tau2_estimate(y, v, method) if k > 1 else 0.0
-    if method == "FE":
+    if k == 1 or method == "FE":
+        tau2 = 0.0
+    elif method == "DL":
+        # DerSimonian & Laird 1986 (as tau2_dl, reusing Q and the weights)
+        tau2 = max(0.0, (q - df) / (sw0 - ww0 / sw0))
+    else:
+        tau2 = tau2_estimate(y, v, method)
+    if tau2 == 0.0:
         w, sw, mu = w0, sw0, mu0
     else:
         w = 1.0 / (v + tau2)
-        sw = w.sum()
-        mu = (w @ y) / sw
+        sw = float(w.sum())
+        mu = float(w @ y) / sw
 
     if hksj:
         # Knapp & Hartung 2003 / Sidik & Jonkman 2002: scaled variance, t_{k-1}
@@ -416,7 +424,7 @@ def rma(
         pi_lb, pi_ub = ci_lb, ci_ub
     else:
         # typical within-study variance (Higgins & Thompson 2002, eq. 9; metafor's vt)
-        vt = df * sw0 / (sw0**2 - (w0 @ w0))
+        vt = df * sw0 / (sw0**2 - ww0)
         i2 = 100.0 * tau2 / (vt + tau2)
         h2 = (vt + tau2) / vt
         q_pval = float(chdtrc(df, q))

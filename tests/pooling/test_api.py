@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from registry.errors import InputError
 from registry.pooling import PRESETS, analyse, format_table, get_preset
 
 EXTRA = json.loads((Path(__file__).parent / "data" / "metafor_extra.json").read_text())["cases"]
@@ -124,3 +125,18 @@ def test_registry_meta_is_wired_into_the_cli(reference_dir, tmp_path) -> None:
                                    "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["tau2"] == _approx(case["models"]["DL"]["tau2"])
+
+
+def test_cumulative_by_date_is_the_same_as_by_the_date_order() -> None:
+    # a living review's history: studies added by publication date (ISO dates or years)
+    table = pd.DataFrame({"study": list("ABCD"), "yi": [0.1, 0.5, -0.2, 0.3],
+                          "vi": [0.04, 0.09, 0.05, 0.02],
+                          "published": ["2019-03-01", "2016-07-15", "2021-01-09", "2016-02-01"],
+                          "rank": [3, 2, 4, 1]})
+    by_date = analyse(table, measure="GEN", method="DL", cumulative="published")
+    by_rank = analyse(table, measure="GEN", method="DL", cumulative="rank")
+    assert by_date.cumulative.order == by_rank.cumulative.order == (3, 1, 0, 2)
+    assert by_date.cumulative.column("estimate") == by_rank.cumulative.column("estimate")
+    table.loc[1, "published"] = "soon"
+    with pytest.raises(InputError, match="'soon' is neither a number nor a date"):
+        analyse(table, measure="GEN", cumulative="published")
