@@ -54,7 +54,9 @@ class Question:
     def rct_only(self) -> bool:
         """True when the protocol admits randomised trials only."""
         text = self.study_designs.lower()
-        return "rct" in text and "nrct" not in text and "non" not in text
+        randomised = "rct" in text or ("randomi" in text and "trial" in text)
+        wider = ("nrct", "non", "quasi", "observational", "cohort", "case-control", "alternat")
+        return randomised and not any(w in text for w in wider)
 
 
 @dataclass(frozen=True)
@@ -446,9 +448,18 @@ def _characteristics(r: _Reader, v: Any) -> tuple[Characteristic, ...]:
 def _outcomes(r: _Reader, v: Any) -> tuple[Outcome, ...]:
     out = []
     allowed = {
-        "id", "name", "kind", "unit", "units", "direction", "plausible_range", "primary",
-        "measure", "label", "notes",
-    }  # fmt: skip
+        "id",
+        "name",
+        "kind",
+        "unit",
+        "units",
+        "direction",
+        "plausible_range",
+        "primary",
+        "measure",
+        "label",
+        "notes",
+    }
     for i, item in enumerate(r.seq(v, "outcomes")):
         p = f"outcomes[{i}]"
         m = r.mapping(item, p, allowed, {"id", "name", "kind"})
@@ -526,8 +537,11 @@ def _time_points(r: _Reader, v: Any) -> tuple[TimePoint, ...]:
             if not lo <= weeks <= hi:
                 raise r.fail(f"{p}.window", f"window [{lo}, {hi}] must contain weeks {weeks}")
             window = (lo, hi)
-        out.append(TimePoint(r.ident(m["id"], f"{p}.id"), r.string(m["label"], f"{p}.label")
-                             or "", weeks, window))  # fmt: skip
+        out.append(
+            TimePoint(
+                r.ident(m["id"], f"{p}.id"), r.string(m["label"], f"{p}.label") or "", weeks, window
+            )
+        )
     _unique(r, [t.id for t in out], "time_points")
     ordered = sorted(out, key=lambda t: t.window[0])
     for a, b in zip(ordered, ordered[1:], strict=False):
@@ -603,9 +617,14 @@ def _previous(r: _Reader, v: Any) -> PreviousReview | None:
     if v is None:
         return None
     keys = {
-        "citation", "doi", "search_date", "studies_included", "reports_included", "prisma",
+        "citation",
+        "doi",
+        "search_date",
+        "studies_included",
+        "reports_included",
+        "prisma",
         "prisma_source",
-    }  # fmt: skip
+    }
     m = r.mapping(v, "previous_review", keys, {"citation"})
     prisma = m.get("prisma") or {}
     if not isinstance(prisma, dict):
@@ -638,10 +657,23 @@ def _previous(r: _Reader, v: Any) -> PreviousReview | None:
 
 
 TOP_KEYS = {
-    "review", "title", "example", "registration", "question", "searches", "eligibility",
-    "screening", "characteristics", "outcomes", "time_points", "subgroups", "analysis", "grade",
-    "previous_review", "notes",
-}  # fmt: skip
+    "review",
+    "title",
+    "example",
+    "registration",
+    "question",
+    "searches",
+    "eligibility",
+    "screening",
+    "characteristics",
+    "outcomes",
+    "time_points",
+    "subgroups",
+    "analysis",
+    "grade",
+    "previous_review",
+    "notes",
+}
 
 
 def protocol_path(name_or_path: str | Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,21 @@ def test_cli_gaps_export_and_errors(mini: Path, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "give --review" in r.output
     r = run(app, ["--db", dbfile, "add-trial", str(tmp_path / "missing"), "--review", "mini"])
     assert r.exit_code == 2 and "not a folder of CSV sheets" in r.output
+
+
+def test_review_folder_with_a_workbook_loads_the_same(mini: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    with Store(tmp_path / "csv.duckdb") as s:
+        load_review(s, "mini")
+        from_csv = {sh: s.curation_rows("mini", sh) for sh in ("studies", "arms", "outcomes")}
+    with pd.ExcelWriter(mini / "extraction.xlsx") as xw:
+        for f in sorted((mini / "extraction").glob("*.csv")):
+            pd.read_csv(f, dtype=str, keep_default_na=False).to_excel(
+                xw, sheet_name=f.stem, index=False
+            )
+    shutil.rmtree(mini / "extraction")
+    with Store(tmp_path / "xlsx.duckdb") as s:
+        assert load_review(s, "mini").inserted == 20
+        for sh, df in from_csv.items():
+            pd.testing.assert_frame_equal(s.curation_rows("mini", sh), df)

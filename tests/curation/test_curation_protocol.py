@@ -112,3 +112,16 @@ def test_missing_required_and_bad_yaml(reviews: Path) -> None:
 def test_load_by_folder_and_file(mini: Path) -> None:
     assert load_protocol(mini).review == "mini"
     assert load_protocol(mini / "protocol.yaml").review == "mini"
+
+
+@pytest.mark.parametrize(
+    ("designs", "rct_only"),
+    [("RCT", True), ("Only RCTs", True), ("randomised controlled trials", True),
+     ("RCTs and non-randomised studies", False), ("nRCT", False),
+     ("Prospective trials with random, alternate or systematic allocation", False),
+     ("RCTs and quasi-randomised trials", False)],
+)  # fmt: skip
+def test_rct_only(designs: str, rct_only: bool) -> None:
+    from registry.protocol import Question
+
+    assert Question(study_designs=designs).rct_only is rct_only
