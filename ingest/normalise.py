@@ -85,6 +85,8 @@ def normalise_doi(doi: str | None) -> str | None:
 
 def strip_diacritics(text: str) -> str:
     """Remove combining marks after NFKD decomposition ("Müller" -> "Muller")."""
+    if text.isascii():  # nothing to fold or decompose: the common case, skip the work
+        return text
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
