@@ -229,6 +229,11 @@ def rma_batch(
         alpha = 1.0 - level
         if hksj:
             s2 = (w * (y - mu[:, None]) ** 2).sum(1) / df
+            spread = np.where(m, y, -np.inf).max(1) - np.where(m, y, np.inf).min(1)
+            flat = ~(s2 > 0) | (spread == 0)
+            if flat.any():
+                raise StatsError(f"rma_batch: analysis {int(np.argmax(flat)) + 1}: all studies "
+                                 "have the same estimate, so the HKSJ variance factor is 0")
             se = np.sqrt(s2 / sw)
             crit = stdtrit(df, 1 - alpha / 2)
             stat = mu / se

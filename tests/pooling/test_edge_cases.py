@@ -146,3 +146,5 @@ def test_batch_errors_name_the_analysis() -> None:
         rma_batch([[0.1, 0.2], [0.3, 0.1]], [[0.1, 0.1], [0.0, 0.1]])
     with pytest.raises(StatsError, match="analysis 1 has one study"):
         rma_batch([[0.1]], [[0.1]], hksj=True)
+    with pytest.raises(StatsError, match="analysis 2: all studies have the same estimate"):
+        rma_batch([[0.1, 0.2], [0.3, 0.3, 0.3]], [[0.1, 0.1], [0.1, 0.2, 0.1]], hksj=True)
