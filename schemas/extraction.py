@@ -28,38 +28,107 @@ from registry.protocol import DESIGNS, Protocol
 
 # column types: str | num (float) | int (whole number stored as float) | bool
 STUDIES = {
-    "study_id": "str", "citation": "str", "first_author": "str", "year": "int", "pmid": "str",
-    "doi": "str", "registration": "str", "country": "str", "design_reported": "str",
-    "design_assessed": "str", "design_assessed_source": "str", "population": "str",
-    "intervention": "str", "comparator": "str", "follow_up": "str", "included_in": "str",
-    "notes": "str", "source": "str", "location": "str",
-}  # fmt: skip
-ARMS = {
-    "study_id": "str", "arm_id": "str", "role": "str", "label": "str", "description": "str",
-    "n_randomised": "int", "n_analysed": "int", "notes": "str", "source": "str",
+    "study_id": "str",
+    "citation": "str",
+    "first_author": "str",
+    "year": "int",
+    "pmid": "str",
+    "doi": "str",
+    "registration": "str",
+    "country": "str",
+    "design_reported": "str",
+    "design_assessed": "str",
+    "design_assessed_source": "str",
+    "population": "str",
+    "intervention": "str",
+    "comparator": "str",
+    "follow_up": "str",
+    "included_in": "str",
+    "notes": "str",
+    "source": "str",
     "location": "str",
-}  # fmt: skip
+}
+ARMS = {
+    "study_id": "str",
+    "arm_id": "str",
+    "role": "str",
+    "label": "str",
+    "description": "str",
+    "n_randomised": "int",
+    "n_analysed": "int",
+    "notes": "str",
+    "source": "str",
+    "location": "str",
+}
 OUTCOMES = {
-    "study_id": "str", "arm_id": "str", "outcome": "str", "time_point": "str",
-    "time_weeks": "num", "value_type": "str", "unit": "str", "n": "int", "mean": "num",
-    "sd": "num", "se": "num", "ci_lower": "num", "ci_upper": "num", "ci_level": "num",
-    "median": "num", "q1": "num", "q3": "num", "min": "num", "max": "num", "events": "int",
-    "total": "int", "derivation": "str", "source": "str", "location": "str", "notes": "str",
-}  # fmt: skip
+    "study_id": "str",
+    "arm_id": "str",
+    "outcome": "str",
+    "time_point": "str",
+    "time_weeks": "num",
+    "value_type": "str",
+    "unit": "str",
+    "n": "int",
+    "mean": "num",
+    "sd": "num",
+    "se": "num",
+    "ci_lower": "num",
+    "ci_upper": "num",
+    "ci_level": "num",
+    "median": "num",
+    "q1": "num",
+    "q3": "num",
+    "min": "num",
+    "max": "num",
+    "events": "int",
+    "total": "int",
+    "derivation": "str",
+    "source": "str",
+    "location": "str",
+    "notes": "str",
+}
 RISK_OF_BIAS = {
-    "study_id": "str", "tool": "str", "domain": "str", "judgement": "str", "support": "str",
-    "source": "str", "location": "str", "notes": "str",
-}  # fmt: skip
+    "study_id": "str",
+    "tool": "str",
+    "domain": "str",
+    "judgement": "str",
+    "support": "str",
+    "source": "str",
+    "location": "str",
+    "notes": "str",
+}
 ADVERSE_EVENTS = {
-    "study_id": "str", "arm_id": "str", "event": "str", "count": "int", "serious": "bool",
-    "reported_text": "str", "source": "str", "location": "str", "notes": "str",
-}  # fmt: skip
+    "study_id": "str",
+    "arm_id": "str",
+    "event": "str",
+    "count": "int",
+    "serious": "bool",
+    "reported_text": "str",
+    "source": "str",
+    "location": "str",
+    "notes": "str",
+}
 PUBLISHED = {
-    "result_id": "str", "outcome": "str", "time_point": "str", "subgroup": "str", "k": "int",
-    "n_participants": "int", "n_experimental": "int", "n_control": "int", "measure": "str",
-    "model": "str", "estimate": "num", "ci_lower": "num", "ci_upper": "num", "p_value": "str",
-    "i2": "num", "tau2": "num", "source": "str", "location": "str", "notes": "str",
-}  # fmt: skip
+    "result_id": "str",
+    "outcome": "str",
+    "time_point": "str",
+    "subgroup": "str",
+    "k": "int",
+    "n_participants": "int",
+    "n_experimental": "int",
+    "n_control": "int",
+    "measure": "str",
+    "model": "str",
+    "estimate": "num",
+    "ci_lower": "num",
+    "ci_upper": "num",
+    "p_value": "str",
+    "i2": "num",
+    "tau2": "num",
+    "source": "str",
+    "location": "str",
+    "notes": "str",
+}
 
 SHEETS: dict[str, dict[str, str]] = {
     "studies": STUDIES,
@@ -101,19 +170,27 @@ VALUE_TYPES = ("final", "change")
 INCLUDED_IN = ("main", "excluded")
 ROB_DOMAINS = {
     "RoB1": (
-        "random_sequence", "allocation_concealment", "blinding_participants",
-        "blinding_outcome", "incomplete_outcome", "selective_reporting", "other_bias",
+        "random_sequence",
+        "allocation_concealment",
+        "blinding_participants",
+        "blinding_outcome",
+        "incomplete_outcome",
+        "selective_reporting",
+        "other_bias",
     ),
     "RoB2": ("randomisation", "deviations", "missing_data", "measurement", "selection", "overall"),
-}  # fmt: skip
+}
 ROB_JUDGEMENTS = {"RoB1": ("low", "unclear", "high"), "RoB2": ("low", "some_concerns", "high")}
 # RoB1 domains that decide the overall judgement (Cochrane Handbook 5.1, 8.7: key domains
 # for a summary across outcomes are sequence generation, allocation concealment, blinding
 # and incomplete outcome data).
 ROB1_KEY_DOMAINS = (
-    "random_sequence", "allocation_concealment", "blinding_participants", "blinding_outcome",
+    "random_sequence",
+    "allocation_concealment",
+    "blinding_participants",
+    "blinding_outcome",
     "incomplete_outcome",
-)  # fmt: skip
+)
 MEASURES = ("MD", "SMD", "RR", "OR", "RD", "HR")
 MODELS = ("fixed", "random")
 BOOL_TEXT = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
@@ -176,6 +253,7 @@ class Context:
     stored_arm_n: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def frame(self, sheet: str) -> pd.DataFrame:
+        """A sheet's typed frame (empty if the sheet was not given)."""
         return self.frames.get(sheet, pd.DataFrame())
 
     def col(self, sheet: str, column: str) -> pd.Series:
@@ -186,14 +264,16 @@ class Context:
         return pd.Series([None] * len(df), index=df.index, dtype=object)
 
     def study_ids(self) -> set[str]:
+        """Study ids a row may refer to: the studies sheet's and the stored ones."""
         return set(self.col("studies", "study_id").dropna()) | self.stored_studies
 
     def arm_keys(self) -> set[tuple[str, str]]:
-        arms = self.frame("arms")
+        """(study_id, arm_id) pairs a row may refer to: the arms sheet's and the stored ones."""
         keys = set(zip(self.col("arms", "study_id"), self.col("arms", "arm_id"), strict=True))
-        return (keys | self.stored_arms) if len(arms) or self.stored_arms else self.stored_arms
+        return keys | self.stored_arms
 
     def arm_n(self) -> dict[tuple[str, str], float]:
+        """n randomised per (study_id, arm_id), the sheet's overriding the stored."""
         out = dict(self.stored_arm_n)
         for s, a, n in zip(
             self.col("arms", "study_id"),
@@ -251,8 +331,9 @@ def type_schema(sheet: str, protocol: Protocol | None, present: list[str]) -> pa
                         lambda s: _na(s) | (s == np.floor(s)),
                     )
                 )
-            spec[name] = pa.Column(float, nullable=True, coerce=True, required=required,
-                                   checks=checks)  # fmt: skip
+            spec[name] = pa.Column(
+                float, nullable=True, coerce=True, required=required, checks=checks
+            )
         elif kind == "bool":
             spec[name] = pa.Column(
                 nullable=True,
@@ -322,8 +403,13 @@ def _common(sheet: str, ctx: Context, cols: dict[str, str]) -> dict[str, list[pa
                 )
             ]
     # text rows without any source: rows with any filled non-key text and no row source
-    text_cols = [c for c, k in cols.items() if k in ("str", "bool") and c not in KEYS.get(sheet, ())
-                 and c not in ("source", "location", "notes", "derivation")]  # fmt: skip
+    text_cols = [
+        c
+        for c, k in cols.items()
+        if k in ("str", "bool")
+        and c not in KEYS.get(sheet, ())
+        and c not in ("source", "location", "notes", "derivation")
+    ]
     if text_cols and len(df):
         unsourced = pd.Series(False, index=df.index)
         for c in text_cols:
@@ -356,21 +442,32 @@ def _studies_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Chec
     checks = _common("studies", ctx, cols)
     df = ctx.frame("studies")
     checks["study_id"].append(_check("study_id must be unique", lambda s: ~_dup(df, ("study_id",))))
-    checks["year"].append(_check("year must lie in 1900-2100", lambda s: _na(s) |
-                                 ((s >= 1900) & (s <= 2100))))  # fmt: skip
+    checks["year"].append(
+        _check("year must lie in 1900-2100", lambda s: _na(s) | ((s >= 1900) & (s <= 2100)))
+    )
     checks["pmid"].append(
-        _check("PMID must be digits only (e.g. 21989829)",
-               lambda s: _na(s) | s.astype(object).map(lambda v: bool(PMID_RE.match(str(v)))))
-    )  # fmt: skip
+        _check(
+            "PMID must be digits only (e.g. 21989829)",
+            lambda s: _na(s) | s.astype(object).map(lambda v: bool(PMID_RE.match(str(v)))),
+        )
+    )
     checks["doi"].append(
-        _check("DOI must look like 10.xxxx/suffix (no https://doi.org/ prefix)",
-               lambda s: _na(s) | s.astype(object).map(lambda v: bool(DOI_RE.match(str(v)))))
-    )  # fmt: skip
+        _check(
+            "DOI must look like 10.xxxx/suffix (no https://doi.org/ prefix)",
+            lambda s: _na(s) | s.astype(object).map(lambda v: bool(DOI_RE.match(str(v)))),
+        )
+    )
     checks["registration"].append(
-        _check("an NCT registration must be NCT followed by 8 digits",
-               lambda s: _na(s) | s.astype(object).map(
-                   lambda v: not str(v).upper().startswith("NCT") or bool(NCT_RE.match(str(v)))))
-    )  # fmt: skip
+        _check(
+            "an NCT registration must be NCT followed by 8 digits",
+            lambda s: (
+                _na(s)
+                | s.astype(object).map(
+                    lambda v: not str(v).upper().startswith("NCT") or bool(NCT_RE.match(str(v)))
+                )
+            ),
+        )
+    )
     checks["design_assessed"].append(_isin(DESIGNS, "design_assessed"))
     checks["included_in"].append(_isin(INCLUDED_IN, "included_in"))
     for ch in ctx.protocol.characteristics:
@@ -455,10 +552,12 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
 
     def unit_ok(s: pd.Series) -> pd.Series:
         return pd.Series(
-            [o is None or o.kind == "dichotomous" or o.knows_unit(u)
-             for o, u in zip(outc, s, strict=True)],
+            [
+                o is None or o.kind == "dichotomous" or o.knows_unit(u)
+                for o, u in zip(outc, s, strict=True)
+            ],
             index=s.index,
-        )  # fmt: skip
+        )
 
     known = {o.id: ", ".join(o.units) for o in proto.outcomes if o.kind == "continuous"}
     checks["unit"].append(
@@ -473,8 +572,11 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
         checks[c].append(_check(f"{c} must be > 0", lambda s: _na(s) | (s > 0)))
     arm_n = ctx.arm_n()
     sid, aid = ctx.col("outcomes", "study_id"), ctx.col("outcomes", "arm_id")
-    rand = pd.Series([arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
-                     index=df.index, dtype=float)  # fmt: skip
+    rand = pd.Series(
+        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
+        index=df.index,
+        dtype=float,
+    )
     checks["n"].append(
         _check("n must be <= the arm's n_randomised", lambda s: _na(s) | rand.isna() | (s <= rand))
     )
@@ -486,9 +588,11 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
         _check("events must be <= total (or n)", lambda s: _na(s) | denom.isna() | (s <= denom))
     )
     checks["ci_level"].append(
-        _check("ci_level must lie strictly between 0 and 1 (e.g. 0.95)",
-               lambda s: _na(s) | ((s > 0) & (s < 1)))
-    )  # fmt: skip
+        _check(
+            "ci_level must lie strictly between 0 and 1 (e.g. 0.95)",
+            lambda s: _na(s) | ((s > 0) & (s < 1)),
+        )
+    )
     lo, hi = num["ci_lower"], num["ci_upper"]
     checks["ci_upper"].append(
         _check("ci_upper must be > ci_lower", lambda s: _na(s) | lo.isna() | (s > lo))
@@ -497,20 +601,26 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
         _check("ci_lower and ci_upper come as a pair", lambda s: _na(s) == hi.isna())
     )
     checks["mean"].append(
-        _check("mean must lie inside its CI", lambda s: _na(s) | lo.isna() | hi.isna() |
-               ((s >= lo) & (s <= hi)))
-    )  # fmt: skip
+        _check(
+            "mean must lie inside its CI",
+            lambda s: _na(s) | lo.isna() | hi.isna() | ((s >= lo) & (s <= hi)),
+        )
+    )
     q1, q3, mn, mx = num["q1"], num["q3"], num["min"], num["max"]
     checks["q1"].append(_check("q1 and q3 come as a pair", lambda s: _na(s) == q3.isna()))
     checks["min"].append(_check("min and max come as a pair", lambda s: _na(s) == mx.isna()))
     checks["median"].append(
-        _check("median must lie between q1 and q3", lambda s: _na(s) | q1.isna() | q3.isna() |
-               ((q1 <= s) & (s <= q3)))
-    )  # fmt: skip
+        _check(
+            "median must lie between q1 and q3",
+            lambda s: _na(s) | q1.isna() | q3.isna() | ((q1 <= s) & (s <= q3)),
+        )
+    )
     checks["median"].append(
-        _check("median must lie between min and max", lambda s: _na(s) | mn.isna() | mx.isna() |
-               ((mn <= s) & (s <= mx)))
-    )  # fmt: skip
+        _check(
+            "median must lie between min and max",
+            lambda s: _na(s) | mn.isna() | mx.isna() | ((mn <= s) & (s <= mx)),
+        )
+    )
     checks["q3"].append(_check("q3 must be >= q1", lambda s: _na(s) | q1.isna() | (s >= q1)))
     checks["max"].append(_check("max must be >= min", lambda s: _na(s) | mn.isna() | (s >= mn)))
 
@@ -521,10 +631,12 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
     )
     dich_ok = has["events"] & (has["total"] | has["n"])
     usable = pd.Series(
-        [k is None or (k == "continuous" and c) or (k == "dichotomous" and d)
-         for k, c, d in zip(kind, cont_ok, dich_ok, strict=True)],
+        [
+            k is None or (k == "continuous" and c) or (k == "dichotomous" and d)
+            for k, c, d in zip(kind, cont_ok, dich_ok, strict=True)
+        ],
         index=df.index,
-    )  # fmt: skip
+    )
     blame = "sd" if "sd" in df.columns else ("events" if "events" in df.columns else "source")
     checks[blame].append(
         _check(
@@ -590,9 +702,11 @@ def _rob_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:
         )
     )
     checks["domain"].append(
-        _check("duplicate judgement for study, tool and domain",
-               lambda s: ~_dup(df, KEYS["risk_of_bias"]))
-    )  # fmt: skip
+        _check(
+            "duplicate judgement for study, tool and domain",
+            lambda s: ~_dup(df, KEYS["risk_of_bias"]),
+        )
+    )
     return checks
 
 
@@ -604,16 +718,21 @@ def _ae_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:
     checks["count"].append(_check("count must be >= 0", lambda s: _na(s) | (s >= 0)))
     arm_n = ctx.arm_n()
     sid, aid = ctx.col("adverse_events", "study_id"), ctx.col("adverse_events", "arm_id")
-    rand = pd.Series([arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
-                     index=df.index, dtype=float)  # fmt: skip
+    rand = pd.Series(
+        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
+        index=df.index,
+        dtype=float,
+    )
     checks["count"].append(
-        _check("count must be <= the arm's n_randomised",
-               lambda s: _na(s) | rand.isna() | (s <= rand))
-    )  # fmt: skip
+        _check(
+            "count must be <= the arm's n_randomised", lambda s: _na(s) | rand.isna() | (s <= rand)
+        )
+    )
     checks["event"].append(
-        _check("duplicate row: same study, arm and event",
-               lambda s: ~_dup(df, KEYS["adverse_events"]))
-    )  # fmt: skip
+        _check(
+            "duplicate row: same study, arm and event", lambda s: ~_dup(df, KEYS["adverse_events"])
+        )
+    )
     return checks
 
 
@@ -627,8 +746,9 @@ def _published_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Ch
     checks["model"].append(_isin(MODELS, "model"))
     for c in ("k", "n_participants", "n_experimental", "n_control"):
         checks[c].append(_check(f"{c} must be > 0", lambda s: _na(s) | (s > 0)))
-    checks["i2"].append(_check("I² must lie in 0-100 (%)", lambda s: _na(s) | ((s >= 0) &
-                                                                          (s <= 100))))  # fmt: skip
+    checks["i2"].append(
+        _check("I² must lie in 0-100 (%)", lambda s: _na(s) | ((s >= 0) & (s <= 100)))
+    )
     checks["tau2"].append(_check("tau² must be >= 0", lambda s: _na(s) | (s >= 0)))
 
     def p_ok(s: pd.Series) -> pd.Series:
