@@ -537,6 +537,9 @@ def search_registry(
     """``registry search``: open the registry at ``db`` and run :func:`run_search`."""
     from registry.store import open_store
 
+    if query is None and review is None:
+        # Checked before opening so a bare `registry search` creates no database file.
+        raise InputError("give --review NAME (its saved PubMed query) or --query TEXT")
     store = open_store(db)
     try:
         return run_search(

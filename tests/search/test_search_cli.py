@@ -97,7 +97,7 @@ def test_unreachable_ncbi_is_a_one_line_error_and_a_failed_run(env, monkeypatch)
 
 def test_usage_errors(env, tmp_path: Path) -> None:
     r = _run(env, "search")
-    assert r.exit_code == 2 and "--query" in r.output
+    assert r.exit_code == 2 and "--query" in r.output and not env.exists()
     r = _run(tmp_path / "nothing-here.duckdb", "status")
     assert r.exit_code == 2 and "no registry database" in r.output
     assert not (tmp_path / "nothing-here.duckdb").exists()
