@@ -170,6 +170,8 @@ def analyse(
     measure = measure.upper()
     if measure not in MEASURES:
         raise StatsError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
+    if missing not in ("drop", "error"):
+        raise StatsError(f"missing must be 'drop' or 'error', not {missing!r}")
     pre: Preset | None = get_preset(preset) if preset else None
     if pre is not None and pre.smd and measure == "SMD":
         measure = pre.smd
@@ -275,7 +277,7 @@ def analyse(
         raw = table[by].iloc[idx]
         groups = []
         for lab, g in zip(labels, raw.tolist(), strict=True):
-            if g is None or (isinstance(g, float) and math.isnan(g)) or str(g).strip() == "":
+            if g is None or pd.isna(g) or str(g).strip() == "":
                 notes.append(f"study {lab!r}: no value in {by!r}; subgroup 'missing'")
                 groups.append("missing")
             else:
@@ -293,8 +295,15 @@ def analyse(
                                  measure=measure, labels=labels, fit=fit)
     eg = tf = None
     if y.size >= SMALL_STUDY_MIN_K:
-        eg = _around.egger(y, v, labels=labels)
-        tf = _around.trimfill(y, v, method="FE", measure=measure, labels=labels)
+        # optional extras: a failure is reported in the notes, never fatal to the analysis
+        try:
+            eg = _around.egger(y, v, labels=labels)
+        except StatsError as exc:
+            notes.append(f"Egger's test not computed: {exc}")
+        try:
+            tf = _around.trimfill(y, v, method="FE", measure=measure, labels=labels)
+        except StatsError as exc:
+            notes.append(f"trim-and-fill not computed: {exc}")
     mr = None
     if moderator:
         mr = _around.metareg(y, v, _column(table, moderator)[idx],

@@ -302,6 +302,9 @@ def egger(
     k = y.size
     _min_k(k, max(min_k, 3), "Egger's test")
     sei = np.sqrt(v)
+    if np.ptp(sei) <= 1e-12 * sei.max():
+        raise StatsError("Egger's test needs studies of different precision; all standard "
+                         "errors are equal")
     x = np.column_stack([np.ones(k), sei])
     w = 1.0 / v
     xtw = x.T * w

@@ -118,6 +118,16 @@ def test_small_study_methods_need_enough_studies() -> None:
         metareg(y, v, [1, 2, math.nan, 4, 5], labels=list("abcde"))
 
 
+def test_optional_extras_fail_into_notes_not_errors() -> None:
+    # 12 studies of equal precision: Egger's regression has nothing to regress on
+    table = pd.DataFrame({"yi": np.linspace(-0.5, 0.6, 12), "vi": np.full(12, 0.04)})
+    with pytest.raises(StatsError, match="different precision"):
+        egger(table["yi"], table["vi"])
+    a = analyse(table, measure="GEN", method="DL")
+    assert a.egger is None and any("Egger's test not computed" in n for n in a.notes)
+    assert a.trimfill is not None
+
+
 def test_cumulative_and_subgroup_inputs() -> None:
     with pytest.raises(StatsError, match="study 2.*order"):
         cumulative([0.1, 0.2], [0.1, 0.1], order=[2000, math.nan])
