@@ -42,9 +42,11 @@ class LoadSummary:
     changes: int = 0  # audited values
     warnings: list[str] = field(default_factory=list)
     published: int = 0
+    protocol_updated: bool = False  # a new protocol.yaml snapshot was stored
 
     @property
     def changed(self) -> bool:
+        """True when any curated value changed."""
         return self.changes > 0
 
     def __str__(self) -> str:
@@ -55,6 +57,8 @@ class LoadSummary:
         )
         if self.published:
             head += f"; {self.published} published result(s)"
+        if self.protocol_updated:
+            head += "; protocol snapshot updated"
         if not self.changed:
             head += " (nothing changed)"
         return "\n".join([head, *(f"warning: {w}" for w in self.warnings)])
@@ -240,9 +244,19 @@ def _store_sheets(
     snap = _protocol_snapshot(protocol)
     stored = store.stored_protocol(review)
     proto = snap if stored is None or stored[1] != snap[1] else None
+    if proto is not None:
+        # the protocol text itself lives in git; the audit says when the registry took it up
+        audit.append({
+            "batch_id": batch, "review": review, "study_id": None, "table_name": "protocol",
+            "row_key": review, "column_name": "protocol_sha256",
+            "action": "insert" if stored is None else "update",
+            "old_value": None if stored is None else stored[1], "new_value": snap[1],
+            "curator": who, "origin": str(protocol.path),
+        })  # fmt: skip
     if writes or audit or proto:
         store.save_curation(review, writes, audit, protocol=proto, who=who)
-    summary.changes = len(audit)
+    summary.changes = sum(1 for a in audit if a["table_name"] != "protocol")
+    summary.protocol_updated = proto is not None
     if extra_sheets and "published_results" in extra_sheets:
         summary.published = len(extra_sheets["published_results"])
     return summary

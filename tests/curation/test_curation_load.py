@@ -199,3 +199,16 @@ def test_review_folder_with_a_workbook_loads_the_same(mini: Path, tmp_path: Path
         assert load_review(s, "mini").inserted == 20
         for sh, df in from_csv.items():
             pd.testing.assert_frame_equal(s.curation_rows("mini", sh), df)
+
+
+def test_a_new_protocol_snapshot_is_audited(mini: Path, db: Store) -> None:
+    assert load_review(db, "mini").protocol_updated
+    proto = mini / "protocol.yaml"
+    proto.write_text(proto.read_text().replace("Mini review for", "Small review for"))
+    before = db.audit_count()
+    summary = load_review(db, "mini")
+    assert summary.protocol_updated and not summary.changed
+    assert "protocol snapshot updated" in str(summary)
+    assert db.audit_count() == before + 1
+    assert "Small review for" in db.stored_protocol("mini")[0]
+    assert not load_review(db, "mini").protocol_updated
