@@ -37,7 +37,7 @@ _RIS_TAG = re.compile(r"^TY  -", re.MULTILINE)
 _ANY_MEDLINE_LINE = re.compile(r"^[A-Z][A-Z0-9]{1,3} {0,2}- ")
 
 
-FORMAT_ALIASES = _ALIASES  # public name; _ALIASES is kept for existing importers
+FORMAT_ALIASES = _ALIASES  # public name
 
 
 def resolve_format(name: str) -> str:

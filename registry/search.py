@@ -464,7 +464,7 @@ def import_file(
     position) and skipped. Re-importing a file adds no duplicate: records are keyed by
     (source, accession number).
     """
-    from ingest.detect import _ALIASES, FORMATS, detect_format, parse_file
+    from ingest.detect import detect_format, parse_file, resolve_format
 
     t0 = time.monotonic()
     p = Path(path)
@@ -472,13 +472,7 @@ def import_file(
         raise InputError(f"{p}: no such file")
     if p.is_dir():
         raise InputError(f"{p}: is a directory, not a file")
-    if fmt is None:
-        kind = detect_format(p)
-    else:
-        found = _ALIASES.get(fmt.strip().lower())
-        if found is None:
-            raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-        kind = found
+    kind = detect_format(p) if fmt is None else resolve_format(fmt)
     src = (source or _DEFAULT_SOURCE.get(kind) or "").strip().lower()
     if not src:
         raise InputError(

@@ -113,8 +113,8 @@ class StoreCore:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def _scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        row = self._con.execute(sql, params or []).fetchone()
-        return None if row is None else row[0]
+        rows = self._con.execute(sql, params or []).fetchall()  # fetchall: no open result
+        return rows[0][0] if rows else None
 
     def _df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """Query result as a pandas DataFrame."""
