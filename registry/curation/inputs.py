@@ -18,9 +18,15 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from registry.errors import InputError
 from registry.pooling.conversions import combine_arms
-from registry.protocol import Outcome, Protocol, TimePoint, load_protocol, parse_protocol
+from registry.protocol import (
+    Outcome,
+    Protocol,
+    TimePoint,
+    load_protocol,
+    parse_protocol,
+    protocol_path,
+)
 from schemas.extraction import ROB1_KEY_DOMAINS
 from schemas.pooling_input import validate_pooling_data
 
@@ -52,14 +58,12 @@ def review_protocol(store: Any, review: str) -> Protocol:
     """The review's protocol file; the snapshot stored at load time if the file is gone.
 
     The file wins so that ``registry validate`` re-checks stored rows against the protocol
-    as it stands now (a tightened range shows which stored values no longer pass).
+    as it stands now (a tightened range shows which stored values no longer pass); a broken
+    file is an error, never silently replaced by the snapshot.
     """
-    try:
+    snap = None if protocol_path(review).is_file() else store.stored_protocol(review)
+    if snap is None:
         return load_protocol(review)
-    except InputError:
-        snap = store.stored_protocol(review)
-        if snap is None:
-            raise
     return parse_protocol(yaml.safe_load(snap[0]), Path(f"<registry>/{review}/protocol.yaml"))
 
 

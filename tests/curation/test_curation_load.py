@@ -212,3 +212,11 @@ def test_a_new_protocol_snapshot_is_audited(mini: Path, db: Store) -> None:
     assert db.audit_count() == before + 1
     assert "Small review for" in db.stored_protocol("mini")[0]
     assert not load_review(db, "mini").protocol_updated
+
+
+def test_validate_reports_a_broken_protocol_file(mini: Path, tmp_path: Path) -> None:
+    dbfile = str(tmp_path / "b.duckdb")
+    assert CliRunner().invoke(app, ["--db", dbfile, "load-review", "mini"]).exit_code == 0
+    (mini / "protocol.yaml").write_text("review: mini\ntitle: x\noutcomes: []\nbogus: 1\n")
+    r = CliRunner().invoke(app, ["--db", dbfile, "validate"])
+    assert r.exit_code == 2 and "bogus: unknown key" in r.output, r.output
