@@ -232,11 +232,13 @@ def analyse(
     keep = ~miss
     if kind == "dichotomous":
         drop00 = pre.drop00 and measure in RATIO if pre else False
-        both0 = keep & (cols["events1"] == 0) & (cols["events2"] == 0)
+        e1, e2 = cols["events1"], cols["events2"]
+        both0 = keep & (((e1 == 0) & (e2 == 0)) | ((e1 == cols["n1"]) & (e2 == cols["n2"])))
         if drop00:
             for i in np.flatnonzero(both0):
-                notes.append(f"study {labels_all[i]!r}: no events in either arm; left out of "
-                              f"the {measure} (Review Manager)")
+                what = "no events" if e1[i] == 0 else "only events"
+                notes.append(f"study {labels_all[i]!r}: {what} in both arms; left out of the "
+                              f"{measure} (Review Manager)")
                 excluded.append(labels_all[i])
             keep &= ~both0
     idx = np.flatnonzero(keep)

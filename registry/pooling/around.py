@@ -409,13 +409,13 @@ def _tau2_mods(x: np.ndarray, y: np.ndarray, v: np.ndarray, method: str) -> floa
         return 0.5 * (lo + hi)
     if method == "REML":
         # Fisher scoring on the restricted likelihood (Viechtbauer 2005), safeguarded
-        def step(t: float) -> float:
+        def step(t: float) -> tuple[float, bool]:
             w = 1.0 / (v + t)
             xtw = x.T * w
             inv = np.linalg.inv(xtw @ x)
             pmat = np.diag(w) - (xtw.T @ inv @ xtw)
             py = pmat @ y
-            return float((py @ py - np.trace(pmat)) / np.sum(pmat * pmat))
+            return float((py @ py - np.trace(pmat)) / np.sum(pmat * pmat)), False
 
         return fisher_scoring(step, _tau2_mods(x, y, v, "DL"))
     raise StatsError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")

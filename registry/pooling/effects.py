@@ -181,11 +181,13 @@ def escalc(
     nn1, nn2 = cols["n1"], cols["n2"]
     _check_table(a, nn1, c, nn2, miss, labs)
     b, d = nn1 - a, nn2 - c
-    both0 = ~miss & (a == 0) & (c == 0)
+    # metafor's drop00: no events in both arms, or only events in both arms
+    both0 = ~miss & (((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
     dropped = miss.copy()
     if drop00:
         for i in np.flatnonzero(both0):
-            notes.append(f"{_label(labs, int(i))}: no events in either arm; excluded (drop00)")
+            notes.append(f"{_label(labs, int(i))}: no events (or only events) in both arms; "
+                         "excluded (drop00)")
         dropped |= both0
     a, b, c, d = (x.astype(float).copy() for x in (a, b, c, d))
     if to == "all":
@@ -203,21 +205,7 @@ def escalc(
         b[corr] += add
         c[corr] += add
         d[corr] += add
-    t1, t2 = a + b, c + d
-    with np.errstate(all="ignore"):
-        if measure == "OR":
-            # log odds ratio, Woolf variance (metafor escalc "OR")
-            y = np.log(a * d / (b * c))
-            v = 1 / a + 1 / b + 1 / c + 1 / d
-        elif measure == "RR":
-            # log risk ratio, delta-method variance (metafor escalc "RR")
-            y = np.log((a / t1) / (c / t2))
-            v = 1 / a - 1 / t1 + 1 / c - 1 / t2
-        else:
-            # risk difference, unpooled binomial variance (metafor escalc "RD", vtype "LS")
-            p1, p2 = a / t1, c / t2
-            y = p1 - p2
-            v = p1 * (1 - p1) / t1 + p2 * (1 - p2) / t2
+    y, v = two_by_two(measure, a, b, c, d)
     y[dropped] = np.nan
     v[dropped] = np.nan
     bad = ~dropped & ~(np.isfinite(y) & np.isfinite(v))
@@ -228,6 +216,23 @@ def escalc(
         )
     _check_positive(v, dropped, "variance (vi)", labs)
     return EffectSizes(y, v, measure, tuple(notes), _idx(dropped), labs)
+
+
+def two_by_two(
+    measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """yi, vi of OR (log), RR (log) or RD from (already corrected) 2x2 cells a|b, c|d."""
+    t1, t2 = a + b, c + d
+    with np.errstate(all="ignore"):
+        if measure == "OR":
+            # log odds ratio, Woolf variance (metafor escalc "OR")
+            return np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
+        if measure == "RR":
+            # log risk ratio, delta-method variance (metafor escalc "RR")
+            return np.log((a / t1) / (c / t2)), 1 / a - 1 / t1 + 1 / c - 1 / t2
+        # risk difference, unpooled binomial variance (metafor escalc "RD", vtype "LS")
+        p1, p2 = a / t1, c / t2
+        return p1 - p2, p1 * (1 - p1) / t1 + p2 * (1 - p2) / t2
 
 
 def _idx(mask: np.ndarray) -> tuple[int, ...]:

@@ -178,6 +178,8 @@ def _solve_qgen(y: np.ndarray, v: np.ndarray, target: float, start: float = 0.0)
             return 0.0
         if _converged(t_new - t, prev, t_new):
             return t_new
+        if abs(step) <= 1e-7 * t_new and abs(step) < abs(prev):
+            return t_new  # Newton: the error after a step this small is ~1e-14 relative
         t, prev = t_new, t_new - t
         q, dq = _qgen(y, v, t)
     raise StatsError("Q-profile / Paule-Mandel iteration did not converge")
@@ -210,7 +212,7 @@ def _reml_step(y: np.ndarray, v: np.ndarray, t: float) -> float:
     return float((py @ py - tr_p) / tr_pp)
 
 
-def _reml_newton_step(y: np.ndarray, v: np.ndarray, t: float) -> float:
+def _reml_newton_step(y: np.ndarray, v: np.ndarray, t: float) -> tuple[float, bool]:
     """Newton step on the REML score (observed information), else the Fisher step.
 
     With a = Py and b = Pa: score = (a'a - tr P)/2, its derivative = -a'b + tr(PP)/2
@@ -228,7 +230,7 @@ def _reml_newton_step(y: np.ndarray, v: np.ndarray, t: float) -> float:
     b = w * a - w * ((w @ a) / sw)
     num = a @ a - tr_p
     obs = 2.0 * (a @ b) - tr_pp
-    return float(num / obs) if obs > 0 else float(num / tr_pp)
+    return (float(num / obs), True) if obs > 0 else (float(num / tr_pp), False)
 
 
 def tau2_reml(y: np.ndarray, v: np.ndarray, start: float | None = None) -> float:
@@ -244,24 +246,33 @@ def tau2_reml(y: np.ndarray, v: np.ndarray, start: float | None = None) -> float
 
 
 def fisher_scoring(
-    step: Callable[[float], float], start: float,
+    step: Callable[[float], tuple[float, bool]], start: float,
     root_fn: Callable[[float], float] | None = None,
 ) -> float:
-    """Root of the score on [0, inf) by Fisher scoring steps, safeguarded by a bracket.
+    """Root of the score on [0, inf) by Newton / Fisher-scoring steps, safeguarded by a bracket.
 
-    Every evaluated point narrows a bracket around the root (the sign of a step is the sign
-    of the score); a step leaving it is replaced by bisection, so the iteration converges where
-    plain Fisher scoring oscillates (metafor then stops with "did not converge"). If the
-    iteration heads below 0 and the score at 0 is not positive, the maximum is at the bound.
+    ``step(t)`` returns the step (its sign is the sign of the score) and whether it is a Newton
+    step (quadratic convergence: once a Newton step is below 1e-7 relative, the error after it
+    is ~1e-14 and no further evaluation is needed). Every evaluated point narrows a bracket
+    around the root; a step leaving it is replaced by bisection, and a step that does not
+    contract hands over to Brent's method, so the iteration converges where plain Fisher
+    scoring oscillates (metafor then stops with "did not converge"). If the iteration heads
+    below 0 and the score at 0 is not positive, the maximum is at the bound.
     """
-    s0 = step(0.0)
+    s0_cache: list[float] = []
+
+    def s0() -> float:
+        if not s0_cache:
+            s0_cache.append(step(0.0)[0])
+        return s0_cache[0]
+
     t = start
-    if t == 0.0 and s0 <= 0:
+    if t == 0.0 and s0() <= 0:
         return 0.0
     lo, hi = 0.0, math.inf
     prev = math.inf
     for _ in range(_MAXITER):
-        adj = step(t) if t > 0 else s0
+        adj, newton = step(t) if t > 0 else (s0(), False)
         if adj == 0.0:
             return t
         if adj > 0:
@@ -269,16 +280,18 @@ def fisher_scoring(
         else:
             hi = min(hi, t)
         t_new = t + adj
-        if t_new < 0 and s0 <= 0:
+        if t_new < 0 and s0() <= 0:
             return 0.0
         if lo < t_new < hi:
-            if _converged(adj, prev, t_new):
+            if _converged(adj, prev, t_new) or (
+                newton and abs(adj) <= 1e-7 * t_new and abs(adj) < abs(prev)
+            ):
                 return t_new
-            if hi < math.inf and (lo > 0 or s0 > 0) and abs(adj) > 0.5 * abs(prev):
+            if hi < math.inf and (lo > 0 or s0() > 0) and abs(adj) > 0.5 * abs(prev):
                 # oscillating inside a bracket (slow or no contraction): Brent's method on the
-                # step, which has the sign and the roots of the score
-                return float(brentq(root_fn or step, lo, hi, xtol=1e-300, rtol=1e-15,
-                                    maxiter=_MAXITER))
+                # score's sign-carrying step
+                fn = root_fn or (lambda x: step(x)[0])
+                return float(brentq(fn, lo, hi, xtol=1e-300, rtol=1e-15, maxiter=_MAXITER))
             prev = adj
         else:
             t_new = 0.5 * (lo + hi)  # the step left the bracket: bisect instead
@@ -449,14 +462,14 @@ def _tables(
     events2: Sequence[float] | np.ndarray, n2: Sequence[float] | np.ndarray,
     labels: Sequence[str] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    cols = [np.asarray(x, dtype=float).ravel() for x in (events1, n1, events2, n2)]
-    k = cols[0].size
-    if any(c.size != k for c in cols):
-        raise StatsError("events1, n1, events2 and n2 must have the same length")
-    if k == 0:
+    try:
+        tab = np.array([events1, n1, events2, n2], dtype=float)
+    except ValueError:
+        raise StatsError("events1, n1, events2 and n2 must have the same length") from None
+    if tab.ndim != 2 or tab.shape[1] == 0:
         raise StatsError("no studies to pool")
-    a, t1, c, t2 = cols
-    finite = np.isfinite(a) & np.isfinite(t1) & np.isfinite(c) & np.isfinite(t2)
+    a, t1, c, t2 = tab
+    finite = np.isfinite(tab).all(0)
     valid = finite & (a >= 0) & (a <= t1) & (c >= 0) & (c <= t2) & (t1 > 0) & (t2 > 0)
     if not valid.all():
         i = int(np.flatnonzero(~valid)[0])
@@ -477,7 +490,7 @@ def _het_from_yi(
 
     metafor uses escalc with add = 1/2, to = "only0" and drop00 = TRUE for this test only.
     """
-    from registry.pooling.effects import escalc
+    from registry.pooling.effects import two_by_two
 
     if peto:
         keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
@@ -488,9 +501,14 @@ def _het_from_yi(
         vv = n1 * n2 * (a + c) * (b + d) / (n * n * (n - 1))
         yi, vi = (a - e) / vv, 1.0 / vv
     else:
-        es = escalc(measure, events1=a, n1=a + b, events2=c, n2=c + d, drop00=True)
-        ok = ~np.isnan(es.yi)
-        yi, vi = es.yi[ok], es.vi[ok]
+        # escalc(add = 1/2, to = "only0", drop00 = TRUE) without escalc's bookkeeping
+        zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+        if zero.any():
+            keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+            a, b, c, d, zero = a[keep], b[keep], c[keep], d[keep], zero[keep]
+            z = 0.5 * zero
+            a, b, c, d = a + z, b + z, c + z, d + z
+        yi, vi = two_by_two(measure, a, b, c, d)
     q = float(((yi - est) ** 2 / vi).sum())
     return q, yi.size - 1
 

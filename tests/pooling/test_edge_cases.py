@@ -73,7 +73,8 @@ def test_double_zero_study() -> None:
     assert kept.yi[0] == 0 and kept.vi[0] == pytest.approx(2 / 0.5 + 2 / 20.5)
     dropped = escalc("OR", **ev, drop00=True, labels=["Z", "A", "B"])
     assert np.isnan(dropped.yi[0]) and dropped.dropped == (0,)
-    assert any("'Z'" in n and "either arm" in n for n in dropped.notes)
+    assert any("'Z'" in n and "no events (or only events) in both arms" in n
+               for n in dropped.notes)
     table = pd.DataFrame({"study": ["Z", "A", "B"], **ev})
     a = analyse(table, measure="OR", preset="revman5")
     assert a.excluded == ("Z",) and a.result.k == 2
@@ -81,6 +82,12 @@ def test_double_zero_study() -> None:
         rma_mh([0, 0], [10, 10], [0, 0], [12, 12], "OR")
     with pytest.raises(StatsError, match="undefined"):
         rma_peto([0, 0], [10, 10], [0, 0], [12, 12])
+
+
+def test_drop00_also_drops_studies_with_only_events() -> None:
+    # metafor's escalc: drop00 removes studies with no events *or all events* in both arms
+    es = escalc("RR", events1=[10, 3], n1=[10, 20], events2=[12, 5], n2=[12, 20], drop00=True)
+    assert es.dropped == (0,) and not np.isnan(es.yi[1])
 
 
 def test_zero_cell_without_correction_is_an_error() -> None:
