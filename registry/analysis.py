@@ -682,12 +682,18 @@ def _grade_row(
 
 
 # ---------------------------------------------------------------------------- tables
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
         if math.isnan(v):
             return ""
+        if abs(v) >= 1e5:  # cell doses and the like: 1.6 × 10⁷ rather than 1.6e+07
+            exp = int(math.floor(math.log10(abs(v))))
+            return f"{v / 10**exp:g} × 10{str(exp).translate(_SUPERSCRIPT)}"
         return f"{v:g}"
     return str(v)
 
