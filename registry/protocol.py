@@ -107,6 +107,7 @@ class Characteristic:
     levels: tuple[str, ...] = ()
     unit: str | None = None
     label: str | None = None
+    plausible_range: tuple[float, float] | None = None  # number type: catches 10x typos
 
 
 @dataclass(frozen=True)
@@ -421,17 +422,37 @@ def _screening(r: _Reader, v: Any) -> ScreeningSettings:
     )
 
 
+def _range(r: _Reader, v: Any, path: str) -> tuple[float, float] | None:
+    if v is None:
+        return None
+    seq = r.seq(v, path)
+    if len(seq) != 2:
+        raise r.fail(path, "expected [low, high]")
+    lo, hi = r.number(seq[0], f"{path}[0]"), r.number(seq[1], f"{path}[1]")
+    assert lo is not None and hi is not None
+    if lo >= hi:
+        raise r.fail(path, f"low {lo} must be below high {hi}")
+    return (lo, hi)
+
+
 def _characteristics(r: _Reader, v: Any) -> tuple[Characteristic, ...]:
     out = []
     for i, item in enumerate(r.seq(v, "characteristics")):
         p = f"characteristics[{i}]"
-        m = r.mapping(item, p, {"id", "type", "levels", "unit", "label"}, {"id", "type"})
+        m = r.mapping(
+            item, p, {"id", "type", "levels", "unit", "label", "plausible_range"}, {"id", "type"}
+        )
         ctype = r.choice(m["type"], f"{p}.type", CHAR_TYPES)
         levels = r.strings(m.get("levels"), f"{p}.levels")
         if ctype == "category" and not levels:
             raise r.fail(f"{p}.levels", "a category characteristic needs its list of levels")
         if ctype != "category" and levels:
             raise r.fail(f"{p}.levels", f"levels only apply to type category, not {ctype}")
+        rng = _range(r, m.get("plausible_range"), f"{p}.plausible_range")
+        if rng is not None and ctype != "number":
+            raise r.fail(
+                f"{p}.plausible_range", f"a range only applies to type number, not {ctype}"
+            )
         out.append(
             Characteristic(
                 id=r.ident(m["id"], f"{p}.id"),
@@ -439,6 +460,7 @@ def _characteristics(r: _Reader, v: Any) -> tuple[Characteristic, ...]:
                 levels=levels,
                 unit=r.string(m.get("unit"), f"{p}.unit", optional=True),
                 label=r.string(m.get("label"), f"{p}.label", optional=True),
+                plausible_range=rng,
             )
         )
     _unique(r, [c.id for c in out], "characteristics")
@@ -487,17 +509,7 @@ def _outcomes(r: _Reader, v: Any) -> tuple[Outcome, ...]:
             if unit in units and units[unit] != 1:
                 raise r.fail(f"{p}.units.{unit}", "the canonical unit must have factor 1")
             units.setdefault(unit, 1.0)
-        rng = None
-        if m.get("plausible_range") is not None:
-            seq = r.seq(m["plausible_range"], f"{p}.plausible_range")
-            if len(seq) != 2:
-                raise r.fail(f"{p}.plausible_range", "expected [low, high]")
-            lo = r.number(seq[0], f"{p}.plausible_range[0]")
-            hi = r.number(seq[1], f"{p}.plausible_range[1]")
-            assert lo is not None and hi is not None
-            if lo >= hi:
-                raise r.fail(f"{p}.plausible_range", f"low {lo} must be below high {hi}")
-            rng = (lo, hi)
+        rng = _range(r, m.get("plausible_range"), f"{p}.plausible_range")
         out.append(
             Outcome(
                 id=r.ident(m["id"], f"{p}.id"),

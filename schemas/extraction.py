@@ -475,6 +475,15 @@ def _studies_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Chec
             checks[ch.id].append(_isin(ch.levels, ch.id))
         elif ch.type == "number":
             checks[ch.id].append(_check(f"{ch.id} must be >= 0", lambda s: _na(s) | (s >= 0)))
+            if ch.plausible_range is not None:
+                lo, hi = ch.plausible_range
+                checks[ch.id].append(
+                    _check(
+                        f"{ch.id} outside the protocol's plausible range [{lo:g}, {hi:g}] "
+                        "(check the unit and the power of ten)",
+                        lambda s, lo=lo, hi=hi: _na(s) | ((s >= lo) & (s <= hi)),
+                    )
+                )
     # every study with arms needs an experimental and a control arm
     roles: dict[str, set[str]] = {}
     for sid, role in zip(ctx.col("arms", "study_id"), ctx.col("arms", "role"), strict=True):

@@ -34,7 +34,7 @@ eligibility:
     - {id: not_rct, label: "Not a randomised controlled trial"}
 characteristics:
   - {id: route, type: category, levels: [oral, iv]}
-  - {id: dose_per_kg, type: number, unit: "mg/kg"}
+  - {id: dose_per_kg, type: number, unit: "mg/kg", plausible_range: [0.01, 100]}
   - {id: etiology, type: text}
 outcomes:
   - id: score

@@ -100,6 +100,9 @@ CASES: list[tuple[str, Mutation, str, int | None, str, str]] = [
      "studies.csv", 2, "route", "route must be one of"),
     ("characteristic number", lambda f: set_cell(f, "studies", 2, "dose_per_kg", "lots"),
      "studies.csv", 2, "dose_per_kg", "must be a number"),
+    # protocol: dose_per_kg plausible in [0.01, 100] mg/kg; 500 is a power-of-ten slip
+    ("characteristic range", lambda f: set_cell(f, "studies", 3, "dose_per_kg", "500"),
+     "studies.csv", 3, "dose_per_kg", "outside the protocol's plausible range [0.01, 100]"),
     ("both arm roles", lambda f: set_cell(f, "arms", 5, "role", "experimental"),
      "studies.csv", 3, "study_id", "not both an experimental and a control arm"),
     ("AE count <= arm size", lambda f: set_cell(f, "adverse_events", 2, "count", "21"),
