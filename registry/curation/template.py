@@ -113,7 +113,8 @@ def write_template(out: str | Path, review: str) -> Path:
     head_fill = PatternFill("solid", fgColor="DDEBF7")
     for sheet in EXTRACTION_SHEETS:
         ws = wb.create_sheet(sheet)
-        cols = list(columns_for(sheet, protocol))
+        cols_kind = columns_for(sheet, protocol)
+        cols = list(cols_kind)
         for j, c in enumerate(cols, start=1):
             cell = ws.cell(row=1, column=j, value=c)
             cell.font = Font(bold=c in REQUIRED.get(sheet, ()))
@@ -124,6 +125,20 @@ def write_template(out: str | Path, review: str) -> Path:
                 dv.error = f"{c}: choose a value from the list"
                 dv.errorTitle = "Not in the protocol"
                 dv.prompt = f"{c}: one of {', '.join(lists[c])[:200]}"
+                ws.add_data_validation(dv)
+                letter = get_column_letter(j)
+                dv.add(f"{letter}2:{letter}{MAX_ROWS}")
+            kind = cols_kind.get(c)
+            if kind in ("int", "num") and c not in lists:
+                # Excel refuses text in number columns (typos such as "l2" or "1,5")
+                dv = DataValidation(
+                    type="whole" if kind == "int" else "decimal",
+                    operator="greaterThanOrEqual" if kind == "int" else "between",
+                    formula1="0" if kind == "int" else "-1E+300",
+                    formula2=None if kind == "int" else "1E+300",
+                    allow_blank=True,
+                )
+                dv.error = f"{c}: a {'whole number >= 0' if kind == 'int' else 'number'}"
                 ws.add_data_validation(dv)
                 letter = get_column_letter(j)
                 dv.add(f"{letter}2:{letter}{MAX_ROWS}")

@@ -44,8 +44,8 @@ def test_template_has_sheets_headers_lists_and_instructions(mini: Path, tmp_path
     col = [c.value for c in wb["outcomes"][1]].index("outcome") + 1
     letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[col - 1]
     assert dvs[f"{letter}2:{letter}2000"].startswith("=lists!$")
-    route_dvs = [dv for dv in wb["studies"].data_validations.dataValidation]
-    assert len(route_dvs) >= 3  # design_assessed, included_in, route
+    kinds = {dv.type for dv in wb["arms"].data_validations.dataValidation}
+    assert kinds == {"list", "whole"}  # role list; n_randomised / n_analysed whole numbers
     text = "\n".join(str(c.value) for c in wb["instructions"]["A"] if c.value)
     assert "albumin: Serum albumin; continuous; unit g/L; units g/L (x1), g/dL (x10)" in text
     assert "3m: 3 months, 12 weeks, window 10-16 weeks" in text
