@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
 
 from registry.config import REVIEWS_DIR
 from registry.curation import check_result, parse_p, published_results
@@ -105,3 +109,33 @@ def test_published_results_from_the_store(mini: Path, db: object) -> None:
     load_review(db, "mini")
     df = published_results(db, "mini")
     assert df["result_id"].tolist() == ["score_all"] and df["consistency"].tolist() == [""]
+
+
+def _printed_p(p: float) -> str:
+    # RevMan style: "<0.00001" below that, else two significant digits
+    return "<0.00001" if p < 0.00001 else f"{p:.2g}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(est=st.floats(-3, 3), se=st.floats(0.05, 1.0))
+def test_correctly_printed_md_results_never_flagged(est: float, se: float) -> None:
+    # A result computed exactly (CI = est ± 1.96 SE, p from z) and printed to 2 decimals must
+    # pass: the checks allow exactly the rounding of the printed digits.
+    z = stats.norm.ppf(0.975)
+    p = 2 * stats.norm.sf(abs(est / se))
+    rec = _r(estimate=round(est, 2), ci_lower=round(est - z * se, 2),
+             ci_upper=round(est + z * se, 2), p_value=_printed_p(p))  # fmt: skip
+    assert check_result(rec) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(log_est=st.floats(-2, 2), se=st.floats(0.05, 1.0))
+def test_correctly_printed_ratio_results_never_flagged(log_est: float, se: float) -> None:
+    z = stats.norm.ppf(0.975)
+    p = 2 * stats.norm.sf(abs(log_est / se))
+    lo, hi = math.exp(log_est - z * se), math.exp(log_est + z * se)
+    if round(lo, 2) <= 0:
+        return  # printed as 0.00: not a usable ratio CI
+    rec = _r(measure="RR", estimate=round(math.exp(log_est), 2), ci_lower=round(lo, 2),
+             ci_upper=round(hi, 2), p_value=_printed_p(p))  # fmt: skip
+    assert check_result(rec) == []
