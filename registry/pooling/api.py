@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from registry.errors import InputError, StatsError
 from registry.pooling import around as _around
@@ -158,7 +159,8 @@ def analyse(
     """Meta-analyse one table of studies (one row per study).
 
     Columns: ``n1, mean1, sd1, n2, mean2, sd2`` (MD, SMD, SMD_REVMAN5) | ``events1, n1,
-    events2, n2`` (OR, RR, RD) | ``yi, vi`` or ``yi, sei`` (GEN), optional ``study_col`` label.
+    events2, n2`` (OR, RR, RD) | ``yi, vi`` or ``yi, sei`` or ``yi, ci_lb, ci_ub`` (GEN, on
+    the analysis scale, e.g. log HR), optional ``study_col`` label.
     ``method``: FE, DL, REML, PM, MH, PETO (default: the preset's, else REML as metafor).
     ``preset``: "revman5" or "cochrane2025" (see :mod:`registry.pooling.presets`); explicit
     ``method``/``hksj`` override it. ``by``: column for subgroups; ``cumulative``: column to
@@ -201,8 +203,11 @@ def analyse(
         raise InputError(f"study labels must be unique; repeated: {', '.join(dup)}")
 
     need = list(INPUT_COLUMNS[kind])
-    if kind == "generic" and "vi" not in table.columns and "sei" in table.columns:
-        need = ["yi", "sei"]
+    if kind == "generic" and "vi" not in table.columns:
+        if "sei" in table.columns:
+            need = ["yi", "sei"]
+        elif {"ci_lb", "ci_ub"} <= set(table.columns):
+            need = ["yi", "ci_lb", "ci_ub"]
     absent = [c for c in need if c not in table.columns]
     if absent:
         raise InputError(
@@ -210,10 +215,15 @@ def analyse(
         )
     _bad_numbers(table, need, labels_all)
     cols = {c: _column(table, c) for c in need}
+    notes: list[str] = []
     if "sei" in cols:
         cols = {"yi": cols["yi"], "vi": cols["sei"] ** 2}
+    elif "ci_lb" in cols:
+        # SE from a CI on the analysis scale (Cochrane Handbook 6.3.1): (ub - lb) / (2 z)
+        se = (cols["ci_ub"] - cols["ci_lb"]) / (2 * float(ndtri(1 - (1 - level) / 2)))
+        notes.append(f"vi derived from ci_lb/ci_ub as ((ci_ub - ci_lb) / (2 z_{level:g}))^2")
+        cols = {"yi": cols["yi"], "vi": se**2}
 
-    notes: list[str] = []
     excluded: list[str] = []
     miss = np.zeros(len(table), dtype=bool)
     for c in cols.values():

@@ -140,3 +140,18 @@ def test_cumulative_by_date_is_the_same_as_by_the_date_order() -> None:
     table.loc[1, "published"] = "soon"
     with pytest.raises(InputError, match="'soon' is neither a number nor a date"):
         analyse(table, measure="GEN", cumulative="published")
+
+
+def test_generic_inverse_variance_from_se_or_ci(reference_dir) -> None:
+    """yi with vi, with sei = sqrt(vi), or with a 95% CI yi -/+ 1.959964 sei: the same answer
+    (the CI route is Cochrane Handbook 6.3.1)."""
+    case = _case(reference_dir, "bangertdrowns2004_SMD")
+    y, v = np.array(case["input"]["yi"]), np.array(case["input"]["vi"])
+    z = 1.959963984540054
+    tables = [pd.DataFrame({"yi": y, "vi": v}), pd.DataFrame({"yi": y, "sei": np.sqrt(v)}),
+              pd.DataFrame({"yi": y, "ci_lb": y - z * np.sqrt(v), "ci_ub": y + z * np.sqrt(v)})]
+    ref = case["models"]["REML"]
+    for t in tables:
+        a = analyse(t, measure="GEN", method="REML")
+        assert a.result.tau2 == _approx(ref["tau2"])
+        assert a.result.estimate == _approx(ref["estimate"])
