@@ -30,9 +30,19 @@ CURATION_TABLES = {
     "published_results": "cur_published_results",
 }
 AUDIT_COLUMNS = (
-    "batch_id", "review", "study_id", "table_name", "row_key", "column_name", "action",
-    "old_value", "new_value", "curator", "changed_at", "origin",
-)  # fmt: skip
+    "batch_id",
+    "review",
+    "study_id",
+    "table_name",
+    "row_key",
+    "column_name",
+    "action",
+    "old_value",
+    "new_value",
+    "curator",
+    "changed_at",
+    "origin",
+)
 
 
 def _spec(sheet: str) -> dict[str, str]:
