@@ -509,8 +509,9 @@ def _het_from_yi(
             z = 0.5 * zero
             a, b, c, d = a + z, b + z, c + z, d + z
         yi, vi = two_by_two(measure, a, b, c, d)
-    q = float(((yi - est) ** 2 / vi).sum())
-    return q, yi.size - 1
+    if yi.size < 2:
+        return 0.0, 0  # no heterogeneity test from fewer than 2 tables (metafor: QE = 0)
+    return float(((yi - est) ** 2 / vi).sum()), yi.size - 1
 
 
 def _finish(

@@ -90,6 +90,14 @@ def test_drop00_also_drops_studies_with_only_events() -> None:
     assert es.dropped == (0,) and not np.isnan(es.yi[1])
 
 
+def test_mh_heterogeneity_needs_two_informative_tables() -> None:
+    # the second table has only events in both arms: it enters the MH RR/RD estimate but not
+    # the Q test (metafor rma.mh 3.8-1 on these counts: QE = 0, I2 = 0)
+    for measure in ("OR", "RR", "RD"):
+        r = rma_mh([11, 127], [38, 127], [13, 92], [63, 92], measure)
+        assert (r.q, r.df, r.i2, r.q_pval) == (0.0, 0, 0.0, 1.0)
+
+
 def test_zero_cell_without_correction_is_an_error() -> None:
     with pytest.raises(StatsError, match="study 1.*zero cell"):
         escalc("OR", events1=[0], n1=[10], events2=[2], n2=[10], to="none")
