@@ -178,8 +178,8 @@ def _solve_qgen(y: np.ndarray, v: np.ndarray, target: float, start: float = 0.0)
             return 0.0
         if _converged(t_new - t, prev, t_new):
             return t_new
-        if abs(step) <= 1e-7 * t_new and abs(step) < abs(prev):
-            return t_new  # Newton: the error after a step this small is ~1e-14 relative
+        if _quadratic_done(step, prev, t_new):
+            return t_new
         t, prev = t_new, t_new - t
         q, dq = _qgen(y, v, t)
     raise StatsError("Q-profile / Paule-Mandel iteration did not converge")
@@ -216,20 +216,21 @@ def _reml_newton_step(y: np.ndarray, v: np.ndarray, t: float) -> tuple[float, bo
     """Newton step on the REML score (observed information), else the Fisher step.
 
     With a = Py and b = Pa: score = (a'a - tr P)/2, its derivative = -a'b + tr(PP)/2
-    (Viechtbauer 2005). Newton converges quadratically near the root; where the observed
-    information is not positive the expected one (Fisher scoring) is used. Either way the
-    step has the sign of the score, which the bracket in :func:`fisher_scoring` relies on.
+    (Viechtbauer 2005), where a'b = sum(w a^2) - (sum w a)^2 / sum w. Newton converges
+    quadratically near the root; where the observed information is not positive the expected
+    one (Fisher scoring) is used. Either way the step has the sign of the score, which the
+    bracket in :func:`fisher_scoring` relies on.
     """
     w = 1.0 / (v + t)
     sw = w.sum()
-    mu = (w @ y) / sw
-    a = w * (y - mu)
-    w2 = w @ w
+    a = w * (y - (w @ y) / sw)
+    ww = w * w
+    w2 = ww.sum()
     tr_p = sw - w2 / sw
-    tr_pp = w2 - 2.0 * (w @ (w * w)) / sw + (w2 / sw) ** 2
-    b = w * a - w * ((w @ a) / sw)
+    tr_pp = w2 - 2.0 * (ww @ w) / sw + (w2 / sw) ** 2
+    wa = w @ a
     num = a @ a - tr_p
-    obs = 2.0 * (a @ b) - tr_pp
+    obs = 2.0 * ((w * a) @ a - wa * wa / sw) - tr_pp
     return (float(num / obs), True) if obs > 0 else (float(num / tr_pp), False)
 
 
@@ -283,11 +284,9 @@ def fisher_scoring(
         if t_new < 0 and s0() <= 0:
             return 0.0
         if lo < t_new < hi:
-            if _converged(adj, prev, t_new) or (
-                newton and abs(adj) <= 1e-7 * t_new and abs(adj) < abs(prev)
-            ):
+            if _converged(adj, prev, t_new) or (newton and _quadratic_done(adj, prev, t_new)):
                 return t_new
-            if hi < math.inf and (lo > 0 or s0() > 0) and abs(adj) > 0.5 * abs(prev):
+            if abs(adj) > 0.5 * abs(prev) and hi < math.inf and (lo > 0 or s0() > 0):
                 # oscillating inside a bracket (slow or no contraction): Brent's method on the
                 # score's sign-carrying step
                 fn = root_fn or (lambda x: step(x)[0])
@@ -300,6 +299,13 @@ def fisher_scoring(
             prev = math.inf
         t = t_new
     raise StatsError("REML iteration did not converge")
+
+
+def _quadratic_done(adj: float, prev: float, t: float) -> bool:
+    """Newton in its quadratic phase: the next step is about adj^2 * |adj| / prev^2; stop when
+    that predicted correction is below 1e-13 relative (saves the confirming evaluation)."""
+    return (abs(adj) < 0.1 * abs(prev) and abs(adj) <= 1e-4 * t
+            and adj * adj * abs(adj) <= 1e-13 * t * prev * prev)
 
 
 def _converged(adj: float, prev: float, t: float) -> bool:
