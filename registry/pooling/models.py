@@ -489,32 +489,21 @@ def _tables(
 
 
 def _het_from_yi(
-    measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, est: float,
-    peto: bool = False,
+    measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, est: float
 ) -> tuple[float, int]:
-    """Q around the pooled estimate from per-study yi/vi, as rma.mh/rma.peto compute it.
+    """Q around the MH estimate from per-study yi/vi, as rma.mh computes it.
 
     metafor uses escalc with add = 1/2, to = "only0" and drop00 = TRUE for this test only.
     """
     from registry.pooling.effects import two_by_two
 
-    if peto:
+    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    if zero.any():
         keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
-        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
-        n1, n2 = a + b, c + d
-        n = n1 + n2
-        e = n1 * (a + c) / n
-        vv = n1 * n2 * (a + c) * (b + d) / (n * n * (n - 1))
-        yi, vi = (a - e) / vv, 1.0 / vv
-    else:
-        # escalc(add = 1/2, to = "only0", drop00 = TRUE) without escalc's bookkeeping
-        zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
-        if zero.any():
-            keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
-            a, b, c, d, zero = a[keep], b[keep], c[keep], d[keep], zero[keep]
-            z = 0.5 * zero
-            a, b, c, d = a + z, b + z, c + z, d + z
-        yi, vi = two_by_two(measure, a, b, c, d)
+        a, b, c, d, zero = a[keep], b[keep], c[keep], d[keep], zero[keep]
+        z = 0.5 * zero
+        a, b, c, d = a + z, b + z, c + z, d + z
+    yi, vi = two_by_two(measure, a, b, c, d)
     if yi.size < 2:
         return 0.0, 0  # no heterogeneity test from fewer than 2 tables (metafor: QE = 0)
     return float(((yi - est) ** 2 / vi).sum()), yi.size - 1
@@ -619,8 +608,14 @@ def rma_peto(
     sv = vv.sum()
     if sv == 0:
         raise StatsError("Peto's odds ratio is undefined: no study has both events and non-events")
-    est = float((a - e).sum() / sv)
-    q, df = _het_from_yi("OR", a, b, c, d, est, peto=True)
+    o_e = a - e
+    est = float(o_e.sum() / sv)
+    # Q of the per-study Peto log ORs (O - E)/V with variance 1/V around the estimate, over
+    # the studies with V > 0 (metafor's drop00 for this test): sum (O - E - est V)^2 / V
+    inf = vv > 0
+    df = int(inf.sum()) - 1
+    q = float(((o_e[inf] - est * vv[inf]) ** 2 / vv[inf]).sum()) if df >= 1 else 0.0
+    df = max(df, 0)
     return _finish(est, math.sqrt(1.0 / sv), q, df, a.size, vv, "PETO", "OR", level)
 
 
