@@ -165,6 +165,103 @@ def metafor_times(case: dict, reps: int) -> tuple[dict[str, float], dict[str, ob
     return times, checks
 
 
+CROSS_R = r"""
+suppressMessages(library(metafor))
+d <- read.csv("%(csv)s"); t2 <- read.csv("%(tab)s"); out <- c()
+tight <- list(threshold = 1e-12, tol = 1e-14, maxiter = 10000, stepadj = 0.5)
+for (i in unique(d$id)) { s <- d[d$id == i, ]
+  for (m in c("DL", "REML", "PM")) for (kn in c("z", "knha")) {
+    r <- tryCatch(rma(yi, vi, data = s, method = m, test = kn, control = tight),
+                  error = function(e) NULL)
+    if (is.null(r)) next
+    p <- predict(r); ci <- confint(r, control = list(tol = 1e-13, tau2.max = 1e6))
+    out <- c(out, sprintf("%%d,%%s,%%s,%%.17g,%%.17g,%%.17g,%%.17g,%%.17g,%%.17g", i, m, kn,
+             c(r$beta), r$se, r$tau2, p$pi.lb, ci$random["tau^2", "ci.lb"],
+             ci$random["tau^2", "ci.ub"])) }
+  tf <- trimfill(rma(yi, vi, data = s, method = "FE"))
+  eg <- regtest(rma(yi, vi, data = s, method = "FE"), model = "lm")
+  out <- c(out, sprintf("%%d,TF,z,%%.17g,%%d,%%.17g,0,0,0", i, c(tf$beta), tf$k0, eg$zval)) }
+for (i in unique(t2$id)) { s <- t2[t2$id == i, ]
+  for (m in c("OR", "RR", "RD", "PETO")) {
+    r <- tryCatch(if (m == "PETO") rma.peto(ai = e1, n1i = n1, ci = e2, n2i = n2, data = s)
+                  else rma.mh(ai = e1, n1i = n1, ci = e2, n2i = n2, data = s, measure = m),
+                  error = function(e) NULL)
+    if (!is.null(r)) out <- c(out, sprintf("%%d,%%s,mh,%%.17g,%%.17g,%%.17g,0,0,0", i, m,
+                                           c(r$beta), r$se, r$QE)) } }
+writeLines(out, "%(out)s")
+"""
+
+
+def crosscheck_with_r(n: int) -> None:
+    """Random data sets through metafor and through us: the largest relative difference."""
+    from registry.pooling import egger, trimfill
+
+    rng = np.random.default_rng(2025)
+    cont, tabs = [], []
+    for i in range(n):
+        k = int(rng.integers(3, 25))
+        v = rng.uniform(0.005, 1.0, k)
+        y = rng.normal(rng.normal(0, 1), np.sqrt(v + rng.choice([0.0, 0.05, 0.5])))
+        cont += [(i, float(a), float(b)) for a, b in zip(y, v, strict=True)]
+        k2 = int(rng.integers(2, 15))
+        n1, n2 = rng.integers(5, 200, k2), rng.integers(5, 200, k2)
+        p = rng.uniform(0, 0.3)
+        e1, e2 = rng.binomial(n1, min(1.0, p * rng.uniform(0.3, 1.5))), rng.binomial(n2, p)
+        if i % 5 == 0:
+            e1[0] = e2[0] = 0  # a double-zero table now and then
+        tabs += [(i, *map(int, r)) for r in zip(e1, n1, e2, n2, strict=True)]
+    with tempfile.TemporaryDirectory() as tmp:
+        csv, tab, out = (Path(tmp) / f for f in ("d.csv", "t.csv", "r.csv"))
+        csv.write_text("id,yi,vi\n" + "\n".join(f"{i},{a!r},{b!r}" for i, a, b in cont))
+        tab.write_text("id,e1,n1,e2,n2\n" + "\n".join(",".join(map(str, r)) for r in tabs))
+        script = Path(tmp) / "x.R"
+        script.write_text(CROSS_R % {"csv": csv, "tab": tab, "out": out})
+        subprocess.run(["Rscript", str(script)], capture_output=True, check=True)
+        lines = out.read_text().split()
+    data: dict[int, tuple[list[float], list[float]]] = {}
+    for i, a, b in cont:
+        data.setdefault(i, ([], []))[0].append(a)
+        data[i][1].append(b)
+    tables: dict[int, list[list[int]]] = {}
+    for i, *row in tabs:
+        tables.setdefault(i, []).append(row)
+    worst: dict[str, float] = {}
+
+    def diff(key: str, ours_: float, ref: float) -> None:
+        d = abs(ours_ - ref)
+        rel = 0.0 if d <= 1e-12 else d / max(abs(ref), 1e-12)
+        worst[key] = max(worst.get(key, 0.0), rel)
+
+    for line in lines:
+        f = line.split(",")
+        i, m, kn = int(f[0]), f[1], f[2]
+        vals = [float(x) for x in f[3:]]
+        if kn == "mh":
+            e1, n1, e2, n2 = (np.array(c, float) for c in zip(*tables[i], strict=True))
+            r = rma_peto(e1, n1, e2, n2) if m == "PETO" else rma_mh(e1, n1, e2, n2, m)
+            for key, a, b in zip(("estimate", "se", "Q"), (r.estimate, r.se, r.q), vals,
+                                 strict=False):
+                diff(f"{m} {key}", a, b)
+            continue
+        y, v = (np.array(c) for c in data[i])
+        if m == "TF":
+            tf, eg = trimfill(y, v, min_k=3), egger(y, v, min_k=3)
+            diff("trimfill estimate", tf.estimate, vals[0])
+            diff("trimfill k0", tf.k0, vals[1])
+            diff("Egger t", eg.stat, vals[2])
+            continue
+        r = rma(y, v, method=m, hksj=kn == "knha")
+        label = m + ("+HKSJ" if kn == "knha" else "")
+        for key, a, b in zip(("estimate", "se", "tau2", "pi_lb", "tau2 CI lb", "tau2 CI ub"),
+                             (r.estimate, r.se, r.tau2, r.pi_lb, *r.tau2_ci), vals,
+                             strict=True):
+            diff(f"{label} {key}", a, b)
+    print(f"\nCross-check against metafor on {n} random data sets ({len(lines)} fits): "
+          "largest relative difference (absolute differences below 1e-12 count as 0)")
+    for key in sorted(worst):
+        print(f"  {key:<26}{worst[key]:.1e}")
+
+
 def bench_batch(n_analyses: int, k: int) -> None:
     rng = np.random.default_rng(20250101)
     vi = rng.uniform(0.01, 0.5, size=(n_analyses, k))
@@ -192,6 +289,8 @@ def main() -> None:
                     help="install r-cran-metafor with apt-get if Rscript/metafor are missing")
     ap.add_argument("--reps", type=int, default=200, help="R repetitions per model")
     ap.add_argument("--batch", type=int, default=10000, help="analyses in the batch benchmark")
+    ap.add_argument("--crosscheck", type=int, default=60,
+                    help="random data sets to compare with metafor when R is available (0: off)")
     args = ap.parse_args()
 
     cases = load_cases()
@@ -239,6 +338,8 @@ def main() -> None:
             f"{t[n] * 1e3:>9.4f}" if n in t else f"{'-':>9}" for n in names))
 
     bench_batch(args.batch, 13)
+    if args.crosscheck and have_metafor():
+        crosscheck_with_r(args.crosscheck)
 
 
 if __name__ == "__main__":
