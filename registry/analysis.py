@@ -173,8 +173,9 @@ def _result_row(
     subgroup_set: str | None = None,
     subgroup: str | None = None,
     sensitivity: str | None = None,
+    result: Any = None,
 ) -> dict[str, Any]:
-    r = a.result
+    r = result if result is not None else a.result
     return {
         "analysis_id": analysis_id,
         "outcome": outcome,
@@ -376,6 +377,21 @@ def _subgroup_column(df: pd.DataFrame, sset: Any) -> pd.Series | None:
                    else str(v))
 
 
+def _subgroup_rows(
+    a: Analysis, df: pd.DataFrame, outcome: Outcome, tp_id: str | None, base_id: str,
+    set_id: str,
+) -> list[dict[str, Any]]:
+    """One stored result per subgroup of a subgroup analysis."""
+    assert a.subgroups is not None
+    rows = []
+    for sg in a.subgroups.subgroups:
+        labels = [a.studies[i] for i in sg.rows]
+        n = _n_participants(df[df["label"].isin(labels)], outcome.kind)
+        rows.append(_result_row(f"{base_id}/{set_id}={sg.label}", outcome.id, tp_id, a, n,
+                                subgroup_set=set_id, subgroup=sg.label, result=sg.result))
+    return rows
+
+
 def _unique_labels(labels: list[str]) -> list[str]:
     """Two studies sharing 'Author Year' become 'Author Year a' / 'b', as Review Manager does."""
     counts = {x: labels.count(x) for x in labels}
@@ -459,17 +475,7 @@ def _outcome_section(
         except (StatsError, RegistryError) as exc:
             subgroups.append(SubgroupView(sset.label, None, "", note=f"Not analysed: {exc}"))
             continue
-        assert a.subgroups is not None
-        for sg in a.subgroups.subgroups:
-            labels = [a.studies[i] for i in sg.rows]
-            sub_df = df[df["label"].isin(labels)]
-            n = _n_participants(sub_df, outcome.kind)
-            row = _result_row(f"{base_id}/{sset.id}={sg.label}", outcome.id, tp_id, a, n,
-                              subgroup_set=sset.id, subgroup=sg.label)
-            r = sg.result
-            row.update(k=r.k, estimate=r.estimate, ci_lb=r.ci_lb, ci_ub=r.ci_ub, pval=r.pval,
-                       tau2=r.tau2, i2=r.i2)
-            results.append(row)
+        results.extend(_subgroup_rows(a, df, outcome, tp_id, base_id, sset.id))
         st = a.subgroups
         test = (f"Test for subgroup differences: Chi² = {st.q:.2f}, df = {st.df} "
                 f"({p_clause(st.pval)}), I² = {st.i2:.0f}%")
@@ -569,16 +575,7 @@ def _time_subgroup_section(
         a = _fit(df, outcome.measure, preset_name, by="_tp")
     except (StatsError, RegistryError):
         return None
-    assert a.subgroups is not None
-    for sg in a.subgroups.subgroups:
-        r = sg.result
-        labels = [a.studies[i] for i in sg.rows]
-        row = _result_row(f"{outcome.id}/time={sg.label}", outcome.id, None, a,
-                          _n_participants(df[df["label"].isin(labels)], outcome.kind),
-                          subgroup_set=sset.id, subgroup=sg.label)
-        row.update(k=r.k, estimate=r.estimate, ci_lb=r.ci_lb, ci_ub=r.ci_ub, pval=r.pval,
-                   tau2=r.tau2, i2=r.i2)
-        results.append(row)
+    results.extend(_subgroup_rows(a, df, outcome, None, outcome.id, sset.id))
     st = a.subgroups
     title = f"{outcome.name} — subgroups by {sset.label}"
     return OutcomeSection(
