@@ -10,6 +10,7 @@ what lets a new review fit through with no code change.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -756,3 +757,30 @@ def list_reviews() -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / "protocol.yaml").is_file())
+
+
+def default_review(review: str | None = None, known: list[str] | None = None) -> str:
+    """The review a command works on when ``--review`` is not given.
+
+    ``review`` if given; else ``REGISTRY_REVIEW``; else the only review folder; else the only
+    review that is not an example (``example: false``). Decided from the data, not the code.
+    """
+    if review:
+        return review
+    env = os.environ.get("REGISTRY_REVIEW")
+    if env:
+        return env
+    names = known if known is not None else list_reviews()
+    if len(names) == 1:
+        return names[0]
+    real = [n for n in names if not _is_example(n)]
+    if len(real) == 1:
+        return real[0]
+    raise InputError(f"give --review (reviews: {', '.join(names) or 'none'})")
+
+
+def _is_example(name: str) -> bool:
+    try:
+        return load_protocol(name).example
+    except InputError:
+        return False

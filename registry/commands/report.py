@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from registry.commands._common import call, console, global_options, is_tty
+from registry.protocol import default_review
 
 
 def register(app: typer.Typer) -> None:
@@ -17,12 +18,15 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
         ctx: typer.Context,
-        review: str = typer.Option("msc-cirrhosis", "--review", help="Review name."),
+        review: str | None = typer.Option(
+            None, "--review",
+            help="Review name (default: $REGISTRY_REVIEW, else the only non-example review)."),
         out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
     ) -> None:
         """Render the review's evidence summary (HTML + Markdown) from the registry."""
         from registry.update import make_report
 
+        review = call(default_review, review)
         spinner = console.status(f"pooling and rendering {review}…") if is_tty() else nullcontext()
         with spinner:
             result = call(make_report, global_options(ctx).db, review, out)
@@ -31,7 +35,9 @@ def register(app: typer.Typer) -> None:
     @app.command("update")
     def update_cmd(
         ctx: typer.Context,
-        review: str = typer.Option("msc-cirrhosis", "--review", help="Review name."),
+        review: str | None = typer.Option(
+            None, "--review",
+            help="Review name (default: $REGISTRY_REVIEW, else the only non-example review)."),
         out: Path = typer.Option(Path("out"), "--out", help="Output folder for the report."),
         offline: bool = typer.Option(False, "--offline", help="Skip live searches."),
         strict: bool = typer.Option(
@@ -44,6 +50,7 @@ def register(app: typer.Typer) -> None:
         """The living cycle: search, import, deduplicate, queue, re-pool, report, summarise."""
         from registry.update import run_update
 
+        review = call(default_review, review)
         spinner = console.status(f"updating {review}…") if is_tty() else nullcontext()
         with spinner:
             summary = call(run_update, global_options(ctx).db, review, out, offline=offline)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from registry.errors import InputError
-from registry.protocol import list_reviews
 from registry.store import open_store
 
 from .audit import format_history, history
@@ -18,19 +16,12 @@ from .load import LoadSummary, add_trial, load_review
 from .recheck import RegistryCheck, validate_registry
 from .template import write_template
 
-SEED_REVIEW = "msc-cirrhosis"
-
 
 def default_review(review: str | None, known: list[str] | None = None) -> str:
-    """``review`` if given; else the only review there is; else the seed review."""
-    if review:
-        return review
-    names = known if known is not None else list_reviews()
-    if len(names) == 1:
-        return names[0]
-    if SEED_REVIEW in names:
-        return SEED_REVIEW
-    raise InputError(f"give --review (reviews: {', '.join(names) or 'none'})")
+    """``review`` if given, else the registry's default review (see the protocol module)."""
+    from registry.protocol import default_review as _default
+
+    return _default(review, known)
 
 
 def add_trial_cmd(db: str | None, path: Path, review: str | None) -> LoadSummary:
