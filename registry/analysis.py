@@ -647,15 +647,22 @@ def _grade_row(
     down += {"very serious": 2, "serious": 1}.get(inc, 0)
     if inc != "not serious":
         reasons.append(f"I² = {i2:.0f}%")
-    # Imprecision: CI crossing no effect, and/or fewer than 400 participants (GRADE OIS rule).
+    # Imprecision: CI crossing no effect, and/or below the optimal information size rule of
+    # thumb: 400 participants (continuous) or 300 events (dichotomous) (GRADE handbook 5.2.4.1).
     crosses = not p.significant
-    small = (p.n_participants or 0) < 400
+    events = None
+    if outcome.kind == "dichotomous" and df is not None and {"events1", "events2"} <= set(df):
+        total = pd.to_numeric(df["events1"], errors="coerce").sum() + pd.to_numeric(
+            df["events2"], errors="coerce").sum()
+        events = int(total)
+    small = events < 300 if events is not None else (p.n_participants or 0) < 400
     imp = "very serious" if crosses and small else "serious" if crosses or small else "not serious"
     down += {"very serious": 2, "serious": 1}.get(imp, 0)
     if crosses:
         reasons.append("95% CI includes no effect")
     if small:
-        reasons.append(f"{p.n_participants or 'unknown'} participants (< 400)")
+        reasons.append(f"{events} events (< 300)" if events is not None else
+                       f"{p.n_participants or 'unknown'} participants (< 400)")
     ind = curated.get("indirectness", "not assessed")
     pub = curated.get("publication_bias", "not assessed")
     down += {"serious": 1, "very_serious": 2, "very serious": 2}.get(ind, 0)
