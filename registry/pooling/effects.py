@@ -222,17 +222,24 @@ def two_by_two(
     measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """yi, vi of OR (log), RR (log) or RD from (already corrected) 2x2 cells a|b, c|d."""
-    t1, t2 = a + b, c + d
     with np.errstate(all="ignore"):
-        if measure == "OR":
-            # log odds ratio, Woolf variance (metafor escalc "OR")
-            return np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
-        if measure == "RR":
-            # log risk ratio, delta-method variance (metafor escalc "RR")
-            return np.log((a / t1) / (c / t2)), 1 / a - 1 / t1 + 1 / c - 1 / t2
-        # risk difference, unpooled binomial variance (metafor escalc "RD", vtype "LS")
-        p1, p2 = a / t1, c / t2
-        return p1 - p2, p1 * (1 - p1) / t1 + p2 * (1 - p2) / t2
+        return two_by_two_positive(measure, a, b, c, d)
+
+
+def two_by_two_positive(
+    measure: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`two_by_two` for cells known to be > 0 (no floating-point guard: MH's Q path)."""
+    t1, t2 = a + b, c + d
+    if measure == "OR":
+        # log odds ratio, Woolf variance (metafor escalc "OR")
+        return np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
+    if measure == "RR":
+        # log risk ratio, delta-method variance (metafor escalc "RR")
+        return np.log((a / t1) / (c / t2)), 1 / a - 1 / t1 + 1 / c - 1 / t2
+    # risk difference, unpooled binomial variance (metafor escalc "RD", vtype "LS")
+    p1, p2 = a / t1, c / t2
+    return p1 - p2, p1 * (1 - p1) / t1 + p2 * (1 - p2) / t2
 
 
 def _idx(mask: np.ndarray) -> tuple[int, ...]:

@@ -19,7 +19,7 @@ from scipy.optimize import brentq
 from scipy.special import chdtrc, chdtri, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
-from registry.pooling.effects import study_label
+from registry.pooling.effects import study_label, two_by_two_positive
 
 Method = Literal["FE", "DL", "REML", "PM"]
 METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM")
@@ -495,15 +495,14 @@ def _het_from_yi(
 
     metafor uses escalc with add = 1/2, to = "only0" and drop00 = TRUE for this test only.
     """
-    from registry.pooling.effects import two_by_two
-
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     if zero.any():
         keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
         a, b, c, d, zero = a[keep], b[keep], c[keep], d[keep], zero[keep]
         z = 0.5 * zero
         a, b, c, d = a + z, b + z, c + z, d + z
-    yi, vi = two_by_two(measure, a, b, c, d)
+    # every cell is > 0 here (zero cells corrected, double zeros dropped): no guard needed
+    yi, vi = two_by_two_positive(measure, a, b, c, d)
     if yi.size < 2:
         return 0.0, 0  # no heterogeneity test from fewer than 2 tables (metafor: QE = 0)
     return float(((yi - est) ** 2 / vi).sum()), yi.size - 1
