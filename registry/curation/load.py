@@ -207,6 +207,7 @@ def _store_sheets(
     replace_all: bool,
     origin: str,
     extra_sheets: dict[str, pd.DataFrame] | None = None,
+    scope_ids: list[str] | None = None,
 ) -> LoadSummary:
     review = protocol.review
     who = curator()
@@ -215,7 +216,7 @@ def _store_sheets(
     study_ids = _study_set(sheets)
     summary.studies = study_ids
     typed = dict(checked.typed)
-    if replace_all:
+    if replace_all or scope_ids is not None:
         for s in EXTRACTION_SHEETS:
             typed.setdefault(s, pd.DataFrame())
     # derivations need arm sizes: the new arms, else the stored ones
@@ -232,7 +233,7 @@ def _store_sheets(
     audit: list[dict[str, Any]] = []
     for sheet, new in typed.items():
         review_level = sheet == "published_results"
-        scope = None if (replace_all or review_level) else tuple(study_ids)
+        scope = None if (replace_all or review_level) else tuple(scope_ids or study_ids)
         old = store.curation_rows(review, sheet, scope)
         a, (i, u, d) = _diff(sheet, old, new, batch, review, who, origin)
         if a:
@@ -290,12 +291,21 @@ def add_trial(store: Any, path: str | Path, review: str | None = None) -> LoadSu
     return _store_sheets(store, protocol, sheets, checked, replace_all=False, origin=str(p))
 
 
+def _is_folder_origin(origin: str | None, folder: Path) -> bool:
+    """True when a study's latest change came from the review folder (any checkout of it)."""
+    if origin is None:
+        return True
+    return origin == str(folder) or Path(origin).name == folder.name
+
+
 def load_review(store: Any, review: str) -> LoadSummary:
     """Load (or update) a bundled review folder ``data/reviews/<review>/`` idempotently.
 
-    The folder's extraction sheets and published results become the review's whole content
-    in the registry: rows no longer in the folder are deleted, all changes audit-logged.
-    Re-loading an unchanged folder writes nothing.
+    The folder is the source of truth for the studies that came from it: their rows are
+    replaced by the folder's, and a study removed from the folder is deleted. Studies added
+    with ``registry add-trial`` from elsewhere are left as they are (a living review's new
+    trials must survive the monthly update). Published results are replaced. All changes
+    are audit-logged; re-loading an unchanged folder writes nothing.
     """
     from .published import check_published, read_published  # local: avoids an import cycle
 
@@ -315,12 +325,21 @@ def load_review(store: Any, review: str) -> LoadSummary:
     checked.raise_if_failed(str(folder))
     # stored as printed; what does not add up is flagged for the curator
     checked.warnings.extend(str(f) for f in check_published(pub_typed))
+    # studies whose latest change came from this folder, or from no known file
+    in_folder = _study_set(sheets)
+    origins = store.study_origins(protocol.review)
+    stored = store.curation_rows(protocol.review, "studies")
+    from_folder = [
+        s for s in (stored["study_id"] if len(stored) else [])
+        if s not in in_folder and _is_folder_origin(origins.get(str(s)), folder)
+    ]
     return _store_sheets(
         store,
         protocol,
         sheets,
         checked,
-        replace_all=True,
+        replace_all=False,
         origin=str(folder),
         extra_sheets={"published_results": pub_typed},
+        scope_ids=list(dict.fromkeys([*in_folder, *map(str, from_folder)])),
     )

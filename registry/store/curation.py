@@ -116,6 +116,17 @@ class CurationMixin(StoreCore):
         )
         return (row[0][0], row[0][1]) if row else None
 
+    def study_origins(self, review: str) -> dict[str, str]:
+        """study_id -> the file or folder its latest audited change came from."""
+        return {
+            str(sid): str(origin)
+            for sid, origin in self._rows(
+                "SELECT study_id, arg_max(origin, change_id) FROM cur_audit "
+                "WHERE review = ? AND study_id IS NOT NULL GROUP BY study_id",
+                [review],
+            )
+        }
+
     def curation_history(self, study_id: str, review: str | None = None) -> list[dict[str, Any]]:
         """Every audited change to a study's rows, oldest first."""
         sql = "SELECT * FROM cur_audit WHERE study_id = ?"

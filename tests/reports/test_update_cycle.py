@@ -123,3 +123,34 @@ def test_update_imports_inbox_files_once(
     assert second.new_records == 0 and not any("export.ris" in n for n in second.notes)
     with Store(db) as s:
         assert s.record_counts("msc-cirrhosis")["embase"]["records"] == 6
+
+
+def test_trial_added_with_add_trial_survives_the_monthly_update(
+    reviews: Path, db: Path, tmp_path: Path
+) -> None:
+    folder = reviews / "stroke-unit-los" / "extraction"
+    # a new trial's sheets outside the review folder: Edinburgh's rows under a new id
+    # (a software test of the update cycle, not curated data)
+    new = tmp_path / "new-trial"
+    new.mkdir()
+    for f in folder.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "study_id" in df.columns:
+            df = df[df["study_id"] == "Edinburgh"].assign(study_id="NewTrial2026")
+        df.to_csv(new / f.name, index=False)
+    out = tmp_path / "out"
+    run_update(db, "stroke-unit-los", out, offline=True)
+    res = runner.invoke(app, ["--db", str(db), "add-trial", str(new), "--review",
+                              "stroke-unit-los"])
+    assert res.exit_code == 0, res.output
+    second = run_update(db, "stroke-unit-los", out, offline=True)
+    assert second.new_studies == ["NewTrial2026"]
+    # a study removed from the folder is removed from the registry; the added one stays
+    for f in folder.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "study_id" in df.columns:
+            df[df["study_id"] != "Uppsala"].to_csv(f, index=False)
+    run_update(db, "stroke-unit-los", out, offline=True)
+    with Store(db) as s:
+        ids = set(s.curation_rows("stroke-unit-los", "studies")["study_id"])
+    assert "NewTrial2026" in ids and "Uppsala" not in ids and len(ids) == 9
