@@ -10,13 +10,16 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from registry.errors import RegistryError
 
 T = TypeVar("T")
 
-console = Console()
-err_console = Console(stderr=True)
+# Messages carry record text, file names and values such as "[/x]": never parse them as Rich
+# markup, and never hard-wrap a line when output goes to a pipe (scripts grep it).
+console = Console(markup=False, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -37,7 +40,7 @@ def global_options(ctx: typer.Context) -> GlobalOptions:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a one-line error to stderr and return an Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(Text("error:", style="bold red"), Text(message))
     return typer.Exit(code)
 
 

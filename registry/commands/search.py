@@ -23,8 +23,9 @@ def _progress_bar(label: str) -> Iterator[Callable[[int, int | None, str], None]
         yield None
         return
     bar = Progress(
-        TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True,
+        TextColumn(label.replace("{", "{{").replace("}", "}}"), style="bold", markup=False),
+        BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}", markup=False),
+        TimeElapsedColumn(), console=console, transient=True,
     )
     task = bar.add_task("", total=None)
 
