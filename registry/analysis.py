@@ -1076,7 +1076,8 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
     pub = published_results(store, review)
     runs = store.search_runs(review) if hasattr(store, "search_runs") else []
     now = now or dt.datetime.now(dt.UTC)
-    label = f"{now:%Y-%m-%d}.{data_hash[:8]}"
+    n_version = len(store.report_versions(review)) + 1
+    label = f"v{n_version}-{now:%Y-%m-%d}-{data_hash[:8]}"  # unique even when data is unchanged
     from registry.curation.validate import design_warnings
 
     warnings.extend(design_warnings(studies, protocol) if len(studies) else [])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry.errors import NetworkError
+from registry.errors import NetworkError, RegistryError
 from registry.store import open_store
 
 EXIT_OK = 0
@@ -132,8 +132,10 @@ def run_update(
         for line, new in _import_inbox(store, protocol):
             summary.notes.append(line)
             summary.new_records += new
-        dd = deduplicate(store)
-        summary.duplicates_removed = int(getattr(dd, "duplicates", 0))
+        before = store.prisma_identification(review)["duplicates_removed"]
+        deduplicate(store)
+        after = store.prisma_identification(review)["duplicates_removed"]
+        summary.duplicates_removed = max(0, int(after) - int(before))  # this cycle's only
         if hasattr(store, "screening_summary"):
             summary.awaiting_screening = int(
                 store.screening_summary(review).get("awaiting_screening", 0)
@@ -166,7 +168,11 @@ def _import_inbox(store: Any, protocol: Any) -> list[tuple[str, int]]:
             digest = hashlib.sha256(f.read_bytes()).hexdigest()
             if store.import_runs_for_file(digest, folder.name):
                 continue
-            res = import_file(store, f, source=folder.name, review=protocol.review)
+            try:
+                res = import_file(store, f, source=folder.name, review=protocol.review)
+            except RegistryError as exc:  # one bad file must not stop the monthly cycle
+                done.append((f"not imported: {exc}", 0))
+                continue
             done.append((f"imported {res.line()}", res.new))
     return done
 

@@ -154,3 +154,20 @@ def test_trial_added_with_add_trial_survives_the_monthly_update(
     with Store(db) as s:
         ids = set(s.curation_rows("stroke-unit-los", "studies")["study_id"])
     assert "NewTrial2026" in ids and "Uppsala" not in ids and len(ids) == 9
+
+
+def test_inbox_bad_file_is_reported_and_duplicates_count_per_cycle(
+    reviews: Path, db: Path, tmp_path: Path, fixtures: Path
+) -> None:
+    inbox = reviews / "stroke-unit-los" / "imports"
+    xml = (fixtures / "pubmedportable" / "medline_00000000.xml").read_bytes()  # 100 records
+    for src in ("pubmed", "embase"):  # the same 100 records exported from two databases
+        (inbox / src).mkdir(parents=True)
+        (inbox / src / "export.xml").write_bytes(xml)
+    (inbox / "embase" / "broken.ris").write_bytes(b"")
+    first = run_update(db, "stroke-unit-los", tmp_path / "out", offline=True)
+    assert first.report is not None  # the cycle went on past the unreadable file
+    assert any("not imported" in n and "broken.ris" in n for n in first.notes)
+    assert first.new_records == 200 and first.duplicates_removed == 100
+    second = run_update(db, "stroke-unit-los", tmp_path / "out", offline=True)
+    assert second.new_records == 0 and second.duplicates_removed == 0
