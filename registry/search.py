@@ -480,7 +480,7 @@ def import_file(
             "give --source NAME (e.g. embase, cochrane, wos)"
         )
     digest = _sha256(p)
-    records = new = dup = updated = deleted = 0
+    records = new = dup = updated = deleted = repeats = 0
     problems: list[ParseProblem] = []
     with store.transaction():
         run_id = store.record_search_run(
@@ -499,7 +499,8 @@ def import_file(
                 res = store.add_records(recs, run_id=run_id)
                 records += res.seen
                 new += res.new
-                dup += res.updated + res.unchanged
+                dup += res.updated + res.unchanged + res.repeated
+                repeats += res.repeated
                 updated += res.updated
             if progress:
                 progress(records, None, f"{records:,} records read")
@@ -508,7 +509,8 @@ def import_file(
             raise InputError(f"{p}: no usable records in this {kind} file{detail}")
         store.log_parse_problems(run_id, problems, file=p.name)
         store.finish_search_run(
-            run_id, outcome="ok", hits=records + len(problems), skipped_records=len(problems)
+            run_id, outcome="ok", hits=records + repeats + len(problems),
+            skipped_records=len(problems),
         )
     return ImportSummary(
         run_id=run_id, file=str(p), sha256=digest, format=kind, source=src, review=review,

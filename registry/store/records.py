@@ -55,6 +55,7 @@ class AddResult:
     updated: int  # known records whose metadata changed
     unchanged: int  # known records seen again with identical metadata
     record_ids: tuple[int, ...] = ()  # ids of every record in the batch, input order, deduped
+    repeated: int = 0  # extra copies of a (source, source id) within this batch
 
     @property
     def seen(self) -> int:
@@ -150,10 +151,13 @@ class RecordsMixin(StoreCore):
         Within the batch a repeated (source, source_id) counts once (the last one wins).
         """
         rows_by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        given = 0
         for rec in records:
             row = _row(rec)
             rows_by_key[(row["source"], row["source_id"])] = row
+            given += 1
         rows = list(rows_by_key.values())
+        repeated = given - len(rows)
         if not rows and state is None:
             return AddResult(0, 0, 0)
         import pandas as pd  # local: only needed for bulk writes
@@ -233,6 +237,7 @@ class RecordsMixin(StoreCore):
             updated=updated,
             unchanged=before - updated,
             record_ids=tuple(r[0] for r in ids),
+            repeated=repeated,
         )
 
     def known_source_ids(self, source: str, source_ids: Iterable[str]) -> set[str]:

@@ -177,3 +177,15 @@ def test_forced_format_that_does_not_fit_writes_nothing(store, fixtures, tmp_pat
     with pytest.raises(InputError):
         import_file(store, copy, fmt="pubmed-xml")
     assert store.dump() == before
+
+
+def test_records_repeated_inside_one_file_count_as_duplicates(
+    store, fixtures: Path, tmp_path: Path
+) -> None:
+    # biopython/pubmed_result2.txt holds 4 MEDLINE records (SOURCES.md); the file twice = 8
+    text = (fixtures / "biopython" / "pubmed_result2.txt").read_text(encoding="utf-8")
+    twice = tmp_path / "twice.txt"
+    twice.write_text(text + "\n\n" + text, encoding="utf-8")
+    res = import_file(store, twice, source="pubmed")
+    assert (res.records, res.new, res.duplicates) == (4, 4, 4)
+    assert store.get_search_run(res.run_id)["hits"] == 8
