@@ -92,11 +92,22 @@ def _problems(exc: SchemaErrors, sheet: str, label: str, raw: pd.DataFrame) -> l
     out: list[Problem] = []
     seen: set[tuple] = set()
     fc = exc.failure_cases
-    for rec in fc.to_dict("records"):
+    records = fc.to_dict("records")
+    # a column with a cell that is not a number also fails its column-wide dtype check;
+    # the cell-level message is the useful one, so the column-level echo is dropped
+    coerced = {
+        str(r.get("column")) for r in records
+        if str(r.get("check")).startswith("coerce_dtype") and r.get("index") is not None
+        and not (isinstance(r.get("index"), float) and math.isnan(r.get("index")))
+    }
+    for rec in records:
         check = str(rec.get("check"))
         col = rec.get("column")
         col = None if col is None or (isinstance(col, float) and math.isnan(col)) else str(col)
         idx = rec.get("index")
+        no_row = idx is None or (isinstance(idx, float) and math.isnan(idx))
+        if no_row and col in coerced and not check.startswith("column_in_"):
+            continue
         if check == "column_in_dataframe":
             p = Problem(
                 label, sheet, None, str(rec["failure_case"]), None, "required column is missing"
