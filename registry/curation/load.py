@@ -307,7 +307,11 @@ def load_review(store: Any, review: str) -> LoadSummary:
     trials must survive the monthly update). Published results are replaced. All changes
     are audit-logged; re-loading an unchanged folder writes nothing.
     """
-    from .published import check_published, read_published  # local: avoids an import cycle
+    from .published import (  # local: avoids an import cycle
+        check_published,
+        outside_protocol,
+        read_published,
+    )
 
     protocol = load_protocol(review)
     folder = protocol.folder
@@ -325,6 +329,7 @@ def load_review(store: Any, review: str) -> LoadSummary:
     checked.raise_if_failed(str(folder))
     # stored as printed; what does not add up is flagged for the curator
     checked.warnings.extend(str(f) for f in check_published(pub_typed))
+    checked.warnings.extend(outside_protocol(pub_typed, protocol))
     # studies whose latest change came from this folder, or from no known file
     in_folder = _study_set(sheets)
     origins = store.study_origins(protocol.review)

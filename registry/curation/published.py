@@ -195,6 +195,24 @@ def check_published(df: pd.DataFrame) -> list[Finding]:
     return out
 
 
+def outside_protocol(df: pd.DataFrame, protocol: Protocol) -> list[str]:
+    """Published results whose outcome or time point the protocol does not define (a
+    published review may report more than the protocol pools; the curator is told)."""
+    if df is None or df.empty:
+        return []
+    outcomes = {o.id for o in protocol.outcomes}
+    times = {t.id for t in protocol.time_points} | {t.label for t in protocol.time_points}
+    out = []
+    for rec in df.to_dict("records"):
+        rid = rec.get("result_id")
+        o, t = rec.get("outcome"), rec.get("time_point")
+        if o not in outcomes:
+            out.append(f"published result {rid}: outcome {o!r} is not a protocol outcome")
+        if isinstance(t, str) and t.strip() and t not in times:
+            out.append(f"published result {rid}: time point {t!r} is not a protocol time point")
+    return out
+
+
 def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list[Problem]]:
     """The review folder's published_results.csv, typed, with its validation problems."""
     f = Path(folder) / "published_results.csv"

@@ -12,7 +12,7 @@ from schemas.extraction import EXTRACTION_SHEETS
 
 from .inputs import review_protocol
 from .load import canon
-from .published import check_published
+from .published import check_published, outside_protocol
 from .sheets import SheetSet
 from .validate import check_sheets
 
@@ -68,6 +68,7 @@ def validate_registry(store: Any, review: str | None = None) -> RegistryCheck:
         result.warnings.extend(f"{name}: {w}" for w in checked.warnings)
         pub = store.curation_rows(name, "published_results")
         result.warnings.extend(f"{name}: {f}" for f in check_published(pub))
+        result.warnings.extend(f"{name}: {w}" for w in outside_protocol(pub, protocol))
     if result.problems:
         raise ValidationFailed(
             f"registry check: {len(result.problems)} problem(s)",
