@@ -617,34 +617,34 @@ def _fmt(x: float | None, d: int = 2) -> str:
 _LEVELS = ("High", "Moderate", "Low", "Very low")
 
 
+_DOWN = {"serious": 1, "very serious": 2, "strongly suspected": 1}
+
+
 def _grade_row(
     outcome: Outcome, sec: OutcomeSection, df: pd.DataFrame | None, protocol: Protocol
 ) -> tuple[str, ...]:
-    """Suggest risk of bias, inconsistency and imprecision from the data (GRADE handbook 5.2)."""
+    """Suggest risk of bias, inconsistency and imprecision from the data (GRADE handbook 5.2);
+    a rating the curators set in the protocol's ``grade:`` overrides the suggestion."""
     p = sec.main
     assert p is not None
-    curated = protocol.grade.get(outcome.id, {})
-    down = 0
-    reasons = []
+    curated = {k: v.replace("_", " ") for k, v in protocol.grade.get(outcome.id, {}).items()}
+    reasons: list[str] = []
     # Risk of bias: serious when more than half the studies are not at low overall risk.
-    rob_txt = "not assessed"
+    rob = "not assessed"
     if df is not None and "rob_overall" in df.columns:
         judged = df["rob_overall"].astype(str)
         known = judged.isin(["low", "unclear", "high"])
         if known.any():
             share = float((judged[known] != "low").mean())
-            rob_txt = "serious" if share > 0.5 else "not serious"
+            rob = "serious" if share > 0.5 else "not serious"
             if share > 0.5:
-                down += 1
                 reasons.append(f"{share:.0%} of studies not at low risk of bias")
         else:
-            rob_txt = "serious (no judgements)"
-            down += 1
+            rob = "serious"
             reasons.append("no risk-of-bias judgements")
     # Inconsistency: I² > 50% serious, > 75% very serious (Handbook 10.10.2 thresholds).
     i2 = p.i2 or 0.0
     inc = "very serious" if i2 > 75 else "serious" if i2 > 50 else "not serious"
-    down += {"very serious": 2, "serious": 1}.get(inc, 0)
     if inc != "not serious":
         reasons.append(f"I² = {i2:.0f}%")
     # Imprecision: CI crossing no effect, and/or below the optimal information size rule of
@@ -657,17 +657,23 @@ def _grade_row(
         events = int(total)
     small = events < 300 if events is not None else (p.n_participants or 0) < 400
     imp = "very serious" if crosses and small else "serious" if crosses or small else "not serious"
-    down += {"very serious": 2, "serious": 1}.get(imp, 0)
     if crosses:
         reasons.append("95% CI includes no effect")
     if small:
         reasons.append(f"{events} events (< 300)" if events is not None else
                        f"{p.n_participants or 'unknown'} participants (< 400)")
-    ind = curated.get("indirectness", "not assessed")
-    pub = curated.get("publication_bias", "not assessed")
-    down += {"serious": 1, "very_serious": 2, "very serious": 2}.get(ind, 0)
-    down += {"strongly_suspected": 1, "suspected": 1}.get(pub, 0)
-    certainty = _LEVELS[min(down, 3)]
+    rated = {"risk_of_bias": rob, "inconsistency": inc, "imprecision": imp,
+             "indirectness": "not assessed", "publication_bias": "not assessed"}
+    shown = {}
+    for domain, suggested in rated.items():
+        if domain in curated:
+            shown[domain] = curated[domain] + (" (curators)" if domain in
+                                               ("risk_of_bias", "inconsistency", "imprecision")
+                                               else "")
+            rated[domain] = curated[domain]
+        else:
+            shown[domain] = suggested
+    down = sum(_DOWN.get(v, 0) for v in rated.values())
     return (
         outcome.name,
         sec.time_point,
@@ -675,12 +681,12 @@ def _grade_row(
         str(p.n_participants or "—"),
         f"{p.effect.measure} {_fmt(p.effect.estimate)} [{_fmt(p.effect.ci_lb)}, "
         f"{_fmt(p.effect.ci_ub)}]",
-        rob_txt,
-        inc,
-        ind.replace("_", " "),
-        imp,
-        pub.replace("_", " "),
-        certainty + " (suggested)",
+        shown["risk_of_bias"],
+        shown["inconsistency"],
+        shown["indirectness"],
+        shown["imprecision"],
+        shown["publication_bias"],
+        _LEVELS[min(down, 3)] + " (suggested)",
         "; ".join(reasons) or "—",
     )
 
