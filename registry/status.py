@@ -138,7 +138,8 @@ def render_text(rep: StatusReport) -> str:
         )
     for key, r in rep.last_successful.items():
         end = r["finished_at"] or r["started_at"]
-        lines.append(f"last successful {key}: run {r['run_id']} at {end:%Y-%m-%d %H:%M}")
+        label = key.replace(":", " from ", 1)  # "import:pubmed" -> "import from pubmed"
+        lines.append(f"last successful {label}: run {r['run_id']} at {end:%Y-%m-%d %H:%M}")
     if rep.duplicates is not None:
         d = rep.duplicates
         lines.append(

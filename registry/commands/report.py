@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         review: str | None = typer.Option(
             None, "--review",
-            help="Review name (default: $REGISTRY_REVIEW, else the only non-example review)."),
+            help="Review name (default: $REGISTRY_REVIEW, else the only review, else the only "
+            "non-example review)."),
         out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
     ) -> None:
         """Render the review's evidence summary (HTML + Markdown) from the registry."""
@@ -37,7 +38,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         review: str | None = typer.Option(
             None, "--review",
-            help="Review name (default: $REGISTRY_REVIEW, else the only non-example review)."),
+            help="Review name (default: $REGISTRY_REVIEW, else the only review, else the only "
+            "non-example review)."),
         out: Path = typer.Option(Path("out"), "--out", help="Output folder for the report."),
         offline: bool = typer.Option(False, "--offline", help="Skip live searches."),
         strict: bool = typer.Option(
