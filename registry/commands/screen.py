@@ -159,15 +159,31 @@ def summary_cmd(
     if as_json:
         typer.echo(json.dumps(s, indent=2, default=str))
         return
-    for key, value in s.items():
-        if key == "included":
-            continue
-        if isinstance(value, dict):
-            console.print(f"{key}:", highlight=False)
-            for k, v in value.items():
-                console.print(f"  {k}: {v}", highlight=False, markup=False)
-        else:
-            console.print(f"{key}: {value}", highlight=False, markup=False)
+    for line in _summary_lines(s):
+        console.print(line)
+
+
+def _summary_lines(s: dict[str, object]) -> list[str]:
+    """The PRISMA screening boxes as readable lines (the JSON keeps every key)."""
+    g = s.get
+    lines = [
+        f"title/abstract: {g('records_to_screen', 0)} records, {g('records_screened', 0)} "
+        f"screened, {g('excluded_title_abstract', 0)} excluded, {g('awaiting_screening', 0)} "
+        "awaiting screening",
+        f"full text: {g('reports_sought', 0)} sought, {g('reports_not_retrieved', 0)} not "
+        f"retrieved, {g('reports_assessed', 0)} assessed, {g('awaiting_full_text', 0)} awaiting, "
+        f"{g('awaiting_classification', 0)} awaiting classification",
+    ]
+    excluded = g("excluded_full_text") or {}
+    if isinstance(excluded, dict) and any(excluded.values()):
+        lines.append(f"excluded at full text: {g('excluded_full_text_total', 0)}")
+        lines.extend(f"  {reason}: {n}" for reason, n in excluded.items() if n)
+    lines.append(f"included: {g('studies_included', 0)} studies from "
+                 f"{g('reports_included', 0)} reports")
+    conflicts = g("conflicts") or {}
+    if isinstance(conflicts, dict) and any(conflicts.values()):
+        lines.append("conflicts: " + ", ".join(f"{k} {v}" for k, v in conflicts.items()))
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -103,3 +103,24 @@ def test_summary_of_review_without_protocol_uses_stored_labels(
     monkeypatch.setenv("REGISTRY_REVIEWS", str(reviews.parent / "elsewhere"))
     s = store.screening_summary(REVIEW)
     assert s["excluded_full_text"] == {"Intervention is not MSC therapy": 1}
+
+
+def test_summary_text_names_each_prisma_box() -> None:
+    from registry.commands.screen import _summary_lines
+
+    lines = _summary_lines({
+        "records_to_screen": 10, "records_screened": 8, "excluded_title_abstract": 5,
+        "awaiting_screening": 2, "reports_sought": 3, "reports_not_retrieved": 1,
+        "reports_assessed": 2, "awaiting_full_text": 0, "awaiting_classification": 0,
+        "excluded_full_text": {"Not an RCT": 1, "Animal study": 0},
+        "excluded_full_text_total": 1, "studies_included": 1, "reports_included": 1,
+        "conflicts": {"title_abstract": 0, "full_text": 0},
+    })
+    assert lines == [
+        "title/abstract: 10 records, 8 screened, 5 excluded, 2 awaiting screening",
+        "full text: 3 sought, 1 not retrieved, 2 assessed, 0 awaiting, "
+        "0 awaiting classification",
+        "excluded at full text: 1",
+        "  Not an RCT: 1",
+        "included: 1 studies from 1 reports",
+    ]
