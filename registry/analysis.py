@@ -70,10 +70,6 @@ def _present(measure: str, x: float | None) -> float | None:
     return math.exp(x) if measure in RATIO else x
 
 
-def _null(measure: str) -> float:
-    return 0.0
-
-
 def _model_label(a: Analysis) -> str:
     method = {
         "FE": "fixed effect (inverse variance)",
@@ -96,7 +92,7 @@ def _revman_method_label(a: Analysis, mh_random: bool = False) -> str:
 def _favours(measure: str, estimate: float, direction: str) -> str:
     """Which arm a (significant) estimate favours, given the outcome's direction."""
     lower_better = direction == "lower_is_better"
-    below_null = estimate < _null(measure)
+    below_null = estimate < 0.0  # analysis scale: MD/SMD/RD, and log OR / log RR
     return "experimental" if below_null == lower_better else "control"
 
 
