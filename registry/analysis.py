@@ -60,6 +60,7 @@ class BuiltReport:
     study_ids: list[str]
     n_records: int
     preset: str
+    unchanged_version: int | None = None  # set when the data equal the newest stored version
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -788,13 +789,23 @@ def _ae_table(ae: pd.DataFrame) -> Table:
                  tuple(rows), empty_text="No adverse-event data recorded.")
 
 
-def _gaps_table(gaps: Any) -> Table:
+def _gaps_table(
+    gaps: Any, screened: dict[str, list[str]] | None = None, study_ids: Sequence[str] = ()
+) -> Table:
     df = gaps if isinstance(gaps, pd.DataFrame) else pd.DataFrame(gaps)
-    if not len(df):
+    # studies included at full text with no extracted data yet: the whole study is a gap
+    pending = [(sid, reps) for sid, reps in (screened or {}).items() if sid not in study_ids]
+    if not len(df) and not pending:
         return Table(("Study", "Outcome", "Time point", "Missing"), (),
                      empty_text="Nothing is missing.")
-    cols = tuple(str(c) for c in df.columns)
-    return Table(cols, tuple(tuple(_cell(v) for v in r) for r in df.itertuples(index=False)))
+    cols = tuple(str(c) for c in df.columns) if len(df.columns) else (
+        "study_id", "outcome", "time_point", "status", "detail")
+    rows = [tuple(_cell(v) for v in r) for r in df.itertuples(index=False)]
+    for sid, reps in pending:
+        extra = (sid, "(study)", "(any)", "not extracted",
+                 f"included at full text ({', '.join(reps)}); no extraction sheet yet")
+        rows.insert(0, extra[: len(cols)] + ("",) * max(0, len(cols) - len(extra)))
+    return Table(cols, tuple(rows))
 
 
 def _published_table(pub: pd.DataFrame, results: list[dict[str, Any]], protocol: Protocol
@@ -867,19 +878,39 @@ def _methods(protocol: Protocol, preset_name: str, runs: list[dict[str, Any]]) -
 
 
 # ---------------------------------------------------------------------------- PRISMA
-def _prisma(store: Any, protocol: Protocol, n_included: int) -> tuple[Figure, Table]:
+def _screened_studies(scr: dict[str, Any]) -> dict[str, list[str]]:
+    """Studies included at full text -> the records (reports) that include them."""
+    out: dict[str, list[str]] = {}
+    for rep in scr.get("included") or []:
+        sid = rep.get("study_id") or f"record {rep.get('record_id')}"
+        ident = f"PMID {rep['pmid']}" if rep.get("pmid") else f"record {rep.get('record_id')}"
+        out.setdefault(str(sid), []).append(ident)
+    return out
+
+
+def _prisma(
+    store: Any, protocol: Protocol, study_ids: Sequence[str], scr: dict[str, Any]
+) -> tuple[Figure, Table]:
+    """The updated-review flow: previous review from the protocol, the rest from the store.
+
+    Studies in this version = studies with curated data plus studies included at full text
+    whose data are not extracted yet; new studies = that total minus the previous review's.
+    """
     ident = store.prisma_identification(protocol.review)
-    scr = store.screening_summary(protocol.review)
     prev = protocol.previous_review
     pp = dict(prev.prisma) if prev else {}
     counted = {str(k): int(v) for k, v in ident["records_identified"].items()}
     for s in protocol.searches:  # sources the protocol names but that brought nothing yet
         counted.setdefault(s.source, 0)
     identified = tuple(counted.items())
-    excl = scr.get("excluded_full_text_by_reason") or scr.get("excluded_full_text") or {}
+    excl = scr.get("excluded_full_text") or {}
     if not isinstance(excl, dict):
         excl = {}
-    new_studies = int(scr.get("studies_included", 0) or 0)
+    screened = _screened_studies(scr)
+    total = list(dict.fromkeys([*study_ids, *screened]))
+    prev_n = (prev.studies_included or 0) if prev else 0
+    new_studies = max(0, len(total) - prev_n)
+    new_reports = int(scr.get("reports_included", 0) or 0)
     flow = fig.PrismaFlow(
         previous_studies=prev.studies_included if prev else None,
         previous_reports=prev.reports_included if prev else None,
@@ -887,15 +918,14 @@ def _prisma(store: Any, protocol: Protocol, n_included: int) -> tuple[Figure, Ta
         duplicates_removed=ident["duplicates_removed"],
         screened=scr.get("records_screened", 0),
         screened_excluded=scr.get("excluded_title_abstract", 0),
-        sought=scr.get("reports_sought", scr.get("sought_for_retrieval", 0)),
-        not_retrieved=scr.get("reports_not_retrieved", scr.get("not_retrieved", 0)),
-        assessed=scr.get("reports_assessed", scr.get("assessed_for_eligibility", 0)),
+        sought=scr.get("reports_sought", 0),
+        not_retrieved=scr.get("reports_not_retrieved", 0),
+        assessed=scr.get("reports_assessed", 0),
         excluded_reasons=tuple((str(k), int(v)) for k, v in excl.items()),
         new_studies=new_studies,
-        new_reports=int(scr.get("reports_included", 0) or 0),
-        total_studies=n_included,
-        total_reports=(prev.reports_included or 0) + int(scr.get("reports_included", 0) or 0)
-        if prev else None,
+        new_reports=new_reports,
+        total_studies=len(total),
+        total_reports=(prev.reports_included or 0) + new_reports if prev else None,
         previous_label=prev.citation if prev else None,
         title="PRISMA 2020 flow diagram (updated review)",
         description="Flow of records and studies: previous review, new identification, "
@@ -921,10 +951,20 @@ def _prisma(store: Any, protocol: Protocol, n_included: int) -> tuple[Figure, Ta
                  str(scr.get("awaiting_screening", 0)), "registry"))
     rows.append(("Screening", "Excluded at title/abstract", str(flow.screened_excluded),
                  "registry"))
+    rows.append(("Eligibility", "Reports sought for retrieval", str(flow.sought), "registry"))
+    rows.append(("Eligibility", "Reports not retrieved", str(flow.not_retrieved), "registry"))
+    rows.append(("Eligibility", "Reports assessed for eligibility", str(flow.assessed),
+                 "registry"))
+    rows.append(("Eligibility", "Reports awaiting full-text assessment",
+                 str(scr.get("awaiting_full_text", 0)), "registry"))
     for reason, n in flow.excluded_reasons:
         rows.append(("Eligibility", f"Excluded at full text: {reason}", str(n), "registry"))
+    rows.append(("Included", "New reports included (screening)", str(new_reports), "registry"))
     rows.append(("Included", "New studies included", str(new_studies), "registry"))
-    rows.append(("Included", "Studies in this version", str(n_included), "registry"))
+    missing = [s for s in screened if s not in set(study_ids)]
+    if missing:
+        rows.append(("Included", "of which not yet extracted", ", ".join(missing), "registry"))
+    rows.append(("Included", "Studies in this version", str(len(total)), "registry"))
     table = Table(("Stage", "Count", "n", "Source"), tuple(rows))
     return Figure("PRISMA 2020 flow diagram", prisma_svg(flow)), table
 
@@ -1067,19 +1107,30 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
     n_records = int(sum(v.get("records", 0) if isinstance(v, dict) else int(v)
                         for v in records.values())) if records else 0
     h.update(f"records={n_records}".encode())
+    scr = store.screening_summary(review)
+    # screening and dedup state belong to the data a report shows (PRISMA, queue)
+    h.update(json.dumps(scr, sort_keys=True, default=str).encode())
+    h.update(json.dumps(store.prisma_identification(review), sort_keys=True,
+                        default=str).encode())
     data_hash = h.hexdigest()
-    prev = store.latest_report_version(review)
+    versions = store.report_versions(review)
+    # the same data as the newest version: that version again, compared with the one before
+    unchanged = bool(versions) and versions[0]["data_hash"] == data_hash
+    prev = versions[1] if unchanged and len(versions) > 1 else (
+        None if unchanged else (versions[0] if versions else None))
     prev_results = store.analysis_results(prev["version_id"]) if prev else []
     names = {o.id: o.name for o in protocol.outcomes}
     whats_new = _whats_new(prev, prev_results, results, study_ids, n_records, names)
 
-    prisma_fig, prisma_table = _prisma(store, protocol, len(study_ids))
+    prisma_fig, prisma_table = _prisma(store, protocol, study_ids, scr)
     rob_t, rob_s, rob_note = _rob_figures(rob, study_ids)
     pub = published_results(store, review)
     runs = store.search_runs(review) if hasattr(store, "search_runs") else []
     now = now or dt.datetime.now(dt.UTC)
-    n_version = len(store.report_versions(review)) + 1
-    label = f"v{n_version}-{now:%Y-%m-%d}-{data_hash[:8]}"  # unique even when data is unchanged
+    if unchanged:
+        label = versions[0]["label"]
+    else:
+        label = f"v{len(versions) + 1}-{now:%Y-%m-%d}-{data_hash[:8]}"
     from registry.curation.validate import design_warnings
 
     warnings.extend(design_warnings(studies, protocol) if len(studies) else [])
@@ -1108,7 +1159,7 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
         rob_note=rob_note,
         outcomes=tuple(sections),
         adverse_events=_ae_table(ae),
-        gaps=_gaps_table(curation_gaps(store, review)),
+        gaps=_gaps_table(curation_gaps(store, review), _screened_studies(scr), study_ids),
         sof=Table(("Outcome", "Time point", "Studies", "Participants", "Effect [95% CI]",
                    "Risk of bias", "Inconsistency", "Indirectness", "Imprecision",
                    "Publication bias", "Certainty", "Why"), tuple(sof_rows),
@@ -1126,7 +1177,8 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
         "moved": list(whats_new.moved),
         "changed_conclusions": list(whats_new.changed_conclusions),
     }
-    return BuiltReport(report, results, summary, study_ids, n_records, preset_name)
+    return BuiltReport(report, results, summary, study_ids, n_records, preset_name,
+                       unchanged_version=versions[0]["version_id"] if unchanged else None)
 
 
 def results_json(built: BuiltReport) -> str:

@@ -28,6 +28,7 @@ class ReportResult:
     md_path: Path
     version_id: int
     summary: dict[str, Any]
+    unchanged: bool = False  # the data equal the newest stored version: none was added
 
 
 @dataclass
@@ -62,8 +63,9 @@ class UpdateSummary:
         else:
             out.append("no conclusion changed")
         if self.report:
+            same = " (data unchanged since that version)" if self.report.unchanged else ""
             out.append(
-                f"report {self.report.version_label}: {self.report.html_path} "
+                f"report {self.report.version_label}{same}: {self.report.html_path} "
                 f"({self.seconds:.1f} s)"
             )
         return out
@@ -84,6 +86,10 @@ def make_report(db: str | Path | None, review: str, out: Path) -> ReportResult:
 
     with open_store(db) as store:
         built = build_report(store, review)
+        if built.unchanged_version is not None:  # same data: re-render, no new version
+            html_path, md_path = write_report(built.report, out / review)
+            return ReportResult(built.report.version_label, html_path, md_path,
+                                built.unchanged_version, built.summary, unchanged=True)
         version_id = store.save_report_version(
             review=review,
             label=built.report.version_label,

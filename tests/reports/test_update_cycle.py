@@ -63,6 +63,14 @@ def test_second_update_reports_changes_since_previous_version(
         versions = s.report_versions("bcg-vaccine")
     assert [v["label"] for v in versions][1] == first.report.version_label
     assert versions[0]["n_studies"] == 13 and versions[1]["n_studies"] == 4
+    # `registry report` right after, on the same data: no new version, and the month's
+    # "What's new" is kept (still compared with the version before)
+    again = make_report(db, "bcg-vaccine", out)
+    assert again.unchanged and again.version_label == second.report.version_label
+    md = (out / "bcg-vaccine" / "report.md").read_text(encoding="utf-8")
+    assert f"since version {first.report.version_label}" in md
+    with Store(db) as s:
+        assert len(s.report_versions("bcg-vaccine")) == 2
 
 
 def test_fail_on_change_exit_code(reviews: Path, db: Path, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def test_update_searches_dedups_queues_and_reports(
         second = runner.invoke(app, args)
         assert second.exit_code == 0, second.output
         assert "msc-cirrhosis: 0 new records" in second.output
+        assert "(data unchanged since that version)" in second.output
         # the incremental re-run costs one ESearch and no EFetch
         assert srv.count("esearch") == 2
         assert srv.count("efetch") == 1
@@ -42,8 +43,8 @@ def test_update_searches_dedups_queues_and_reports(
         runs = s.search_runs("msc-cirrhosis")
         assert [r["outcome"] for r in runs if r["kind"] == "search"] == ["ok", "ok"]
         versions = s.report_versions("msc-cirrhosis")
-        assert len(versions) == 2
-        assert versions[0]["summary"]["new_records"] == 0
+        assert len(versions) == 1  # the second cycle found nothing new: no second version
+        assert versions[0]["summary"]["new_records"] == len(corpus)
 
 
 def test_update_with_unreachable_ncbi_goes_on(
