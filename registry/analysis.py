@@ -302,13 +302,14 @@ def _sequential_figure(
     rows = []
     for step, res in zip(seq.order, seq.results, strict=True):
         lab = a.studies[step]
+        year = years.get(lab)
         rows.append(
             fig.SummaryRow(
                 label=lab,
                 estimate=res.estimate,
                 ci_lb=res.ci_lb,
                 ci_ub=res.ci_ub,
-                year=years.get(lab),
+                year=None if year is None or str(year) in lab else year,  # "Smith 2010 2010"
                 k=res.k,
                 tau2=res.tau2,
                 i2=res.i2,
@@ -630,12 +631,15 @@ def _grade_row(
     rob = "not assessed"
     if df is not None and "rob_overall" in df.columns:
         judged = df["rob_overall"].astype(str)
-        known = judged.isin(["low", "unclear", "high"])
+        known = judged.isin(["low", "unclear", "some_concerns", "high"])
         if known.any():
             share = float((judged[known] != "low").mean())
             rob = "serious" if share > 0.5 else "not serious"
+            of = "" if known.all() else f" ({int(known.sum())} of {len(known)} judged)"
             if share > 0.5:
-                reasons.append(f"{share:.0%} of studies not at low risk of bias")
+                reasons.append(f"{share:.0%} of judged studies not at low risk of bias{of}")
+            elif of:
+                reasons.append(f"risk of bias judged for {of.strip(' ()')} studies")
         else:
             rob = "serious"
             reasons.append("no risk-of-bias judgements")
@@ -707,7 +711,8 @@ def _cell(v: Any) -> str:
 
 def _studies_table(studies: pd.DataFrame, arms: pd.DataFrame, protocol: Protocol) -> Table:
     chars = [c.id for c in protocol.characteristics]
-    cols = ["Study", "Country", "Design (reported)", "Participants (exp / ctrl)",
+    cols = ["Study", "Country", "Design (reported)", "Randomised (exp / ctrl)",
+            "Analysed (exp / ctrl)",
             *[c.label or c.id.replace("_", " ") for c in protocol.characteristics],
             "Follow-up", "Source"]
     rows = []
@@ -715,20 +720,20 @@ def _studies_table(studies: pd.DataFrame, arms: pd.DataFrame, protocol: Protocol
         sid = s["study_id"]
         a = arms[arms["study_id"] == sid] if len(arms) else arms
 
-        def n(role: str, a: pd.DataFrame = a) -> str:
-            if not len(a):
+        def n(role: str, column: str, a: pd.DataFrame = a) -> str:
+            if not len(a) or column not in a.columns:
                 return "?"
-            sel = a[a["role"] == role]
-            vals = pd.to_numeric(sel["n_randomised"], errors="coerce")
-            if vals.isna().all() and "n_analysed" in sel.columns:
-                vals = pd.to_numeric(sel["n_analysed"], errors="coerce")
+            vals = pd.to_numeric(a[a["role"] == role][column], errors="coerce")
             return "?" if vals.isna().all() else str(int(vals.sum()))
 
+        randomised = f"{n('experimental', 'n_randomised')} / {n('control', 'n_randomised')}"
+        analysed = f"{n('experimental', 'n_analysed')} / {n('control', 'n_analysed')}"
         rows.append((
             _cell(sid),
             _cell(s.get("country")),
             _cell(s.get("design_reported")),
-            f"{n('experimental')} / {n('control')}",
+            randomised,
+            analysed,
             *[_cell(s.get(c)) for c in chars],
             _cell(s.get("follow_up")),
             _cell(s.get("source")),

@@ -21,9 +21,13 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def reviews_dir() -> Path:
-    """Folder holding one sub-folder per review (``REGISTRY_REVIEWS`` overrides)."""
+    """Folder holding one sub-folder per review: ``REGISTRY_REVIEWS``, else ``data/reviews``
+    in the working directory when there is one (a team's own checkout), else the bundled one."""
     env = os.environ.get("REGISTRY_REVIEWS")
-    return Path(env) if env else REVIEWS_DIR
+    if env:
+        return Path(env)
+    local = Path.cwd() / "data" / "reviews"
+    return local if local.is_dir() else REVIEWS_DIR
 
 
 def curator() -> str:

@@ -178,8 +178,9 @@ def _summary_lines(s: dict[str, object]) -> list[str]:
     if isinstance(excluded, dict) and any(excluded.values()):
         lines.append(f"excluded at full text: {g('excluded_full_text_total', 0)}")
         lines.extend(f"  {reason}: {n}" for reason, n in excluded.items() if n)
-    lines.append(f"included: {g('studies_included', 0)} studies from "
-                 f"{g('reports_included', 0)} reports")
+    studies, reports = g("studies_included", 0), g("reports_included", 0)
+    lines.append(f"included: {studies} stud{'y' if studies == 1 else 'ies'} from {reports} "
+                 f"report{'' if reports == 1 else 's'}")
     conflicts = g("conflicts") or {}
     if isinstance(conflicts, dict) and any(conflicts.values()):
         lines.append("conflicts: " + ", ".join(f"{k} {v}" for k, v in conflicts.items()))

@@ -288,6 +288,14 @@ def add_trial(store: Any, path: str | Path, review: str | None = None) -> LoadSu
     studies, arms = _stored_context(store, protocol.review, sheets, replace_all=False)
     checked = check_sheets(sheets, protocol, stored_studies=studies, stored_arms=arms)
     checked.raise_if_failed(f"{p}")
+    origins = store.study_origins(protocol.review)
+    for sid in _study_set(sheets):
+        if sid in origins and _is_folder_origin(origins[sid], protocol.folder):
+            checked.warnings.append(
+                f"study {sid} comes from the review folder {protocol.folder}: the next "
+                "load-review or update restores the folder's values; edit the folder's "
+                "sheets to make this change last"
+            )
     return _store_sheets(store, protocol, sheets, checked, replace_all=False, origin=str(p))
 
 

@@ -179,3 +179,21 @@ def test_inbox_bad_file_is_reported_and_duplicates_count_per_cycle(
     assert first.new_records == 200 and first.duplicates_removed == 100
     second = run_update(db, "stroke-unit-los", tmp_path / "out", offline=True)
     assert second.new_records == 0 and second.duplicates_removed == 0
+
+
+def test_add_trial_on_a_folder_study_warns_that_update_restores_it(
+    reviews: Path, db: Path, tmp_path: Path
+) -> None:
+    folder = reviews / "stroke-unit-los" / "extraction"
+    edit = tmp_path / "edit"
+    edit.mkdir()
+    for f in folder.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "study_id" in df.columns:
+            df = df[df["study_id"] == "Edinburgh"]
+        df.to_csv(edit / f.name, index=False)
+    run_update(db, "stroke-unit-los", tmp_path / "out", offline=True)
+    res = runner.invoke(app, ["--db", str(db), "add-trial", str(edit), "--review",
+                              "stroke-unit-los"])
+    assert res.exit_code == 0, res.output
+    assert "study Edinburgh comes from the review folder" in res.output

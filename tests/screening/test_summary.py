@@ -122,5 +122,5 @@ def test_summary_text_names_each_prisma_box() -> None:
         "0 awaiting classification",
         "excluded at full text: 1",
         "  Not an RCT: 1",
-        "included: 1 studies from 1 reports",
+        "included: 1 study from 1 report",
     ]
