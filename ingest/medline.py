@@ -133,7 +133,8 @@ def _to_record(m: dict, source_name: str) -> Record:
         rec.abstract = "\n".join(
             f"{s.label}: {s.text}" if s.label else s.text for s in rec.abstract_sections
         )
-    rec.authors = unique(items("AU") + items("CN"))
+    # namesakes are kept (two co-authors "Liu J" are two people); a group name once
+    rec.authors = items("AU") + [c for c in unique(items("CN")) if c not in items("AU")]
     if not rec.authors:
         rec.authors = unique(items("ED"))
     rec.journal = text("JT") or book_title or text("CTI")

@@ -614,7 +614,7 @@ def _iter(
         stream,
         events=("end",),
         tag=_RECORD_TAGS,
-        resolve_entities=False,
+        resolve_entities="internal",  # entities the file declares; never external ones
         no_network=True,
         load_dtd=False,
         huge_tree=False,
@@ -704,7 +704,7 @@ def parse_esearch(body: bytes, *, file_label: str = "<esearch>") -> ESearchResul
     trouble) raises :class:`EutilsError`; a body that is not XML raises
     :class:`MalformedXML`; any other XML raises :class:`InputError`.
     """
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    parser = etree.XMLParser(resolve_entities="internal", no_network=True, load_dtd=False)
     try:
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError as exc:

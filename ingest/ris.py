@@ -91,7 +91,9 @@ def _to_record(d: dict[str, Any], source_name: str) -> Record:
     rec = Record(source=source_name)
     rec.title = strip_markup(
         _first(d, "title", "primary_title", "translated_title", "short_title")) or ""
-    rec.authors = unique(ris_author(a) for a in _all(d, "authors") + _all(d, "first_authors"))
+    # AU and A1 are two spellings of the same list: take one, and keep namesakes (two
+    # co-authors "Liu J" are two people)
+    rec.authors = [ris_author(a) for a in (_all(d, "authors") or _all(d, "first_authors"))]
     rec.journal = _first(d, "journal_name", "alternate_title3", "secondary_title")
     rec.journal_abbrev = _first(d, "alternate_title1", "alternate_title2")
     if rec.journal_abbrev is None and d.get("journal_name") and d.get("secondary_title"):

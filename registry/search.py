@@ -481,6 +481,7 @@ def import_file(
         )
     digest = _sha256(p)
     records = new = dup = updated = deleted = repeats = 0
+    any_deletion = False
     problems: list[ParseProblem] = []
     with store.transaction():
         run_id = store.record_search_run(
@@ -494,6 +495,7 @@ def import_file(
                 if isinstance(item, ParseProblem):
                     problems.append(item)
                 elif isinstance(item, Deletion):
+                    any_deletion = True  # an update file may hold only withdrawals
                     deleted += store.mark_deleted(item.pmids, source=src)
             if recs:
                 res = store.add_records(recs, run_id=run_id)
@@ -504,7 +506,7 @@ def import_file(
                 updated += res.updated
             if progress:
                 progress(records, None, f"{records:,} records read")
-        if records == 0:
+        if records == 0 and deleted == 0 and not any_deletion:
             detail = f"; {len(problems)} unusable: {problems[0]}" if problems else ""
             raise InputError(f"{p}: no usable records in this {kind} file{detail}")
         store.log_parse_problems(run_id, problems, file=p.name)

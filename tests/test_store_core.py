@@ -34,3 +34,13 @@ def test_transaction_rolls_back_on_error(store: Store) -> None:
     with store.transaction():
         store._exec("INSERT INTO t VALUES (3)")
     assert store._rows("SELECT x FROM t") == [(3,)]
+
+
+def test_a_database_from_a_newer_registry_is_refused(tmp_path: Path) -> None:
+    from registry.errors import StoreError
+
+    path = tmp_path / "r.duckdb"
+    with Store(path) as s:
+        s._exec("INSERT INTO schema_migrations VALUES (9999, 'future', now())")
+    with pytest.raises(StoreError, match="newer registry"):
+        Store(path)

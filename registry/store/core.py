@@ -134,7 +134,14 @@ class StoreCore:
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)"
         )
         done = {r[0] for r in self._rows("SELECT version FROM schema_migrations")}
-        for version, name, sql in _migration_files():
+        files = _migration_files()
+        known = files[-1][0] if files else 0
+        if done and max(done) > known:
+            raise StoreError(
+                f"{self.path} was written by a newer registry (schema {max(done)}, this one "
+                f"knows up to {known}); upgrade the registry before opening it"
+            )
+        for version, name, sql in files:
             if version in done:
                 continue
             try:

@@ -79,16 +79,15 @@ def _now() -> dt.datetime:
 def content_key(rec: Record) -> str:
     """Stable stand-in for a missing accession number (RIS exports often have none).
 
-    Built from PMID, else DOI, else normalised title + year + first author, so that
-    re-importing the same file finds the same key and adds no duplicate.
+    Built from PMID, else normalised title + year + first author + DOI, so that re-importing
+    the same file finds the same key and adds no duplicate. Not the DOI alone: an article
+    and its erratum can share one, and must stay two records for dedup to judge.
     """
     if rec.pmid:
         return f"pmid:{rec.pmid}"
-    if rec.doi:
-        return f"doi:{rec.doi.lower()}"
     first = rec.authors[0] if rec.authors else ""
     title = " ".join(rec.title.casefold().split())
-    basis = "|".join((title, str(rec.year or ""), first.casefold()))
+    basis = "|".join((title, str(rec.year or ""), first.casefold(), (rec.doi or "").lower()))
     return "key:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
 
 

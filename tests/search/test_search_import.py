@@ -190,3 +190,15 @@ def test_records_repeated_inside_one_file_count_as_duplicates(
     res = import_file(store, twice, source="pubmed")
     assert (res.records, res.new, res.duplicates) == (4, 4, 4)
     assert store.get_search_run(res.run_id)["hits"] == 8
+
+
+def test_file_with_only_deletions_is_imported(store, fixtures: Path, tmp_path: Path) -> None:
+    # biopython/pubmed1.xml: PMIDs 12091962 and 9997 (SOURCES.md); then an update file that
+    # only withdraws 9997, as NLM's daily update files can
+    import_file(store, fixtures / "biopython" / "pubmed1.xml")
+    only = tmp_path / "deletions.xml"
+    only.write_text("<PubmedArticleSet><DeleteCitation><PMID>9997</PMID></DeleteCitation>"
+                    "</PubmedArticleSet>", encoding="utf-8")
+    res = import_file(store, only)
+    assert (res.records, res.deleted) == (0, 1)
+    assert store._rows("SELECT deleted FROM records WHERE pmid = '9997'") == [(True,)]
