@@ -412,6 +412,7 @@ def summarise(view: ReviewView) -> dict[str, Any]:
     ta = view.states["title_abstract"]
     ft = view.states["full_text"]
     with_primary = [c for c, p in view.primary.items() if p is not None]
+    live = set(with_primary)
     ta_final = {c: s.final for c, s in ta.items() if s.final is not None}
     sought = [c for c, f in ta_final.items() if f.decision in PASSES_TITLE_ABSTRACT]
     ft_final = {c: ft[c].final for c in sought if c in ft and ft[c].final is not None}
@@ -449,14 +450,17 @@ def summarise(view: ReviewView) -> dict[str, Any]:
     return {
         "review": view.review,
         "dual_review": view.config.dual_review,
-        "records_to_screen": len(with_primary),
+        # a record withdrawn by NLM after it was screened still counts as screened
+        "records_to_screen": len(set(with_primary) | set(ta_final)),
         "records_screened": len(ta_final),
         "excluded_title_abstract": sum(f.decision == "exclude" for f in ta_final.values()),
         "awaiting_screening": sum(1 for c in with_primary if c not in ta_final),
         "reports_sought": len(sought),
         "reports_not_retrieved": counts.count(NOT_RETRIEVED),
         "reports_assessed": sum(d in ("include", "exclude", "maybe") for d in counts),
-        "awaiting_full_text": sum(1 for c in sought if c not in ft_final),
+        "awaiting_full_text": sum(1 for c in sought if c not in ft_final and c in live),
+        "withdrawn_before_full_text": sum(1 for c in sought if c not in ft_final
+                                          and c not in live),
         "awaiting_classification": counts.count("maybe"),
         "excluded_full_text": {label(rid): n for rid, n in by_reason.items()},
         "excluded_full_text_by_id": dict(by_reason),

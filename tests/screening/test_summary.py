@@ -124,3 +124,17 @@ def test_summary_text_names_each_prisma_box() -> None:
         "  Not an RCT: 1",
         "included: 1 study from 1 report",
     ]
+
+
+def test_withdrawn_record_keeps_its_screening_in_the_counts(
+    store: Store, reviews, search
+) -> None:
+    ids = search(store, [rec(str(i), f"Record {i}") for i in range(1, 5)])
+    for i in ("1", "2"):
+        record_decision(store, REVIEW, "title_abstract", ids[i], "include")
+    store.mark_deleted(["1"])  # NLM withdraws record 1 after it was screened in
+    s = screening_summary(store, REVIEW)
+    # 4 records: 2 screened + 2 awaiting; record 1 stays screened and sought
+    assert (s["records_to_screen"], s["records_screened"], s["awaiting_screening"]) == (4, 2, 2)
+    assert s["reports_sought"] == 2
+    assert (s["awaiting_full_text"], s["withdrawn_before_full_text"]) == (1, 1)
