@@ -13,6 +13,7 @@ column. Nothing is written unless the whole file is valid.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,12 +168,23 @@ def import_decisions_csv(
     """
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            reader.fieldnames = header
-            rows = [(i, row) for i, row in enumerate(reader, start=2)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read CSV: {exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # spreadsheets saved as "CSV" on Windows write cp1252, not UTF-8
+        text = raw.decode("cp1252", errors="replace")
+    first = text.split("\n", 1)[0]
+    # Excel in many European locales separates with ';' (',' is the decimal mark)
+    delimiter = max((",", ";", "\t"), key=first.count)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        reader.fieldnames = header
+        rows = [(i, row) for i, row in enumerate(reader, start=2)]
+    except csv.Error as exc:
         raise InputError(f"{path}: cannot read CSV: {exc}") from exc
     if "decision" not in header:
         raise InputError(f"{path}: no 'decision' column (columns: {', '.join(header)})")

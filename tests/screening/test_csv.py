@@ -223,3 +223,24 @@ def test_import_by_identity_without_record_id(
     )
     assert import_decisions_csv(store, path, review=REVIEW, stage="ta").added == 1
     assert sorted(it.record["source_id"] for it in screening_queue(store, REVIEW)) == ["11", "12"]
+
+
+def test_csv_saved_by_a_european_excel_imports(
+    store: Store, reviews, search, tmp_path: Path
+) -> None:
+    ids = _three(store, search)
+    out = tmp_path / "queue.csv"
+    export_decisions_csv(store, REVIEW, "title_abstract", out)
+    rows = _read(out)
+    rows[0]["decision"] = "exclude"
+    rows[0]["note"] = "pré-registered, not a trial"
+    # semicolon-separated and cp1252-encoded, as Excel writes "CSV" in many locales
+    with (tmp_path / "excel.csv").open("w", newline="", encoding="cp1252") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(EXPORT_COLUMNS), delimiter=";")
+        w.writeheader()
+        w.writerows(rows)
+    res = import_decisions_csv(store, tmp_path / "excel.csv")
+    assert res.added == 1
+    rid = ids[rows[0]["source_id"]]
+    d = [x for x in store.screening_decisions(REVIEW) if x["record_id"] == rid]
+    assert d[0]["note"] == "pré-registered, not a trial"
