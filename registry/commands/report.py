@@ -11,6 +11,12 @@ import typer
 from registry.commands._common import call, console, global_options, is_tty
 from registry.protocol import default_review
 
+_REVIEW = typer.Option(
+    None, "--review",
+    help="Review name (default: $REGISTRY_REVIEW, else the only review, else the only "
+    "non-example review).",
+)
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
@@ -18,10 +24,7 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
         ctx: typer.Context,
-        review: str | None = typer.Option(
-            None, "--review",
-            help="Review name (default: $REGISTRY_REVIEW, else the only review, else the only "
-            "non-example review)."),
+        review: str | None = _REVIEW,
         out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
     ) -> None:
         """Render the review's evidence summary (HTML + Markdown) from the registry."""
@@ -31,15 +34,14 @@ def register(app: typer.Typer) -> None:
         spinner = console.status(f"pooling and rendering {review}…") if is_tty() else nullcontext()
         with spinner:
             result = call(make_report, global_options(ctx).db, review, out)
-        console.print(f"report {result.version_label}: {result.html_path} and {result.md_path}")
+        same = " (data unchanged since that version)" if result.unchanged else ""
+        console.print(f"report {result.version_label}{same}: {result.html_path} and "
+                      f"{result.md_path}")
 
     @app.command("update")
     def update_cmd(
         ctx: typer.Context,
-        review: str | None = typer.Option(
-            None, "--review",
-            help="Review name (default: $REGISTRY_REVIEW, else the only review, else the only "
-            "non-example review)."),
+        review: str | None = _REVIEW,
         out: Path = typer.Option(Path("out"), "--out", help="Output folder for the report."),
         offline: bool = typer.Option(False, "--offline", help="Skip live searches."),
         strict: bool = typer.Option(
