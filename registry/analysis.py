@@ -368,11 +368,13 @@ def _band(value: Any, bands: Sequence[Any]) -> str | None:
 def _subgroup_column(df: pd.DataFrame, sset: Any) -> pd.Series | None:
     if sset.by not in df.columns:
         return None
-    col = df[sset.by]
+    col = df[sset.by].astype(object)
     if sset.bands:
         col = col.map(lambda v: _band(v, sset.bands))
-    return col.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
-                   else str(v))
+    # pandas 3 string columns give NaN (not None) for empty cells: normalise to None
+    values = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+              for v in col]
+    return pd.Series(values, index=df.index, dtype=object)
 
 
 def _subgroup_rows(
@@ -409,7 +411,8 @@ def _fit(table: pd.DataFrame, measure: str, preset: str, **kw: Any) -> Analysis:
 
 
 def _outcome_section(
-    inp: Any, protocol: Protocol, preset_name: str, results: list[dict[str, Any]]
+    inp: Any, protocol: Protocol, preset_name: str, results: list[dict[str, Any]],
+    sof_rows: list[tuple[str, ...]] | None = None,
 ) -> OutcomeSection:
     outcome: Outcome = inp.outcome
     tp = inp.time_point
@@ -446,7 +449,10 @@ def _outcome_section(
             direction=outcome.direction, main=None, forest=None,
             note=f"Not pooled: {exc}",
         )
-    n_all = _n_participants(df[df["label"].isin(main.studies)], outcome.kind)
+    # from here on only the studies the model pooled (a double-zero study left out of an
+    # RR must not reappear in subgroups, sensitivity notes or GRADE counts)
+    df = df[df["label"].isin(main.studies)].reset_index(drop=True)
+    n_all = _n_participants(df, outcome.kind)
     results.append(_result_row(base_id, outcome.id, tp_id, main, n_all))
     pooled = _pooled(base_id, "Overall", main, df, outcome.direction, show_pi)
     notes = list(main.notes)
@@ -458,7 +464,7 @@ def _outcome_section(
         col = _subgroup_column(df, sset)
         if col is None:
             continue
-        levels = sorted({v for v in col if v is not None})
+        levels = sorted({v for v in col if isinstance(v, str)})
         if len(levels) < 2:
             subgroups.append(SubgroupView(
                 label=sset.label, figure=None, test_text="",
@@ -506,7 +512,7 @@ def _outcome_section(
     if main.method not in ("FE", "MH", "PETO"):
         try:
             fe = _fit(df, measure, preset_name, method="MH" if outcome.kind == "dichotomous"
-                      and preset.dichotomous == "MH" else "FE")
+                      and preset.dichotomous == "MH" else "FE", hksj=False)
             sens.append(SensitivityRow(
                 "Fixed-effect model",
                 _pooled(f"{base_id}/fixed", "Fixed effect", fe, df, outcome.direction, False),
@@ -524,7 +530,7 @@ def _outcome_section(
     else:
         small = (f"Funnel plot and Egger's test not shown: {main.result.k} studies "
                  "(needs 10 or more).")
-    return OutcomeSection(
+    section = OutcomeSection(
         anchor=anchor,
         outcome=outcome.name,
         time_point=tp_label,
@@ -542,6 +548,9 @@ def _outcome_section(
         small_study_note=small,
         note="; ".join(notes),
     )
+    if sof_rows is not None:
+        sof_rows.append(_grade_row(outcome, section, df, protocol))
+    return section
 
 
 def _time_subgroup_section(
@@ -993,6 +1002,21 @@ def _queue_table(store: Any, review: str, limit: int = 10) -> Table:
 
 
 # ---------------------------------------------------------------------------- what's new
+_SENSITIVITY_LABELS = {"rct_only": "RCTs only", "low_rob": "low risk of bias only"}
+
+
+def _what(r: dict[str, Any], names: dict[str, str], tp_labels: dict[str, str]) -> str:
+    """'Serum albumin (6 months) [route = hepatic artery]' for one stored result."""
+    out = names.get(r["outcome"], r["outcome"])
+    if r.get("time_point"):
+        out += f" ({tp_labels.get(r['time_point'], r['time_point'])})"
+    if r.get("subgroup_set"):
+        out += f" [{r['subgroup_set']} = {r['subgroup']}]"
+    if r.get("sensitivity"):
+        out += f" [{_SENSITIVITY_LABELS.get(r['sensitivity'], r['sensitivity'])}]"
+    return out
+
+
 def _whats_new(
     prev: dict[str, Any] | None,
     prev_results: list[dict[str, Any]],
@@ -1000,10 +1024,13 @@ def _whats_new(
     study_ids: Sequence[str],
     n_records: int,
     names: dict[str, str],
+    tp_labels: dict[str, str] | None = None,
 ) -> WhatsNew:
     if prev is None:
         return WhatsNew(True, None, n_records, tuple(study_ids), (), ())
+    tp_labels = tp_labels or {}
     old = {r["analysis_id"]: r for r in prev_results}
+    now = {r["analysis_id"] for r in results}
     moved, changed = [], []
     for r in results:
         o = old.get(r["analysis_id"])
@@ -1012,22 +1039,29 @@ def _whats_new(
         width = abs((o["ci_ub"] or 0) - (o["ci_lb"] or 0))
         shift = abs(r["estimate"] - o["estimate"])
         m = r["measure"]
-        what = f"{names.get(r['outcome'], r['outcome'])} ({r['time_point']})" + (
-            f" [{r['subgroup_set']} = {r['subgroup']}]" if r.get("subgroup_set") else "") + (
-            f" [{r['sensitivity']}]" if r.get("sensitivity") else "")
+        what = _what(r, names, tp_labels)
         if width > 0 and shift > MOVE_FRACTION * width:
             moved.append(
                 f"{what}: {_fmt(_present(m, o['estimate']))} → {_fmt(_present(m, r['estimate']))}"
                 f" (k {o['k']} → {r['k']})")
         sig_old = o["pval"] is not None and o["pval"] < 0.05
         sig_new = r["pval"] is not None and r["pval"] < 0.05
-        sign_old, sign_new = np.sign(o["estimate"]), np.sign(r["estimate"])
-        if sig_old != sig_new or (sig_new and sign_old != sign_new):
+        flipped = sig_old and sig_new and np.sign(o["estimate"]) != np.sign(r["estimate"])
+        if sig_old != sig_new or flipped:
             changed.append(
                 f"{what}: was {'significant' if sig_old else 'not significant'}, now "
                 f"{'significant' if sig_new else 'not significant'}"
-                + (" in the opposite direction" if sign_old != sign_new else ""))
-    new_studies = tuple(s for s in study_ids if s not in set(prev.get("study_ids") or []))
+                + (" in the opposite direction" if flipped else ""))
+    for aid, o in old.items():  # analyses the previous version had and this one cannot pool
+        if aid in now or o.get("subgroup_set") or o.get("sensitivity"):
+            continue
+        what = _what(o, names, tp_labels)
+        moved.append(f"{what}: no longer pooled (was k = {o['k']})")
+        if o["pval"] is not None and o["pval"] < 0.05:
+            changed.append(f"{what}: was significant, now no pooled estimate")
+    before = list(prev.get("study_ids") or [])
+    new_studies = tuple(s for s in study_ids if s not in set(before))
+    removed = tuple(s for s in before if s not in set(study_ids))
     return WhatsNew(
         first_version=False,
         previous_label=prev["label"],
@@ -1035,6 +1069,7 @@ def _whats_new(
         new_studies=new_studies,
         moved=tuple(moved),
         changed_conclusions=tuple(changed),
+        removed_studies=removed,
     )
 
 
@@ -1073,11 +1108,9 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
     by_outcome: dict[str, list[tuple[OutcomeSection, Any]]] = {}
     for inp in inputs:
         _frame_digest(h, f"{inp.outcome.id}/{getattr(inp.time_point, 'id', '')}", inp.data)
-        sec = _outcome_section(inp, protocol, preset_name, results)
+        sec = _outcome_section(inp, protocol, preset_name, results, sof_rows)
         sections.append(sec)
         by_outcome.setdefault(inp.outcome.id, []).append((sec, inp))
-        if sec.main is not None:
-            sof_rows.append(_grade_row(inp.outcome, sec, inp.data, protocol))
     time_sets = [g for g in protocol.subgroups if g.by in ("time_point", "time")]
     if time_sets:
         for o in protocol.outcomes:
@@ -1125,7 +1158,8 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
         None if unchanged else (versions[0] if versions else None))
     prev_results = store.analysis_results(prev["version_id"]) if prev else []
     names = {o.id: o.name for o in protocol.outcomes}
-    whats_new = _whats_new(prev, prev_results, results, study_ids, n_records, names)
+    whats_new = _whats_new(prev, prev_results, results, study_ids, n_records, names,
+                           {t.id: t.label for t in protocol.time_points})
 
     prisma_fig, prisma_table = _prisma(store, protocol, study_ids, scr)
     rob_t, rob_s, rob_note = _rob_figures(rob, study_ids)

@@ -124,6 +124,7 @@ class WhatsNew:
     new_studies: tuple[str, ...]
     moved: tuple[str, ...]  # human sentences, one per estimate that moved
     changed_conclusions: tuple[str, ...]
+    removed_studies: tuple[str, ...] = ()  # in the previous version, not in this one
 
 
 @dataclass(frozen=True)

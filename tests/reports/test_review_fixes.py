@@ -1,0 +1,68 @@
+"""Report fixes found in review: partial subgroup data, fixed-effect row, What's new text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from registry.analysis import build_report
+from registry.curation import load_review
+from registry.store import Store
+from registry.update import run_update
+
+
+def _edit(path: Path, fn) -> None:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    fn(df).to_csv(path, index=False)
+
+
+def test_subgroup_characteristic_missing_for_some_studies(reviews: Path, tmp_path: Path) -> None:
+    def blank_sites(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[df["study_id"].isin(["Umea", "Uppsala"]), "site"] = ""
+        return df
+
+    _edit(reviews / "stroke-unit-los" / "extraction" / "studies.csv", blank_sites)
+    with Store(tmp_path / "r.duckdb") as store:
+        load_review(store, "stroke-unit-los")
+        built = build_report(store, "stroke-unit-los")
+    sub = built.report.outcomes[0].subgroups[0]
+    assert sub.figure is not None and "not reported" in sub.figure.svg
+    assert {r["subgroup"] for r in built.results if r["subgroup_set"] == "site"} >= {
+        "Edinburgh", "not reported"}
+
+
+def test_fixed_effect_sensitivity_row_has_no_hksj(reviews: Path, tmp_path: Path) -> None:
+    f = reviews / "bcg-vaccine" / "protocol.yaml"
+    proto = yaml.safe_load(f.read_text(encoding="utf-8"))
+    proto["analysis"]["preset"] = "cochrane2025"
+    f.write_text(yaml.safe_dump(proto, sort_keys=False), encoding="utf-8")
+    with Store(tmp_path / "r.duckdb") as store:
+        load_review(store, "bcg-vaccine")
+        built = build_report(store, "bcg-vaccine")
+    fe = [s for s in built.report.outcomes[0].sensitivity if s.label == "Fixed-effect model"]
+    assert fe and fe[0].pooled is not None
+    assert fe[0].pooled.model == "fixed effect (inverse variance), Wald CI"
+    # metafor rma(method="FE") on bcg_RR: 0.6500 [0.6011, 0.7029] (bcg_RR.json, model FE)
+    e = fe[0].pooled.effect
+    assert (round(e.estimate, 2), round(e.ci_lb, 2), round(e.ci_ub, 2)) == (0.65, 0.60, 0.70)
+
+
+def test_whats_new_names_removed_studies_and_lost_analyses(
+    reviews: Path, db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = run_update(db, "stroke-unit-los", out, offline=True)
+    assert first.report is not None
+    ext = reviews / "stroke-unit-los" / "extraction"
+    keep = ["Edinburgh"]
+    for f in ext.glob("*.csv"):
+        _edit(f, lambda df: df[df["study_id"].isin(keep)] if "study_id" in df else df)
+    run_update(db, "stroke-unit-los", out, offline=True)
+    md = (out / "stroke-unit-los" / "report.md").read_text(encoding="utf-8")
+    assert "Studies no longer included: Orpington-Mild" in md
+    # the length-of-stay analysis had 9 studies and P = 0.006; with one study left it is gone
+    assert "Length of hospital stay (Hospital discharge): no longer pooled (was k = 9)" in md
+    assert ("Length of hospital stay (Hospital discharge): was significant, now no pooled "
+            "estimate") in md
