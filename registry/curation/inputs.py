@@ -218,14 +218,22 @@ def _study_row(
         for r in srows:
             if _value_type(r) == value_type:
                 by_arm.setdefault(r["arm_id"], []).append(r)
+        arms = {aid: arm_by.get((sid, aid)) for aid in by_arm}
+        arms = {a: arm for a, arm in arms.items()
+                if arm is not None and arm.get("role") in ("experimental", "control")}
+        # every arm must be read at the same week: the week nearest the time point's weeks
+        # that every arm reports (comparing week 3 with week 6 would not be a comparison)
+        weeks_per_arm = [{float(r["time_weeks"]) for r in by_arm[a]} for a in arms]
+        shared = set.intersection(*weeks_per_arm) if weeks_per_arm else set()
         picked: dict[str, list[dict[str, Any]]] = {"experimental": [], "control": []}
-        for aid, arows in by_arm.items():
-            arm = arm_by.get((sid, aid))
-            if arm is None or arm.get("role") not in picked:
-                continue
-            # the row nearest the time point's weeks (first in sheet order on a tie)
-            row = min(arows, key=lambda r: abs(float(r["time_weeks"]) - t.weeks))
-            picked[arm["role"]].append({**row, "_arm": arm})
+        if shared:
+            week = min(shared, key=lambda w: (abs(w - t.weeks), w))
+            for aid, arm in arms.items():
+                row = next(r for r in by_arm[aid] if float(r["time_weeks"]) == week)
+                picked[arm["role"]].append({**row, "_arm": arm})
+        elif len(arms) > 1:
+            notes.append(f"{sid}: arms report {o.id} at different weeks within "
+                         f"'{t.label}'; left out")
         if not picked["experimental"] or not picked["control"]:
             continue
         groups = {}

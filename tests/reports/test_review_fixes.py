@@ -66,3 +66,29 @@ def test_whats_new_names_removed_studies_and_lost_analyses(
     assert "Length of hospital stay (Hospital discharge): no longer pooled (was k = 9)" in md
     assert ("Length of hospital stay (Hospital discharge): was significant, now no pooled "
             "estimate") in md
+
+
+def test_both_arms_are_read_at_the_same_week(reviews: Path, tmp_path: Path) -> None:
+    from registry.curation import pooling_inputs
+
+    folder = reviews / "stroke-unit-los"
+    f = folder / "protocol.yaml"
+    proto = yaml.safe_load(f.read_text(encoding="utf-8"))
+    proto["time_points"][0]["window"] = [0, 10]
+    f.write_text(yaml.safe_dump(proto, sort_keys=False), encoding="utf-8")
+
+    def shift(df: pd.DataFrame) -> pd.DataFrame:
+        # test-only edit: Edinburgh's control arm measured only at week 6, its experimental
+        # arm at weeks 0 (mean 55, as published) and 6 (mean 40)
+        ctrl = (df["study_id"] == "Edinburgh") & (df["arm_id"] == "routine")
+        df.loc[ctrl, "time_weeks"] = "6"
+        extra = df[(df["study_id"] == "Edinburgh") & (df["arm_id"] == "specialist")].copy()
+        extra["time_weeks"], extra["mean"], extra["time_point"] = "6", "40", "week 6"
+        return pd.concat([df, extra])
+
+    _edit(folder / "extraction" / "outcomes.csv", shift)
+    with Store(tmp_path / "r.duckdb") as store:
+        load_review(store, "stroke-unit-los")
+        data = pooling_inputs(store, "stroke-unit-los")[0].data
+    row = data[data["study_id"] == "Edinburgh"].iloc[0]
+    assert (row["mean1"], row["mean2"]) == (40.0, 75.0)  # both at week 6
