@@ -1123,8 +1123,9 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
             continue
         pooled = [(s, i) for s, i in by_outcome.get(o.id, []) if s.main is not None]
         if not pooled:
-            headlines.append(Headline(o.name, "any time point", 0, None,
-                                      "no time point has two or more studies with usable "
+            why = [s.note for s, _ in by_outcome.get(o.id, []) if s.note.startswith("Not pooled")]
+            headlines.append(Headline(o.name, "any time point", 0, None, why[0] + "." if why
+                                      else "no time point has two or more studies with usable "
                                       "data yet; see Data gaps."))
             continue
         sec, _inp = max(pooled, key=lambda t: (t[0].main.k, t[0].main.n_participants or 0))
