@@ -79,6 +79,14 @@ class UpdateSummary:
         return EXIT_OK
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it is below it (shorter to read)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def make_report(db: str | Path | None, review: str, out: Path) -> ReportResult:
     """Re-pool the review, store a new report version and write HTML + Markdown."""
     from registry.analysis import build_report
@@ -118,7 +126,7 @@ def run_update(
     with open_store(db) as store:
         loaded = load_review(store, review)
         if getattr(loaded, "changed", False):
-            summary.notes.append(f"{review}: curated data updated from data/reviews/{review}")
+            summary.notes.append(f"{review}: curated data loaded from {_shown(protocol.folder)}")
         for saved in protocol.searches:
             if not getattr(saved, "live", saved.source == "pubmed") or saved.source != "pubmed":
                 continue
