@@ -6,19 +6,19 @@ Templates only present: the filters here format numbers, they compute nothing.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from reports.figures.common import fmt_p as _revman_p
 from reports.model import Effect, Pooled, ReviewReport
 
 _MD_SPECIAL = str.maketrans(
     {
         "\\": "\\\\",
         "|": "\\|",
-        "<": "&lt;",
-        ">": "&gt;",
         "*": "\\*",
         "_": "\\_",
         "`": "\\`",
@@ -39,22 +39,16 @@ def fmt_num(x: float | int | None, digits: int = 2) -> str:
 
 
 def fmt_p(p: float | None) -> str:
-    """P value as Review Manager prints it (P < 0.00001 below that)."""
+    """P value as Review Manager 5 prints it, without the relation ("0.006", "< 0.0001")."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "—"
-    if p < 0.00001:
-        return "< 0.00001"
-    if p < 0.0001:
-        return f"{p:.5f}"
-    if p < 0.001:
-        return f"{p:.4f}"
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.3f}"
+    text = _revman_p(p)
+    return text[2:] if text.startswith("= ") else text
 
 
 def p_clause(p: float | None) -> str:
-    """'P = 0.03' or 'P < 0.00001', as Review Manager writes it."""
-    text = fmt_p(p)
-    return f"P {text}" if text.startswith("<") else f"P = {text}"
+    """'P = 0.03' or 'P < 0.00001': the same wording the figures print."""
+    return "P = NA" if p is None else f"P {_revman_p(p)}"
 
 
 def fmt_effect(e: Effect | None, digits: int = 2) -> str:
@@ -69,9 +63,18 @@ def fmt_pct(x: float | None, digits: int = 0) -> str:
     return "—" if x is None else f"{x:.{digits}f}%"
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def md_escape(text: object) -> str:
-    """Escape record text for Markdown so markup in titles stays text."""
-    return "" if text is None else str(text).translate(_MD_SPECIAL)
+    """Escape record text for Markdown so markup in titles stays text.
+
+    Only a '<' that could open an HTML tag or comment becomes '&lt;'; "P < 0.05" and
+    "0.1 > 0.02" stay readable in the raw Markdown.
+    """
+    if text is None:
+        return ""
+    return _TAG_START.sub("&lt;", str(text).translate(_MD_SPECIAL))
 
 
 def heterogeneity_text(p: Pooled) -> str:
