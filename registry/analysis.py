@@ -97,7 +97,8 @@ def _favours(measure: str, estimate: float, direction: str) -> str:
     return "experimental" if below_null == lower_better else "control"
 
 
-def _n_participants(df: pd.DataFrame, kind: str) -> int | None:
+def _n_participants(df: pd.DataFrame) -> int | None:
+    """Participants of the pooled studies (n1 + n2), None when a size is missing."""
     cols = ("n1", "n2")
     if not all(c in df.columns for c in cols):
         return None
@@ -120,7 +121,7 @@ def _pooled(
         analysis_id=analysis_id,
         label=label,
         k=r.k,
-        n_participants=_n_participants(used, ""),
+        n_participants=_n_participants(used),
         effect=Effect(
             measure=_measure_name(m),
             estimate=_present(m, r.estimate),  # type: ignore[arg-type]
@@ -386,7 +387,7 @@ def _subgroup_rows(
     rows = []
     for sg in a.subgroups.subgroups:
         labels = [a.studies[i] for i in sg.rows]
-        n = _n_participants(df[df["label"].isin(labels)], outcome.kind)
+        n = _n_participants(df[df["label"].isin(labels)])
         rows.append(_result_row(f"{base_id}/{set_id}={sg.label}", outcome.id, tp_id, a, n,
                                 subgroup_set=set_id, subgroup=sg.label, result=sg.result))
     return rows
@@ -452,7 +453,7 @@ def _outcome_section(
     # from here on only the studies the model pooled (a double-zero study left out of an
     # RR must not reappear in subgroups, sensitivity notes or GRADE counts)
     df = df[df["label"].isin(main.studies)].reset_index(drop=True)
-    n_all = _n_participants(df, outcome.kind)
+    n_all = _n_participants(df)
     results.append(_result_row(base_id, outcome.id, tp_id, main, n_all))
     pooled = _pooled(base_id, "Overall", main, df, outcome.direction, show_pi)
     notes = list(main.notes)
@@ -503,7 +504,7 @@ def _outcome_section(
         except (StatsError, RegistryError) as exc:
             sens.append(SensitivityRow(label, None, note=str(exc)))
             continue
-        n = _n_participants(kept, outcome.kind)
+        n = _n_participants(kept)
         results.append(_result_row(f"{base_id}/{key}", outcome.id, tp_id, a, n, sensitivity=key))
         sens.append(SensitivityRow(
             label, _pooled(f"{base_id}/{key}", label, a, kept, outcome.direction, show_pi),
@@ -1219,8 +1220,3 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
     }
     return BuiltReport(report, results, summary, study_ids, n_records, preset_name,
                        unchanged_version=versions[0]["version_id"] if unchanged else None)
-
-
-def results_json(built: BuiltReport) -> str:
-    """The stored analysis results as JSON (for diffing versions)."""
-    return json.dumps(built.results, indent=2, default=float)
