@@ -132,6 +132,17 @@ def _select_expr(col: str) -> str:
     return f"b.{col}"
 
 
+def _review_scope(review: str | None) -> tuple[str, list[Any]]:
+    """SQL condition limiting records to those a review's runs returned (none: all)."""
+    if review is None:
+        return "", []
+    return (
+        "record_id IN (SELECT rr.record_id FROM run_records rr "
+        "JOIN search_runs s USING (run_id) WHERE s.review = ?)",
+        [review],
+    )
+
+
 class RecordsMixin(StoreCore):
     """Verbs for records, search runs and parse problems."""
 
@@ -342,13 +353,8 @@ class RecordsMixin(StoreCore):
     def record_counts(self, review: str | None = None) -> dict[str, dict[str, int]]:
         """Per source: records, deleted, retracted, corrected (only the review's runs if
         ``review`` is given)."""
-        where, params = "", []
-        if review is not None:
-            where = (
-                "WHERE record_id IN (SELECT rr.record_id FROM run_records rr "
-                "JOIN search_runs s USING (run_id) WHERE s.review = ?)"
-            )
-            params = [review]
+        scope, params = _review_scope(review)
+        where = f"WHERE {scope}" if scope else ""
         rows = self._rows(
             "SELECT source, count(*), count(*) FILTER (deleted), count(*) FILTER (retracted), "
             f"count(*) FILTER (corrected) FROM records {where} GROUP BY source ORDER BY source",
@@ -361,13 +367,8 @@ class RecordsMixin(StoreCore):
 
     def flagged_records(self, review: str | None = None) -> list[dict[str, Any]]:
         """Records that are retracted or carry a correction notice (erratum)."""
-        where, params = "", []
-        if review is not None:
-            where = (
-                "AND record_id IN (SELECT rr.record_id FROM run_records rr "
-                "JOIN search_runs s USING (run_id) WHERE s.review = ?)"
-            )
-            params = [review]
+        scope, params = _review_scope(review)
+        where = f"AND {scope}" if scope else ""
         return self._dicts(
             "SELECT record_id, source, source_id, pmid, doi, title, year, retracted, corrected "
             f"FROM records WHERE (retracted OR corrected) {where} ORDER BY record_id",
