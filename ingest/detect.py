@@ -16,11 +16,11 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from ingest.errors import InputError
 from ingest.medline import iter_medline
 from ingest.pubmed_xml import iter_pubmed_xml
 from ingest.records import Deletion, ParseProblem, Record
 from ingest.ris import iter_ris
-from registry.errors import InputError
 
 FORMATS = ("pubmed-xml", "medline", "ris")
 _ALIASES = {

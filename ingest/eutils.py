@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import random
 import threading
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from ingest.errors import InputError, NetworkError
 from ingest.pubmed_xml import (
     ESearchResult,
     EutilsError,
@@ -37,8 +39,14 @@ from ingest.pubmed_xml import (
     parse_esearch,
 )
 from ingest.records import Deletion, ParseProblem, Record
-from registry import __version__
-from registry.errors import InputError, NetworkError
+
+
+def _version() -> str:
+    """The installed registry's version, for the User-Agent (read without importing registry)."""
+    try:
+        return importlib.metadata.version("living-evidence-registry")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 # ESearch cannot page past the 9,999th id for PubMed (NCBI, E-utilities in depth,
@@ -165,7 +173,7 @@ class EUtilsClient:
     ) -> None:
         self.config = config or EUtilsConfig.from_env()
         self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", f"{self.config.tool}/{__version__}")
+        self.session.headers.setdefault("User-Agent", f"{self.config.tool}/{_version()}")
         self.limiter = limiter or process_limiter(self.config.rate)
         self._sleep = sleep or self.limiter.sleep
         self._rng = rng or random.Random()

@@ -17,6 +17,7 @@ from typing import IO
 
 from Bio import Medline
 
+from ingest.errors import InputError
 from ingest.normalise import (
     VERNACULAR_FLAG,
     clean_text,
@@ -28,7 +29,6 @@ from ingest.normalise import (
 )
 from ingest.pubmed_xml import TRIAL_REGISTRIES, year_from_text
 from ingest.records import Comment, ParseProblem, Record
-from registry.errors import InputError
 
 # MEDLINE comment/correction tags -> the RefType PubMed XML uses for the same link.
 COMMENT_TAGS = {

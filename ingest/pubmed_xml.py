@@ -24,9 +24,9 @@ from typing import IO, BinaryIO
 
 from lxml import etree
 
+from ingest.errors import InputError
 from ingest.normalise import VERNACULAR_FLAG, normalise_doi, normalise_registry_id
 from ingest.records import AbstractSection, Comment, Deletion, ParseProblem, Record
-from registry.errors import InputError
 
 Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO | IO[bytes]
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import rispy
 
+from ingest.errors import InputError
 from ingest.normalise import (
     clean_text,
     normalise_doi,
@@ -29,7 +30,6 @@ from ingest.normalise import (
 )
 from ingest.pubmed_xml import year_from_text
 from ingest.records import ParseProblem, Record
-from registry.errors import InputError
 
 _ISSN = re.compile(r"\b(\d{4}-?\d{3}[\dXx])\b")
 _PMID_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")

@@ -24,7 +24,6 @@ from registry import __version__
 from registry.errors import RegistryError, StatsError
 from registry.pooling import analyse, get_preset
 from registry.pooling.api import Analysis
-from registry.protocol import Outcome, Protocol, load_protocol
 from reports.figures import model as fig
 from reports.figures.forest import cumulative_forest_svg, forest_svg, leave_one_out_svg
 from reports.figures.funnel import funnel_svg
@@ -43,6 +42,7 @@ from reports.model import (
     WhatsNew,
 )
 from reports.render import p_clause
+from schemas.protocol import Outcome, Protocol, load_protocol
 
 Z975 = 1.959963984540054  # standard normal 97.5% quantile, for per-study Wald CIs
 MOVE_FRACTION = 0.10  # an estimate "moved" when it shifted by >10% of its previous CI width

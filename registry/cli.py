@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from registry import __version__
-from registry.commands import curate, dedup, meta, report, screen, search
+from registry.commands import curate, dedup, meta, report, screen, search, status
 from registry.commands._common import GlobalOptions
 
 app = typer.Typer(
@@ -34,16 +34,36 @@ def root(
     ),
 ) -> None:
     """Global options."""
-    ctx.obj = GlobalOptions(db=db)
+    opts = GlobalOptions(db=db)
+    ctx.obj = opts
+    ctx.call_on_close(opts.close)
 
 
-for _module in (search, dedup, curate, screen, meta, report):
+for _module in (search, status, dedup, curate, screen, meta, report):
     _module.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Domain errors are mapped to messages inside each command; this last guard makes sure
+    no other failure ends in a Python traceback either: one line naming what broke, exit 70
+    (EX_SOFTWARE), and ``REGISTRY_DEBUG=1`` to see the traceback when reporting a bug.
+    """
+    import os
+    import sys
+
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, see docstring
+        if os.environ.get("REGISTRY_DEBUG"):
+            raise
+        print(
+            f"error: internal error ({type(exc).__name__}: {exc}); nothing further was "
+            "written. Re-run with REGISTRY_DEBUG=1 and report the traceback.",
+            file=sys.stderr,
+        )
+        sys.exit(70)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from schemas.protocol import REPO_ROOT, REVIEWS_DIR, reviews_dir
+
 DEFAULT_DB = "registry.duckdb"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REVIEWS_DIR = REPO_ROOT / "data" / "reviews"
+__all__ = ["REPO_ROOT", "REVIEWS_DIR", "curator", "db_path", "reviews_dir"]
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -19,15 +20,6 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(env)
     return Path.cwd() / DEFAULT_DB
 
-
-def reviews_dir() -> Path:
-    """Folder holding one sub-folder per review: ``REGISTRY_REVIEWS``, else ``data/reviews``
-    in the working directory when there is one (a team's own checkout), else the bundled one."""
-    env = os.environ.get("REGISTRY_REVIEWS")
-    if env:
-        return Path(env)
-    local = Path.cwd() / "data" / "reviews"
-    return local if local.is_dir() else REVIEWS_DIR
 
 
 def curator() -> str:

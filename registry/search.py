@@ -127,7 +127,7 @@ class ImportSummary:
 # ------------------------------------------------------------------------------ search
 def saved_queries(review: str) -> list[str]:
     """The review protocol's live PubMed queries (``searches`` entries, source pubmed)."""
-    from registry.protocol import load_protocol
+    from schemas.protocol import load_protocol
 
     proto = load_protocol(review)
     queries = [

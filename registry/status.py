@@ -12,12 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from registry.config import db_path
-from registry.errors import InputError, RegistryError
-from registry.store import Store, open_store
+from registry.errors import RegistryError
+from registry.store import Store
 
 _RUN_KEYS = (
     "run_id", "review", "source", "kind", "query", "query_translation", "date_field",
@@ -101,21 +99,6 @@ def build_status(store: Store, review: str | None = None) -> StatusReport:
         awaiting_screening=awaiting, screening=screening, flagged=store.flagged_records(review),
         parse_problems=problems, notes=notes,
     )
-
-
-def registry_status(db: str | Path | None = None, review: str | None = None) -> StatusReport:
-    """Open the registry at ``db`` (``--db``/``REGISTRY_DB``/default) and report its status."""
-    path = db_path(db)
-    if not path.exists():
-        raise InputError(
-            f"{path}: no registry database here yet (run `registry search` or "
-            "`registry import` first, or give --db)"
-        )
-    store = open_store(path)
-    try:
-        return build_status(store, review)
-    finally:
-        store.close()
 
 
 def render_text(rep: StatusReport) -> str:

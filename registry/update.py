@@ -119,7 +119,7 @@ def run_update(
     """Search every live source of the protocol, deduplicate, queue, re-pool and report."""
     from registry.curation import load_review
     from registry.dedup import deduplicate
-    from registry.protocol import load_protocol
+    from schemas.protocol import load_protocol
     started = time.monotonic()
     protocol = load_protocol(review)
     summary = UpdateSummary(review=review)

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from registry.protocol import DESIGNS, Protocol
+from schemas.protocol import DESIGNS, Protocol
+from schemas.values import parse_p
 
 # column types: str | num (float) | int (whole number stored as float) | bool
 STUDIES = {
@@ -761,7 +762,6 @@ def _published_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Ch
     checks["tau2"].append(_check("tau² must be >= 0", lambda s: _na(s) | (s >= 0)))
 
     def p_ok(s: pd.Series) -> pd.Series:
-        from registry.curation.published import parse_p  # local: avoids an import cycle
 
         def one(v: Any) -> bool:
             if v is None:

@@ -11,7 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from registry.errors import ValidationFailed
+from ingest.errors import ValidationFailed
 
 ROB_LEVELS = ("low", "unclear", "some_concerns", "high")
 

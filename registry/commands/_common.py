@@ -5,14 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from registry.errors import RegistryError
+from registry.errors import InputError, RegistryError
+
+if TYPE_CHECKING:  # the store (duckdb) is imported only by commands that open it
+    from registry.store import Store
 
 T = TypeVar("T")
 
@@ -24,9 +28,46 @@ err_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True
 
 @dataclass
 class GlobalOptions:
-    """Options given before the command name (``registry --db X search``)."""
+    """Options given before the command name (``registry --db X search``).
+
+    Also the one door to the store for a CLI invocation: :meth:`store` opens it on first
+    use and the root callback closes it when the command ends, so a command never opens
+    the database twice and commands that need no database (``meta``, ``--help``) never
+    open it at all.
+    """
 
     db: str | None = None
+    _store: Store | None = field(default=None, repr=False)
+
+    def db_file(self) -> Path:
+        """The database file this invocation works on (``--db``, ``$REGISTRY_DB``, default)."""
+        from registry.config import db_path
+
+        return db_path(self.db)
+
+    def store(self, *, must_exist: bool = False) -> Store:
+        """The registry store, opened (and migrated) once per invocation.
+
+        ``must_exist``: refuse to create a database (read-only commands such as ``status``
+        must not leave an empty file behind after a typo in ``--db``).
+        """
+        if self._store is None:
+            from registry.store import open_store
+
+            path = self.db_file()
+            if must_exist and not path.exists():
+                raise InputError(
+                    f"{path}: no registry database here yet (run `registry search`, "
+                    "`registry import` or `registry update` first, or give --db)"
+                )
+            self._store = open_store(path)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store if this invocation opened it."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
 
 def global_options(ctx: typer.Context) -> GlobalOptions:
@@ -60,6 +101,22 @@ def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
     """Call one library function under :func:`domain_errors`."""
     with domain_errors():
         return fn(*args, **kwargs)
+
+
+def with_store(
+    ctx: typer.Context,
+    fn: Callable[..., T],
+    *args: object,
+    must_exist: bool = False,
+    **kwargs: object,
+) -> T:
+    """Call one library function with the invocation's store as its first argument.
+
+    Opening the store and the call both run under :func:`domain_errors`, so a locked or
+    unreadable database is a one-line message and an exit code like any other error.
+    """
+    with domain_errors():
+        return fn(global_options(ctx).store(must_exist=must_exist), *args, **kwargs)
 
 
 def is_tty() -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from registry.commands._common import call, console, global_options, is_tty
-from registry.protocol import default_review
+from schemas.protocol import default_review
 
 _REVIEW = typer.Option(
     None, "--review",

@@ -1,6 +1,6 @@
 """Typer commands for intake (thin: parse options, call one library function).
 
-``registry search``, ``registry import FILE``, ``registry status``.
+``registry search``, ``registry import FILE``.
 """
 
 from __future__ import annotations
@@ -104,18 +104,3 @@ def register(app: typer.Typer) -> None:
         console.print(summary.line(), highlight=False, soft_wrap=True)
         for problem in summary.problems:
             console.print(f"  skipped: {problem}", highlight=False, soft_wrap=True)
-
-    @app.command("status")
-    def status_cmd(
-        ctx: typer.Context,
-        review: str | None = typer.Option(None, "--review", help="Only this review's runs."),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    ) -> None:
-        """Records per source, search runs, duplicates, screening backlog, retractions."""
-        from registry.status import registry_status, render_text
-
-        report = call(registry_status, global_options(ctx).db, review)
-        if as_json:
-            typer.echo(json.dumps(report.to_dict(), indent=2))
-        else:
-            typer.echo(render_text(report))

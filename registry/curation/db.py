@@ -19,7 +19,7 @@ from .template import write_template
 
 def default_review(review: str | None, known: list[str] | None = None) -> str:
     """``review`` if given, else the registry's default review (see the protocol module)."""
-    from registry.protocol import default_review as _default
+    from schemas.protocol import default_review as _default
 
     return _default(review, known)
 

@@ -19,7 +19,9 @@ import pandas as pd
 import yaml
 
 from registry.pooling.conversions import combine_arms
-from registry.protocol import (
+from schemas.extraction import ROB1_KEY_DOMAINS
+from schemas.pooling_input import validate_pooling_data
+from schemas.protocol import (
     Outcome,
     Protocol,
     TimePoint,
@@ -27,8 +29,6 @@ from registry.protocol import (
     parse_protocol,
     protocol_path,
 )
-from schemas.extraction import ROB1_KEY_DOMAINS
-from schemas.pooling_input import validate_pooling_data
 
 from .validate import is_rct
 

@@ -20,9 +20,9 @@ import pandas as pd
 
 from registry.config import curator, reviews_dir
 from registry.errors import InputError
-from registry.protocol import Protocol, load_protocol
 from registry.store.curation import SheetWrite
 from schemas.extraction import EXTRACTION_SHEETS, KEYS
+from schemas.protocol import Protocol, load_protocol
 
 from .derive import derive_outcomes
 from .sheets import SheetSet, read_sheets

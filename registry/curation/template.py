@@ -9,7 +9,6 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from registry.protocol import DESIGNS, Protocol, load_protocol
 from schemas.extraction import (
     EXTRACTION_SHEETS,
     INCLUDED_IN,
@@ -20,6 +19,7 @@ from schemas.extraction import (
     VALUE_TYPES,
     columns_for,
 )
+from schemas.protocol import DESIGNS, Protocol, load_protocol
 
 MAX_ROWS = 2000  # data-validation range per column
 

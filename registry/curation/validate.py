@@ -17,7 +17,6 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from registry.errors import ValidationFailed
-from registry.protocol import Protocol
 from schemas.extraction import (
     Context,
     columns_for,
@@ -25,6 +24,7 @@ from schemas.extraction import (
     rule_schema,
     type_schema,
 )
+from schemas.protocol import Protocol
 
 from .sheets import SheetSet
 

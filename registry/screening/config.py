@@ -69,7 +69,7 @@ def screening_config(review: str | Any) -> ScreeningConfig:
     """Screening settings of ``review`` (a review name, protocol path or Protocol object)."""
     protocol = review
     if isinstance(review, str):
-        from registry.protocol import load_protocol
+        from schemas.protocol import load_protocol
 
         protocol = load_protocol(review)
     return ScreeningConfig(
@@ -87,7 +87,7 @@ def config_or_default(review: str) -> ScreeningConfig:
     Only a *missing* protocol falls back (counts can still be given from stored labels);
     a protocol that exists but is broken raises its InputError.
     """
-    from registry.protocol import protocol_path
+    from schemas.protocol import protocol_path
 
     if not protocol_path(review).is_file():
         return ScreeningConfig(review=review)

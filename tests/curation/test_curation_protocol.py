@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import InputError
-from registry.protocol import list_reviews, load_protocol
+from schemas.protocol import list_reviews, load_protocol
 
 from .conftest import PROTOCOL
 
@@ -125,6 +125,6 @@ def test_load_by_folder_and_file(mini: Path) -> None:
      ("RCTs and quasi-randomised trials", False)],
 )  # fmt: skip
 def test_rct_only(designs: str, rct_only: bool) -> None:
-    from registry.protocol import Question
+    from schemas.protocol import Question
 
     assert Question(study_designs=designs).rct_only is rct_only

@@ -13,7 +13,7 @@ from scipy import stats
 from registry.config import REVIEWS_DIR
 from registry.curation import check_result, parse_p, published_results
 from registry.curation.published import read_published
-from registry.protocol import load_protocol
+from schemas.protocol import load_protocol
 
 
 def _r(**kw: object) -> dict[str, object]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import InputError
-from registry.protocol import default_review
+from schemas.protocol import default_review
 
 
 def test_default_is_the_only_non_example_review(reviews: Path,

@@ -196,8 +196,8 @@ def test_saved_queries_come_from_the_protocol(monkeypatch, tmp_path) -> None:
         encoding="utf-8",
     )
     monkeypatch.setenv("REGISTRY_REVIEWS", str(tmp_path))
-    from registry.protocol import load_protocol
     from registry.search import saved_queries
+    from schemas.protocol import load_protocol
 
     expected = [s.query for s in load_protocol("r1").searches if s.source == "pubmed"]
     assert saved_queries("r1") == expected and expected

@@ -1,7 +1,7 @@
 """Review protocols: one ``protocol.yaml`` per review folder, loaded into frozen dataclasses.
 
 The loader is strict on purpose: an unknown key (a typo such as ``plausible_rnage``) or a
-value of the wrong kind raises :class:`registry.errors.InputError` naming the file, the key
+value of the wrong kind raises :class:`ingest.errors.InputError` naming the file, the key
 path (``outcomes[1].units.g/dL``) and what is wrong, so that a protocol never silently loses
 a setting. Every other part of the registry reads review-specific choices from here, which is
 what lets a new review fit through with no code change.
@@ -18,8 +18,7 @@ from typing import Any
 
 import yaml
 
-from registry.config import reviews_dir
-from registry.errors import InputError
+from ingest.errors import InputError
 
 OUTCOME_KINDS = ("continuous", "dichotomous")
 DIRECTIONS = ("lower_is_better", "higher_is_better")
@@ -34,6 +33,20 @@ GRADE_DOMAINS = {
     "imprecision": ("not_serious", "serious", "very_serious"),
     "publication_bias": ("undetected", "strongly_suspected"),
 }
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REVIEWS_DIR = REPO_ROOT / "data" / "reviews"
+
+
+def reviews_dir() -> Path:
+    """Folder holding one sub-folder per review: ``REGISTRY_REVIEWS``, else ``data/reviews``
+    in the working directory when there is one (a team's own checkout), else the bundled one."""
+    env = os.environ.get("REGISTRY_REVIEWS")
+    if env:
+        return Path(env)
+    local = Path.cwd() / "data" / "reviews"
+    return local if local.is_dir() else REVIEWS_DIR
+
+
 # Subgroups may group by a characteristic or by these built-in study/analysis attributes.
 BUILTIN_SUBGROUP_KEYS = ("time_point", "design_assessed", "is_rct", "rob_overall", "country")
 
