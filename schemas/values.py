@@ -1,13 +1,49 @@
-"""Parsers of printed values (p-values ...) shared by the schemas and the curation layer.
+"""Values shared by every layer above ingest: constants, missing-value test, value parsers.
 
-They live here, in the validation layer, so that ``schemas/`` never has to import from
-``registry/``.
+One place for what used to be written many times (the 97.5 % normal quantile, the set of
+ratio measures, the NaN check, the printed p-value parser). It lives in the validation layer,
+imports nothing heavy (no pandas, no scipy), so ``schemas/`` never has to import from
+``registry/`` and the upper layers import it cheaply.
 """
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+# Phi^-1(0.975), the standard normal 97.5 % quantile (scipy.stats.norm.ppf(0.975) to 16
+# digits): Wald 95 % CIs, funnel regions, SE from a printed CI.
+Z975 = 1.959963984540054
+
+# Measures analysed and drawn on the log scale (null 1): odds, risk, hazard, incidence-rate
+# and mean ratios, Peto's OR.
+RATIO_MEASURES = frozenset({"OR", "RR", "HR", "IRR", "ROM", "PETO", "PETO_OR"})
+
+
+def is_ratio(measure: str) -> bool:
+    """True for a measure analysed on the log scale (OR, RR, HR ...)."""
+    return measure.upper() in RATIO_MEASURES
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, a float NaN, pandas' NA/NaT (checked without importing pandas)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def float_or_none(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing (None, NaN, NA) or not a number."""
+    if is_missing(value):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
 
 
 def parse_p(text: Any) -> tuple[float, float]:

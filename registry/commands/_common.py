@@ -122,3 +122,16 @@ def with_store(
 def is_tty() -> bool:
     """True when stdout is a terminal (progress bars only then)."""
     return sys.stdout.isatty()
+
+
+# The one description of --review's default, used by every command that takes a review
+# (decided by schemas.protocol.default_review).
+REVIEW_DEFAULT_HELP = (
+    "Review name (a folder under data/reviews). Default: $REGISTRY_REVIEW, else the only "
+    "review, else the only one that is not an example."
+)
+
+
+def review_option(help_text: str = REVIEW_DEFAULT_HELP) -> typer.models.OptionInfo:
+    """The ``--review NAME`` option with the registry-wide default rule in its help."""
+    return typer.Option(None, "--review", metavar="NAME", help=help_text)
