@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from registry.pooling.conversions import combine_arms
 from schemas.extraction import ROB1_KEY_DOMAINS
@@ -29,6 +28,7 @@ from schemas.protocol import (
     parse_protocol,
     protocol_path,
 )
+from schemas.yaml_reader import load_yaml
 
 from .validate import is_rct
 
@@ -64,7 +64,8 @@ def review_protocol(store: Any, review: str) -> Protocol:
     snap = None if protocol_path(review).is_file() else store.stored_protocol(review)
     if snap is None:
         return load_protocol(review)
-    return parse_protocol(yaml.safe_load(snap[0]), Path(f"<registry>/{review}/protocol.yaml"))
+    file = Path(f"<registry>/{review}/protocol.yaml")
+    return parse_protocol(load_yaml(file, snap[0]), file)
 
 
 def _f(v: Any) -> float | None:
