@@ -9,7 +9,6 @@ what lets a new review fit through with no code change.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import InputError
+from schemas.values import is_missing
 from schemas.yaml_reader import YamlReader, load_yaml
 
 OUTCOME_KINDS = ("continuous", "dichotomous")
@@ -197,7 +197,7 @@ class SubgroupSet:
 
     def band_of(self, x: float | None) -> str | None:
         """Label of the band containing ``x`` (None if ``x`` is missing or in no band)."""
-        if x is None or (isinstance(x, float) and math.isnan(x)):
+        if is_missing(x):
             return None
         for b in self.bands:
             if b.contains(x):

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from registry.errors import InputError
-from schemas.extraction import EXTRACTION_SHEETS, columns_for
+from schemas.sheet_format import EXTRACTION_SHEETS, columns_for
 
 from .inputs import review_protocol
 from .load import canon

@@ -7,29 +7,22 @@ time the protocol's windows do not cover.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
+
+from schemas.values import float_or_none
 
 from .inputs import review_protocol
 
 GAP_COLUMNS = ("study_id", "outcome", "time_point", "status", "detail")
 
 
-def _num(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
-
-
 def _has_n(row: dict[str, Any], arm: dict[str, Any] | None) -> bool:
     cands = [row.get("n"), row.get("total")]
     if arm:
         cands += [arm.get("n_analysed"), arm.get("n_randomised")]
-    return any(_num(v) is not None for v in cands)
+    return any(float_or_none(v) is not None for v in cands)
 
 
 def gaps(store: Any, review: str) -> pd.DataFrame:
@@ -63,7 +56,7 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
         if not s_arms:
             out.append((sid, "(study)", "(any)", "no arms", "no arms sheet rows for this study"))
         for a in s_arms:
-            if _num(a.get("n_randomised")) is None:
+            if float_or_none(a.get("n_randomised")) is None:
                 out.append(
                     (sid, "(study)", "(any)", "no n", f"arm {a['arm_id']} has no n_randomised")
                 )
@@ -83,7 +76,7 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
                 )
                 continue
             for r in recs:
-                w = _num(r.get("time_weeks"))
+                w = float_or_none(r.get("time_weeks"))
                 if w is not None and protocol.time_point_for(w) is None:
                     out.append(
                         (
@@ -99,7 +92,7 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
                 in_t = [
                     r
                     for r in recs
-                    if (w := _num(r.get("time_weeks"))) is not None and t.contains(w)
+                    if (w := float_or_none(r.get("time_weeks"))) is not None and t.contains(w)
                 ]
                 if not in_t:
                     out.append((sid, o.id, t.id, "no values", f"nothing reported at {t.label}"))
@@ -121,20 +114,20 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
                             )
                         )
                     if o.kind == "continuous":
-                        if _num(r.get("mean")) is None:
+                        if float_or_none(r.get("mean")) is None:
                             out.append(
                                 (
                                     sid,
                                     o.id,
                                     t.id,
                                     "missing dispersion"
-                                    if _num(r.get("median")) is not None
+                                    if float_or_none(r.get("median")) is not None
                                     else "no values",
                                     f"arm {r['arm_id']}: no mean (nor a median with IQR "
                                     "or range to derive it)",
                                 )
                             )
-                        elif _num(r.get("sd")) is None:
+                        elif float_or_none(r.get("sd")) is None:
                             out.append(
                                 (
                                     sid,
@@ -144,6 +137,6 @@ def gaps(store: Any, review: str) -> pd.DataFrame:
                                     f"arm {r['arm_id']}: mean without SD, SE or CI",
                                 )
                             )
-                    elif _num(r.get("events")) is None:
+                    elif float_or_none(r.get("events")) is None:
                         out.append((sid, o.id, t.id, "no values", f"arm {r['arm_id']}: no events"))
     return pd.DataFrame(out, columns=list(GAP_COLUMNS))

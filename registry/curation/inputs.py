@@ -10,7 +10,6 @@ for dichotomous data; the row says so in ``combined``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import pandas as pd
 
 from registry.pooling.conversions import combine_arms
-from schemas.extraction import ROB1_KEY_DOMAINS
 from schemas.pooling_input import validate_pooling_data
 from schemas.protocol import (
     Outcome,
@@ -28,6 +26,8 @@ from schemas.protocol import (
     parse_protocol,
     protocol_path,
 )
+from schemas.sheet_format import ROB1_KEY_DOMAINS
+from schemas.values import float_or_none
 from schemas.yaml_reader import load_yaml
 
 from .validate import is_rct
@@ -66,16 +66,6 @@ def review_protocol(store: Any, review: str) -> Protocol:
         return load_protocol(review)
     file = Path(f"<registry>/{review}/protocol.yaml")
     return parse_protocol(load_yaml(file, snap[0]), file)
-
-
-def _f(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
 
 
 def rob_overall(judgements: dict[str, str], tool: str = "RoB1") -> str | None:
@@ -123,7 +113,7 @@ def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
     rows = []
     for r in studies.to_dict("records") if len(studies) else []:
         sid = r["study_id"]
-        year = _f(r.get("year"))
+        year = float_or_none(r.get("year"))
         author = r.get("first_author")
         label = f"{author} {int(year)}" if isinstance(author, str) and year else sid
         rec = {
@@ -142,15 +132,16 @@ def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
         }
         for c in protocol.characteristics:
             v = r.get(c.id)
-            rec[c.id] = _f(v) if c.type == "number" else (v if isinstance(v, str) else None)
+            text = v if isinstance(v, str) else None
+            rec[c.id] = float_or_none(v) if c.type == "number" else text
         rows.append(rec)
     return pd.DataFrame(rows)
 
 
 def _arm_n(row: dict[str, Any], arm: dict[str, Any]) -> float | None:
     for v in (row.get("n"), arm.get("n_analysed"), arm.get("n_randomised")):
-        if _f(v) is not None:
-            return _f(v)
+        if float_or_none(v) is not None:
+            return float_or_none(v)
     return None
 
 
@@ -304,14 +295,14 @@ def _group(o: Outcome, prs: list[dict[str, Any]]) -> tuple[float, float, float] 
     for p in prs:
         arm = p["_arm"]
         if o.kind == "continuous":
-            n, m, s = _arm_n(p, arm), _f(p.get("mean")), _f(p.get("sd"))
+            n, m, s = _arm_n(p, arm), float_or_none(p.get("mean")), float_or_none(p.get("sd"))
             if n is None or m is None or s is None or s <= 0:
                 return None
             f = o.factor(p.get("unit") if isinstance(p.get("unit"), str) else None)
             vals.append((n, m * f, s * f))
         else:
-            ev = _f(p.get("events"))
-            tot = _f(p.get("total")) or _arm_n(p, arm)
+            ev = float_or_none(p.get("events"))
+            tot = float_or_none(p.get("total")) or _arm_n(p, arm)
             if ev is None or tot is None:
                 return None
             vals.append((tot, ev, 0.0))

@@ -21,8 +21,9 @@ import pandas as pd
 from registry.config import curator, reviews_dir
 from registry.errors import InputError
 from registry.store.curation import SheetWrite
-from schemas.extraction import EXTRACTION_SHEETS, KEYS
 from schemas.protocol import Protocol, load_protocol
+from schemas.sheet_format import EXTRACTION_SHEETS, KEYS
+from schemas.values import is_missing
 
 from .derive import derive_outcomes
 from .sheets import SheetSet, read_sheets
@@ -66,7 +67,7 @@ class LoadSummary:
 
 def canon(v: Any) -> str | None:
     """A value as audit text: empty -> None, whole floats without '.0', bools lower-case."""
-    if v is None or v is pd.NA:
+    if is_missing(v):
         return None
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -155,7 +156,7 @@ def _arm_sizes(arms: pd.DataFrame) -> dict[tuple[str, str], float]:
     for r in arms.to_dict("records") if len(arms) else []:
         for c in ("n_analysed", "n_randomised"):
             v = r.get(c)
-            if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            if not is_missing(v):
                 out[(r["study_id"], r["arm_id"])] = float(v)
                 break
     return out

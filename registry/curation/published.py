@@ -19,13 +19,10 @@ import pandas as pd
 from scipy import stats
 
 from schemas.protocol import Protocol
-from schemas.values import parse_p
+from schemas.values import Z975, float_or_none, is_missing, is_ratio, parse_p
 
 from .sheets import SheetSet, read_csv
 from .validate import Problem, check_sheets
-
-RATIO = ("RR", "OR", "HR")
-Z975 = float(stats.norm.ppf(0.975))
 
 
 @dataclass(frozen=True)
@@ -58,12 +55,7 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
     out: list[Finding] = []
 
     def num(k: str) -> float | None:
-        v = rec.get(k)
-        try:
-            f = float(v)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        return None if math.isnan(f) else f
+        return float_or_none(rec.get(k))
 
     est, lo, hi = num("estimate"), num("ci_lower"), num("ci_upper")
     measure = str(rec.get("measure") or "")
@@ -97,7 +89,7 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
         return out  # the other checks assume a sane triple
     # rounding: half a unit of the last printed digit of each number
     h = 0.5 * 10.0 ** -max(_decimals(est), _decimals(lo), _decimals(hi), 2)
-    ratio = measure in RATIO
+    ratio = is_ratio(measure)
     if ratio:
         if min(est, lo, hi) <= 0:
             out.append(Finding(rid, "ci_symmetric", f"a {measure} and its CI must be > 0"))
@@ -125,7 +117,7 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
             )
         )
     pv = rec.get("p_value")
-    if pv is None or (isinstance(pv, float) and math.isnan(pv)):
+    if is_missing(pv):
         return out
     try:
         p_lo, p_hi = parse_p(pv)

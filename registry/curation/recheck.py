@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from registry.errors import InputError, ValidationFailed
-from schemas.extraction import EXTRACTION_SHEETS
+from schemas.sheet_format import EXTRACTION_SHEETS
 
 from .inputs import review_protocol
 from .load import canon

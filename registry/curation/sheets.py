@@ -8,14 +8,14 @@ blank rows are dropped without renumbering the rows after them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from registry.errors import InputError
-from schemas.extraction import EXTRACTION_SHEETS
+from schemas.sheet_format import EXTRACTION_SHEETS
+from schemas.values import is_missing
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -43,7 +43,7 @@ def _clean(df: pd.DataFrame) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
 
     def cell(v: object) -> object:
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        if is_missing(v):
             return None
         text = str(v).strip()
         return text or None

@@ -9,7 +9,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from schemas.extraction import (
+from schemas.protocol import DESIGNS, Protocol, load_protocol
+from schemas.sheet_format import (
     EXTRACTION_SHEETS,
     INCLUDED_IN,
     REQUIRED,
@@ -19,7 +20,6 @@ from schemas.extraction import (
     VALUE_TYPES,
     columns_for,
 )
-from schemas.protocol import DESIGNS, Protocol, load_protocol
 
 MAX_ROWS = 2000  # data-validation range per column
 

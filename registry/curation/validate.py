@@ -9,7 +9,6 @@ study is kept, flagged, and left out of RCT-only analyses.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +16,10 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from registry.errors import ValidationFailed
-from schemas.extraction import (
-    Context,
-    columns_for,
-    parse_bool,
-    rule_schema,
-    type_schema,
-)
+from schemas.extraction import Context, rule_schema, type_schema
 from schemas.protocol import Protocol
+from schemas.sheet_format import columns_for, parse_bool
+from schemas.values import is_missing
 
 from .sheets import SheetSet
 
@@ -98,14 +93,14 @@ def _problems(exc: SchemaErrors, sheet: str, label: str, raw: pd.DataFrame) -> l
     coerced = {
         str(r.get("column")) for r in records
         if str(r.get("check")).startswith("coerce_dtype") and r.get("index") is not None
-        and not (isinstance(r.get("index"), float) and math.isnan(r.get("index")))
+        and not is_missing(r.get("index"))
     }
     for rec in records:
         check = str(rec.get("check"))
         col = rec.get("column")
-        col = None if col is None or (isinstance(col, float) and math.isnan(col)) else str(col)
+        col = None if is_missing(col) else str(col)
         idx = rec.get("index")
-        no_row = idx is None or (isinstance(idx, float) and math.isnan(idx))
+        no_row = is_missing(idx)
         if no_row and col in coerced and not check.startswith("column_in_"):
             continue
         if check == "column_in_dataframe":
@@ -127,7 +122,7 @@ def _problems(exc: SchemaErrors, sheet: str, label: str, raw: pd.DataFrame) -> l
         else:
             if check.startswith("coerce_dtype"):
                 check = "must be a number"
-            row = None if idx is None or (isinstance(idx, float) and math.isnan(idx)) else int(idx)
+            row = None if no_row else int(idx)
             value = raw.at[row, col] if row is not None and col in raw.columns else None
             p = Problem(label, sheet, None if row is None else row + 2, col, value, check)
         key = (p.sheet, p.row, p.column, p.rule)

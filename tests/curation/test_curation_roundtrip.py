@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from registry.cli import app
 from registry.curation import compare_sheets
-from schemas.extraction import EXTRACTION_SHEETS, columns_for
 from schemas.protocol import load_protocol
+from schemas.sheet_format import EXTRACTION_SHEETS, columns_for
 
 from .helpers import read
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from registry.store import Store
 from registry.store.curation import CURATION_TABLES
-from schemas.extraction import PUBLISHED, SHEETS
+from schemas.sheet_format import PUBLISHED, SHEETS
 
 
 def test_tables_match_the_format(db: Store) -> None:
