@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from registry.errors import InputError
+from registry.store import Store
 from schemas.sheet_format import EXTRACTION_SHEETS, columns_for
 
 from .inputs import review_protocol
@@ -26,7 +27,7 @@ def _cell(v: Any) -> str:
     return "" if t is None else t
 
 
-def export_review(store: Any, review: str, out: str | Path) -> list[Path]:
+def export_review(store: Store, review: str, out: str | Path) -> list[Path]:
     """Write the review's stored sheets (and published results) as CSVs into ``out``.
 
     Columns are the format's, then the protocol's characteristics, then any X_source /

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from registry.store import Store
+from schemas.protocol import default_review
 from schemas.values import float_or_none
 
 from .inputs import review_protocol
@@ -25,7 +27,13 @@ def _has_n(row: dict[str, Any], arm: dict[str, Any] | None) -> bool:
     return any(float_or_none(v) is not None for v in cands)
 
 
-def gaps(store: Any, review: str) -> pd.DataFrame:
+def review_gaps(store: Store, review: str | None = None) -> tuple[str, pd.DataFrame]:
+    """(review, :func:`gaps` table) for ``review``, else the registry's default review."""
+    name = default_review(review, store.curated_reviews())
+    return name, gaps(store, name)
+
+
+def gaps(store: Store, review: str) -> pd.DataFrame:
     """One row per gap: study_id, outcome, time_point, status, detail.
 
     ``status`` is one of: no arms, no n, no risk of bias, no values, missing arm, missing

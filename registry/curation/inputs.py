@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from registry.pooling.conversions import combine_arms
+from registry.store import Store
 from schemas.pooling_input import validate_pooling_data
 from schemas.protocol import (
     Outcome,
@@ -54,7 +55,7 @@ class PoolingInput:
         return len(self.data)
 
 
-def review_protocol(store: Any, review: str) -> Protocol:
+def review_protocol(store: Store, review: str) -> Protocol:
     """The review's protocol file; the snapshot stored at load time if the file is gone.
 
     The file wins so that ``registry validate`` re-checks stored rows against the protocol
@@ -102,7 +103,7 @@ def combine_groups(groups: list[tuple[float, float, float]]) -> tuple[float, flo
     return n, m, s
 
 
-def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
+def _study_table(store: Store, protocol: Protocol, review: str) -> pd.DataFrame:
     studies = store.curation_rows(review, "studies")
     rob = store.curation_rows(review, "risk_of_bias")
     judg: dict[str, dict[str, str]] = {}
@@ -145,7 +146,7 @@ def _arm_n(row: dict[str, Any], arm: dict[str, Any]) -> float | None:
     return None
 
 
-def pooling_inputs(store: Any, review: str) -> list[PoolingInput]:
+def pooling_inputs(store: Store, review: str) -> list[PoolingInput]:
     """Per protocol outcome x time point, the studies' arm data ready for pooling.
 
     Studies with ``included_in = excluded`` are left out; non-randomised studies stay in with

@@ -20,6 +20,7 @@ import pandas as pd
 
 from registry.config import curator, reviews_dir
 from registry.errors import InputError
+from registry.store import Store
 from registry.store.curation import SheetWrite
 from schemas.protocol import Protocol, load_protocol
 from schemas.sheet_format import EXTRACTION_SHEETS, KEYS
@@ -176,7 +177,7 @@ def _study_set(sheets: SheetSet) -> list[str]:
 
 
 def _stored_context(
-    store: Any, review: str, sheets: SheetSet, replace_all: bool
+    store: Store, review: str, sheets: SheetSet, replace_all: bool
 ) -> tuple[set[str], dict[tuple[str, str], float | None]]:
     """Stored studies/arms that remain after this load (what sheets may refer to)."""
     if replace_all:
@@ -200,7 +201,7 @@ def _stored_context(
 
 
 def _store_sheets(
-    store: Any,
+    store: Store,
     protocol: Protocol,
     sheets: SheetSet,
     checked: CheckResult,
@@ -273,7 +274,7 @@ def _review_from_path(path: Path) -> str | None:
     return rel.parts[0] if rel.parts else None
 
 
-def add_trial(store: Any, path: str | Path, review: str | None = None) -> LoadSummary:
+def add_trial(store: Store, path: str | Path, review: str | None = None) -> LoadSummary:
     """Validate the sheets at ``path`` and store their studies all or nothing.
 
     The studies named in the sheets replace their stored rows, sheet by sheet (sheets not
@@ -307,7 +308,7 @@ def _is_folder_origin(origin: str | None, folder: Path) -> bool:
     return origin == str(folder) or Path(origin).name == folder.name
 
 
-def load_review(store: Any, review: str) -> LoadSummary:
+def load_review(store: Store, review: str) -> LoadSummary:
     """Load (or update) a bundled review folder ``data/reviews/<review>/`` idempotently.
 
     The folder is the source of truth for the studies that came from it: their rows are

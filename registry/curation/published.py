@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
+from registry.store import Store
 from schemas.protocol import Protocol
 from schemas.values import Z975, float_or_none, is_missing, is_ratio, parse_p
 
@@ -191,7 +192,7 @@ def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list
     return res.typed.get("published_results", pd.DataFrame()), res.problems
 
 
-def published_results(store: Any, review: str) -> pd.DataFrame:
+def published_results(store: Store, review: str) -> pd.DataFrame:
     """Stored published results of a review with a ``consistency`` column ('' = all fine)."""
     df = store.curation_rows(review, "published_results")
     if df.empty:

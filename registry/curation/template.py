@@ -9,7 +9,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from schemas.protocol import DESIGNS, Protocol, load_protocol
+from schemas.protocol import DESIGNS, Protocol, default_review, load_protocol
 from schemas.sheet_format import (
     EXTRACTION_SHEETS,
     INCLUDED_IN,
@@ -69,9 +69,10 @@ def _instructions(protocol: Protocol) -> list[str]:
     return lines
 
 
-def write_template(out: str | Path, review: str) -> Path:
-    """Write a blank workbook for ``review`` to ``out`` (.xlsx) and return its path."""
-    protocol = load_protocol(review)
+def write_template(out: str | Path, review: str | None = None) -> Path:
+    """Write a blank workbook for ``review`` (default: the registry's default review) to
+    ``out`` (.xlsx) and return its path."""
+    protocol = load_protocol(default_review(review))
     path = Path(out)
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
