@@ -175,6 +175,7 @@ def check_sheets(
         except SchemaErrors as exc:
             result.problems.extend(_problems(exc, sheet, sheets.label(sheet), raw))
     result.problems.sort(key=lambda p: (names.index(p.sheet), p.row or 0, p.column or ""))
+    result.warnings.extend(sheets.warnings)
     result.warnings.extend(design_warnings(result.typed.get("studies"), protocol))
     return result
 
