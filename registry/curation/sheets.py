@@ -38,6 +38,9 @@ XLSX_SUFFIXES = (".xlsx", ".xlsm")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods")
 # sheets `registry extract template` writes besides the data sheets
 HELPER_SHEETS = ("instructions", "lists")
+# written by `registry extract export` beside the extraction sheets; loaded only from a
+# review folder (load-review), so elsewhere it is named in a warning, never read silently
+PUBLISHED = "published_results"
 # An extraction sheet holds one row per study x arm x outcome x time point: a few thousand
 # rows for the largest reviews. Far beyond that is a wrong file, refused before it fills
 # memory (issue 10: a 1,000,000-row workbook).
@@ -119,12 +122,21 @@ def _expected(names: tuple[str, ...], suffix: str = "") -> str:
     return ", ".join(n + suffix for n in names)
 
 
+def _not_read(origin: Path, what: str) -> str:
+    return (f"{origin}: {what} was not read (published results load from the review "
+            "folder's published_results.csv with load-review)")  # fmt: skip
+
+
 def _read_folder(p: Path, names: tuple[str, ...]) -> SheetSet:
     out = SheetSet(origin=p)
+    known = {n + ".csv" for n in names}
+    if PUBLISHED not in names and (p / f"{PUBLISHED}.csv").is_file():
+        known.add(f"{PUBLISHED}.csv")
+        out.warnings.append(_not_read(p, f"{PUBLISHED}.csv"))
     unknown = sorted(
         f.name for f in p.iterdir()
         if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in TABLE_SUFFIXES
-        and f.name not in {n + ".csv" for n in names}
+        and f.name not in known
     )  # fmt: skip
     if unknown:
         raise InputError(
@@ -284,13 +296,16 @@ def _read_workbook(p: Path, names: tuple[str, ...]) -> SheetSet:
         raise InputError(f"{p}: cannot read workbook: {exc}") from exc
     formulas = None
     try:
-        unknown = [n for n in values.sheetnames if n not in names and n not in HELPER_SHEETS]
+        unknown = [n for n in values.sheetnames
+                   if n not in names and n not in (*HELPER_SHEETS, PUBLISHED)]  # fmt: skip
         if unknown:
             raise InputError(
                 f"{p}: unknown sheet(s) {', '.join(unknown)}; the sheets must be named "
                 f"{_expected(names)} (nothing was stored)"
             )
         out = SheetSet(origin=p)
+        if PUBLISHED in values.sheetnames and PUBLISHED not in names:
+            out.warnings.append(_not_read(p, f"sheet {PUBLISHED}"))
         for name in (n for n in names if n in values.sheetnames):
             ws = values[name]
             _check_size(p, name, ws)
