@@ -14,6 +14,7 @@ The column lists in :data:`SHEETS` are also what the store keeps and what export
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from scipy.special import ndtri, stdtrit
 
 from schemas.protocol import DESIGNS, Protocol
 from schemas.sheet_format import (
     BOOL_TEXT,
+    DERIVED_MARK,
     DOI_RE,
     ID_RE,
     INCLUDED_IN,
@@ -44,7 +47,7 @@ from schemas.sheet_format import (
     companion_base,
     valid_source,
 )
-from schemas.values import is_missing, parse_p
+from schemas.values import is_missing, parse_p, printed_decimals
 
 
 # --------------------------------------------------------------------------------------
@@ -434,6 +437,15 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
     )
     checks["q3"].append(_check("q3 must be >= q1", lambda s: _na(s) | q1.isna() | (s >= q1)))
     checks["max"].append(_check("max must be >= min", lambda s: _na(s) | mn.isna() | (s >= mn)))
+    sd_ok = _sd_agrees(num, ctx.col("outcomes", "derivation"), _arm_sizes(ctx, "outcomes"))
+    checks["sd"].append(
+        _check(
+            "SD contradicts the SE or the CI given for the same arm (SD = SE x sqrt(n), or "
+            "sqrt(n) x CI width / (2 x t or z); Cochrane Handbook 6.5.2.2), beyond rounding "
+            "and 10 %: is one of them an SE, or a CI of something else?",
+            lambda s: sd_ok,
+        )
+    )
 
     # a usable dispersion: what pooling (after derivation) can use
     has = {c: num[c].notna() for c in num}
@@ -481,6 +493,57 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
             )
         )
     return checks
+
+
+def _arm_sizes(ctx: Context, sheet: str) -> pd.Series:
+    """Per row: the row's n, else the arm's n_randomised (NaN when neither is known)."""
+    arm_n = ctx.arm_n()
+    sid, aid = ctx.col(sheet, "study_id"), ctx.col(sheet, "arm_id")
+    stored = pd.Series(
+        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
+        index=ctx.frame(sheet).index, dtype=float,
+    )  # fmt: skip
+    return _num(ctx, sheet, "n").fillna(stored) if sheet == "outcomes" else stored
+
+
+def _half_unit(x: float) -> float:
+    """Half a unit of the last printed digit of ``x`` (its rounding error)."""
+    return 0.5 * 10.0 ** -printed_decimals(x)
+
+
+def _sd_agrees(num: dict[str, pd.Series], derivation: pd.Series, n: pd.Series) -> pd.Series:
+    """Per row: False when a curator's SD contradicts the SE or CI of the same arm mean.
+
+    Implied SD (Cochrane Handbook 6.5.2.2): SE x sqrt(n); sqrt(n) x (upper - lower) /
+    (2 x c), c the t quantile with n - 1 df below n = 60, else the normal quantile, at
+    the row's ci_level (0.95 if empty). Each side is an interval over the rounding of the
+    printed numbers; they contradict when those intervals lie more than 10 % apart (the n
+    behind a printed SE may differ a little from the n the sheet gives). An SD the registry
+    derived itself (derivation 'registry derived ...') is computed from them and skipped.
+    """
+    ok = []
+    derived = derivation.map(lambda d: isinstance(d, str) and d.startswith(DERIVED_MARK))
+    for i in num["sd"].index:
+        sd, size = num["sd"][i], n[i]
+        if pd.isna(sd) or pd.isna(size) or size < 2 or derived[i]:
+            ok.append(True)
+            continue
+        lo_sd, hi_sd = sd - _half_unit(sd), sd + _half_unit(sd)
+        implied = []
+        se = num["se"][i]
+        if not pd.isna(se):
+            h = _half_unit(se)
+            implied.append(((se - h) * math.sqrt(size), (se + h) * math.sqrt(size)))
+        lo, hi = num["ci_lower"][i], num["ci_upper"][i]
+        if not pd.isna(lo) and not pd.isna(hi) and hi > lo and not pd.isna(num["mean"][i]):
+            level = num["ci_level"][i] if not pd.isna(num["ci_level"][i]) else 0.95
+            p = 1 - (1 - level) / 2
+            crit = float(stdtrit(size - 1, p)) if size < 60 else float(ndtri(p))
+            w, h = hi - lo, _half_unit(lo) + _half_unit(hi)
+            f = math.sqrt(size) / (2 * crit)
+            implied.append((max(w - h, 0.0) * f, (w + h) * f))
+        ok.append(all(hi_sd * 1.1 >= a and lo_sd <= b * 1.1 for a, b in implied))
+    return pd.Series(ok, index=num["sd"].index, dtype=bool)
 
 
 def _rob_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:

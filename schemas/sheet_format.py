@@ -191,6 +191,9 @@ DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 NCT_RE = re.compile(r"^NCT\d{8}$")
 SOURCE_RE = re.compile(r"^(10\.\d{4,9}/\S+|https?://\S+)$")
 SOURCE_SUFFIXES = ("_source", "_location")
+# how a derivation the registry wrote itself begins (registry.curation.derive): such values
+# were computed from others in the row, never typed by a curator
+DERIVED_MARK = "registry derived"
 
 
 def columns_for(sheet: str, protocol: Protocol | None) -> dict[str, str]:

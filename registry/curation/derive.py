@@ -15,9 +15,10 @@ import pandas as pd
 
 from registry.errors import StatsError
 from registry.pooling import conversions as conv
+from schemas.sheet_format import DERIVED_MARK
 from schemas.values import float_or_none
 
-MARK = "registry derived"
+MARK = DERIVED_MARK
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,14 @@ from scipy import stats
 
 from registry.store import Store
 from schemas.protocol import Protocol
-from schemas.values import Z975, float_or_none, is_missing, is_ratio, parse_p
+from schemas.values import (
+    Z975,
+    float_or_none,
+    is_missing,
+    is_ratio,
+    parse_p,
+    printed_decimals,
+)
 
 from .sheets import SheetSet, read_csv
 from .validate import Problem, check_sheets
@@ -36,14 +43,6 @@ class Finding:
 
     def __str__(self) -> str:
         return f"published result {self.result_id}: {self.message}"
-
-
-def _decimals(x: float) -> int:
-    """Decimals a printed number most likely had (repr of the stored float)."""
-    text = repr(float(x))
-    if "e" in text:
-        return 6
-    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
 
 
 def _p_from_z(z: float) -> float:
@@ -89,7 +88,7 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
         )
         return out  # the other checks assume a sane triple
     # rounding: half a unit of the last printed digit of each number
-    h = 0.5 * 10.0 ** -max(_decimals(est), _decimals(lo), _decimals(hi), 2)
+    h = 0.5 * 10.0 ** -max(printed_decimals(est), printed_decimals(lo), printed_decimals(hi), 2)
     ratio = is_ratio(measure)
     if ratio:
         if min(est, lo, hi) <= 0:

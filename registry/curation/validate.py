@@ -23,6 +23,8 @@ from schemas.values import is_missing
 
 from .sheets import SheetSet
 
+MISSING_COLUMN = "required column is missing (the rules are checked once every header is complete)"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -105,7 +107,7 @@ def _problems(exc: SchemaErrors, sheet: str, label: str, raw: pd.DataFrame) -> l
             continue
         if check == "column_in_dataframe":
             p = Problem(
-                label, sheet, None, str(rec["failure_case"]), None, "required column is missing"
+                label, sheet, None, str(rec["failure_case"]), None, MISSING_COLUMN
             )
         elif check == "column_in_schema":
             p = Problem(
@@ -165,6 +167,10 @@ def check_sheets(
             result.problems.extend(_problems(exc, sheet, label, raw))
         result.typed[sheet] = typed_frame(raw, sheet, protocol)
     ctx.frames = result.typed
+    if any(p.rule == MISSING_COLUMN for p in result.problems):
+        # every rule reads the columns; with one missing, they would echo the same fault
+        # row after row (a missing arm_id fails every outcome row's arm reference)
+        return _finish(result, names, sheets, protocol)
     # pass 2: rules (on typed frames, with every sheet in view)
     for sheet in names:
         raw = sheets.frame(sheet)
@@ -174,6 +180,13 @@ def check_sheets(
             rule_schema(sheet, ctx).validate(result.typed[sheet], lazy=True)
         except SchemaErrors as exc:
             result.problems.extend(_problems(exc, sheet, sheets.label(sheet), raw))
+    return _finish(result, names, sheets, protocol)
+
+
+def _finish(
+    result: CheckResult, names: tuple[str, ...], sheets: SheetSet, protocol: Protocol
+) -> CheckResult:
+    """Problems in sheet, row, column order; reading and design warnings appended."""
     result.problems.sort(key=lambda p: (names.index(p.sheet), p.row or 0, p.column or ""))
     result.warnings.extend(sheets.warnings)
     result.warnings.extend(design_warnings(result.typed.get("studies"), protocol))
