@@ -15,6 +15,7 @@ The column lists in :data:`SHEETS` are also what the store keeps and what export
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,9 +43,8 @@ from schemas.sheet_format import (
     ROB_DOMAINS,
     ROB_JUDGEMENTS,
     ROLES,
+    SOURCE_SUFFIXES,
     VALUE_TYPES,
-    columns_for,
-    companion_base,
     valid_source,
 )
 from schemas.values import is_missing, parse_p, printed_decimals
@@ -128,44 +128,29 @@ def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
 # --------------------------------------------------------------------------------------
 # pass 1: header and cell types
 # --------------------------------------------------------------------------------------
-def type_schema(sheet: str, protocol: Protocol | None, present: list[str]) -> pa.DataFrameSchema:
-    """Header and cell-type schema: required columns, no unknown columns, numbers parse."""
-    cols = columns_for(sheet, protocol)
+def type_schema(sheet: str, cols: dict[str, str]) -> pa.DataFrameSchema:
+    """Header and cell-type schema of a sheet with columns ``cols`` (from
+    :func:`schemas.sheet_format.columns_for`): required columns, no unknown columns, numbers
+    parse. It depends on the protocol only, so a review builds it once."""
     spec: dict[str, pa.Column] = {}
     for name, kind in cols.items():
         required = name in REQUIRED.get(sheet, ())
-        checks: list[pa.Check] = []
         if kind in ("num", "int"):
-            if kind == "int":
-                checks.append(
-                    _check(
-                        "must be a whole number",
-                        lambda s: _na(s) | (s == np.floor(s)),
-                    )
-                )
-            spec[name] = pa.Column(
-                float, nullable=True, coerce=True, required=required, checks=checks
-            )
+            checks = [_check("must be a whole number", lambda s: _na(s) | (s == np.floor(s)))]
+            spec[name] = pa.Column(float, nullable=True, coerce=True, required=required,
+                                   checks=checks if kind == "int" else [])  # fmt: skip
         elif kind == "bool":
-            spec[name] = pa.Column(
-                nullable=True,
-                required=required,
-                checks=[
-                    _check(
-                        "must be true or false (or empty)",
-                        lambda s: s.map(
-                            lambda v: pd.isna(v) or str(v).strip().lower() in BOOL_TEXT
-                        ),
-                    )
-                ],
+            is_bool = _check(
+                "must be true or false (or empty)",
+                lambda s: s.map(lambda v: pd.isna(v) or str(v).strip().lower() in BOOL_TEXT),
             )
+            spec[name] = pa.Column(nullable=True, required=required, checks=[is_bool])
         else:
             spec[name] = pa.Column(nullable=True, required=required)
     # companion provenance columns X_source / X_location for any column X of the sheet
-    for col in present:
-        base = companion_base(col)
-        if base is not None and base in cols and col not in spec:
-            spec[col] = pa.Column(nullable=True, required=False)
+    bases = "|".join(re.escape(c) for c in cols)
+    suffixes = "|".join(re.escape(x) for x in SOURCE_SUFFIXES)
+    spec[f"^({bases})({suffixes})$"] = pa.Column(nullable=True, required=False, regex=True)
     return pa.DataFrameSchema(spec, strict=True, name=sheet)
 
 
@@ -654,9 +639,9 @@ RULES: dict[str, Callable[[Context, dict[str, str]], dict[str, list[pa.Check]]]]
 }
 
 
-def rule_schema(sheet: str, ctx: Context) -> pa.DataFrameSchema:
-    """Rule schema for a typed sheet (columns absent from the sheet are skipped)."""
-    cols = columns_for(sheet, ctx.protocol)
+def rule_schema(sheet: str, ctx: Context, cols: dict[str, str]) -> pa.DataFrameSchema:
+    """Rule schema for a typed sheet with columns ``cols`` (columns absent from the sheet
+    are skipped). Rules read other sheets through ``ctx``, so it is built per sheet set."""
     checks = RULES[sheet](ctx, cols)
     present = set(ctx.frame(sheet).columns)
     spec = {

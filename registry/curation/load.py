@@ -27,8 +27,9 @@ from schemas.sheet_format import EXTRACTION_SHEETS, KEYS
 from schemas.values import is_missing
 
 from .derive import derive_outcomes
+from .published import check_published, outside_protocol, read_published
 from .sheets import SheetSet, read_sheets
-from .validate import CheckResult, check_sheets
+from .validate import CheckResult, ReviewSchemas, check_sheets
 
 
 @dataclass
@@ -317,12 +318,6 @@ def load_review(store: Store, review: str) -> LoadSummary:
     trials must survive the monthly update). Published results are replaced. All changes
     are audit-logged; re-loading an unchanged folder writes nothing.
     """
-    from .published import (  # local: avoids an import cycle
-        check_published,
-        outside_protocol,
-        read_published,
-    )
-
     protocol = load_protocol(review)
     folder = protocol.folder
     xdir = folder / "extraction"
@@ -333,8 +328,9 @@ def load_review(store: Store, review: str) -> LoadSummary:
         sheets = read_sheets(workbook)
     else:
         raise InputError(f"{folder}: no extraction/ folder or extraction.xlsx")
-    checked = check_sheets(sheets, protocol, names=EXTRACTION_SHEETS)
-    pub_typed, pub_problems = read_published(folder, protocol)
+    schemas = ReviewSchemas(protocol)  # once for the extraction and the published results
+    checked = check_sheets(sheets, protocol, names=EXTRACTION_SHEETS, schemas=schemas)
+    pub_typed, pub_problems = read_published(folder, protocol, schemas)
     checked.problems.extend(pub_problems)
     checked.raise_if_failed(str(folder))
     # stored as printed; what does not add up is flagged for the curator

@@ -30,7 +30,7 @@ from schemas.values import (
 )
 
 from .sheets import SheetSet, read_csv
-from .validate import Problem, check_sheets
+from .validate import Problem, ReviewSchemas, check_sheets
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,9 @@ def outside_protocol(df: pd.DataFrame, protocol: Protocol) -> list[str]:
     return out
 
 
-def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list[Problem]]:
+def read_published(
+    folder: Path, protocol: Protocol, schemas: ReviewSchemas | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
     """The review folder's published_results.csv, typed, with its validation problems."""
     f = Path(folder) / "published_results.csv"
     if not f.is_file():
@@ -186,7 +188,7 @@ def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list
     sheets = SheetSet(
         origin=f, frames={"published_results": read_csv(f)}, labels={"published_results": str(f)}
     )
-    res = check_sheets(sheets, protocol, names=("published_results",))
+    res = check_sheets(sheets, protocol, names=("published_results",), schemas=schemas)
     # an outcome outside the protocol is allowed (the review may report more) but noted
     return res.typed.get("published_results", pd.DataFrame()), res.problems
 
