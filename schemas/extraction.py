@@ -369,13 +369,7 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
     )
     for c in ("n", "total"):
         checks[c].append(_check(f"{c} must be > 0", lambda s: _na(s) | (s > 0)))
-    arm_n = ctx.arm_n()
-    sid, aid = ctx.col("outcomes", "study_id"), ctx.col("outcomes", "arm_id")
-    rand = pd.Series(
-        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
-        index=df.index,
-        dtype=float,
-    )
+    rand = _randomised(ctx, "outcomes")
     checks["n"].append(
         _check("n must be <= the arm's n_randomised", lambda s: _na(s) | rand.isna() | (s <= rand))
     )
@@ -422,7 +416,7 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
     )
     checks["q3"].append(_check("q3 must be >= q1", lambda s: _na(s) | q1.isna() | (s >= q1)))
     checks["max"].append(_check("max must be >= min", lambda s: _na(s) | mn.isna() | (s >= mn)))
-    sd_ok = _sd_agrees(num, ctx.col("outcomes", "derivation"), _arm_sizes(ctx, "outcomes"))
+    sd_ok = _sd_agrees(num, ctx.col("outcomes", "derivation"), num["n"].fillna(rand))
     checks["sd"].append(
         _check(
             "SD contradicts the SE or the CI given for the same arm (SD = SE x sqrt(n), or "
@@ -480,15 +474,14 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
     return checks
 
 
-def _arm_sizes(ctx: Context, sheet: str) -> pd.Series:
-    """Per row: the row's n, else the arm's n_randomised (NaN when neither is known)."""
+def _randomised(ctx: Context, sheet: str) -> pd.Series:
+    """Per row of ``sheet``: its arm's n_randomised (sheet or registry; NaN if unknown)."""
     arm_n = ctx.arm_n()
     sid, aid = ctx.col(sheet, "study_id"), ctx.col(sheet, "arm_id")
-    stored = pd.Series(
+    return pd.Series(
         [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
         index=ctx.frame(sheet).index, dtype=float,
     )  # fmt: skip
-    return _num(ctx, sheet, "n").fillna(stored) if sheet == "outcomes" else stored
 
 
 def _half_unit(x: float) -> float:
@@ -575,13 +568,7 @@ def _ae_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:
     checks["study_id"].append(_ref_study(ctx))
     checks["arm_id"].append(_ref_arm(ctx, "adverse_events", optional=True))
     checks["count"].append(_check("count must be >= 0", lambda s: _na(s) | (s >= 0)))
-    arm_n = ctx.arm_n()
-    sid, aid = ctx.col("adverse_events", "study_id"), ctx.col("adverse_events", "arm_id")
-    rand = pd.Series(
-        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
-        index=df.index,
-        dtype=float,
-    )
+    rand = _randomised(ctx, "adverse_events")
     checks["count"].append(
         _check(
             "count must be <= the arm's n_randomised", lambda s: _na(s) | rand.isna() | (s <= rand)
