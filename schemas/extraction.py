@@ -328,15 +328,38 @@ def _outcome_of(ctx: Context) -> pd.Series:
     return ctx.col("outcomes", "outcome").map(lambda v: by_id.get(v))
 
 
+@dataclass(frozen=True)
+class _OutcomeRows:
+    """The outcomes sheet as the rules read it: typed numbers, each row's protocol outcome."""
+
+    df: pd.DataFrame
+    outcome: pd.Series  # protocol Outcome per row (None if unknown)
+    num: dict[str, pd.Series]
+    unit: pd.Series
+    vtype: pd.Series  # value_type, empty = final
+    rand: pd.Series  # the arm's n_randomised
+
+
 def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:
     checks = _common("outcomes", ctx, cols)
-    df = ctx.frame("outcomes")
-    proto = ctx.protocol
-    outc = _outcome_of(ctx)
-    kind = outc.map(lambda o: None if o is None else o.kind)
-    num = {c: _num(ctx, "outcomes", c) for c, k in OUTCOMES.items() if k in ("num", "int")}
-    unit = ctx.col("outcomes", "unit")
-    vtype = ctx.col("outcomes", "value_type").map(lambda v: "final" if v is None else v)
+    rows = _OutcomeRows(
+        df=ctx.frame("outcomes"),
+        outcome=_outcome_of(ctx),
+        num={c: _num(ctx, "outcomes", c) for c, k in OUTCOMES.items() if k in ("num", "int")},
+        unit=ctx.col("outcomes", "unit"),
+        vtype=ctx.col("outcomes", "value_type").map(lambda v: "final" if v is None else v),
+        rand=_randomised(ctx, "outcomes"),
+    )
+    _outcome_identity(ctx, rows, checks)
+    _outcome_numbers(rows, checks)
+    _outcome_dispersion(ctx, rows, checks)
+    _outcome_plausible(rows, checks)
+    return checks
+
+
+def _outcome_identity(ctx: Context, rows: _OutcomeRows, checks: dict[str, list[pa.Check]]) -> None:
+    """References, keys and units: what a row is about."""
+    df, outc, vtype, proto = rows.df, rows.outcome, rows.vtype, ctx.protocol
     checks["study_id"].append(_ref_study(ctx))
     checks["arm_id"].append(_ref_arm(ctx, "outcomes", optional=False))
     checks["outcome"].append(_isin([o.id for o in proto.outcomes], "outcome (protocol outcomes)"))
@@ -367,9 +390,13 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
             unit_ok,
         )
     )
+
+
+def _outcome_numbers(rows: _OutcomeRows, checks: dict[str, list[pa.Check]]) -> None:
+    """Signs, pairs and orders of the numbers of one row."""
+    num, rand = rows.num, rows.rand
     for c in ("n", "total"):
         checks[c].append(_check(f"{c} must be > 0", lambda s: _na(s) | (s > 0)))
-    rand = _randomised(ctx, "outcomes")
     checks["n"].append(
         _check("n must be <= the arm's n_randomised", lambda s: _na(s) | rand.isna() | (s <= rand))
     )
@@ -416,7 +443,15 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
     )
     checks["q3"].append(_check("q3 must be >= q1", lambda s: _na(s) | q1.isna() | (s >= q1)))
     checks["max"].append(_check("max must be >= min", lambda s: _na(s) | mn.isna() | (s >= mn)))
-    sd_ok = _sd_agrees(num, ctx.col("outcomes", "derivation"), num["n"].fillna(rand))
+
+
+def _outcome_dispersion(
+    ctx: Context, rows: _OutcomeRows, checks: dict[str, list[pa.Check]]
+) -> None:
+    """An SD agreeing with the SE / CI given beside it, and a value pooling can use."""
+    num, df = rows.num, rows.df
+    kind = rows.outcome.map(lambda o: None if o is None else o.kind)
+    sd_ok = _sd_agrees(num, ctx.col("outcomes", "derivation"), num["n"].fillna(rows.rand))
     checks["sd"].append(
         _check(
             "SD contradicts the SE or the CI given for the same arm (SD = SE x sqrt(n), or "
@@ -448,6 +483,12 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
         )
     )
 
+
+
+def _outcome_plausible(rows: _OutcomeRows, checks: dict[str, list[pa.Check]]) -> None:
+    """Means and medians inside the outcome's plausible range, in its canonical unit."""
+    outc, unit, vtype = rows.outcome, rows.unit, rows.vtype
+
     # plausible range after unit conversion (final values; a change may span the range width)
     def in_range(col: str) -> Callable[[pd.Series], pd.Series]:
         def ok(s: pd.Series) -> pd.Series:
@@ -471,7 +512,6 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
                 in_range(c),
             )
         )
-    return checks
 
 
 def _randomised(ctx: Context, sheet: str) -> pd.Series:
