@@ -59,20 +59,8 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
 
     est, lo, hi = num("estimate"), num("ci_lower"), num("ci_upper")
     measure = str(rec.get("measure") or "")
-    ne, nc, ntot = num("n_experimental"), num("n_control"), num("n_participants")
-    if ne is not None and nc is not None and ntot is not None and ne + nc != ntot:
-        out.append(
-            Finding(
-                rid,
-                "counts",
-                f"n_experimental {ne:g} + n_control {nc:g} != n_participants {ntot:g}",
-            )
-        )
-    k = num("k")
-    if k is not None and ntot is not None and ntot < 2 * k:
-        out.append(
-            Finding(rid, "counts", f"{ntot:g} participants cannot fill {k:g} two-arm studies")
-        )
+    out.extend(_count_findings(rid, num("n_experimental"), num("n_control"),
+                               num("n_participants"), num("k")))  # fmt: skip
     if est is None or lo is None or hi is None:
         return out
     if lo > hi:
@@ -116,13 +104,47 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
                 "estimate may be misprinted",
             )
         )
-    pv = rec.get("p_value")
+    out.extend(_p_findings(rid, rec.get("p_value"), (e, a, b), (he, ha, hb), null,
+                           f"the CI [{lo:g}, {hi:g}] around {est:g}"))  # fmt: skip
+    return out
+
+
+def _count_findings(
+    rid: str, ne: float | None, nc: float | None, ntot: float | None, k: float | None
+) -> list[Finding]:
+    """Arm counts that do not add up to the total, or too few participants for k studies."""
+    out = []
+    if ne is not None and nc is not None and ntot is not None and ne + nc != ntot:
+        text = f"n_experimental {ne:g} + n_control {nc:g} != n_participants {ntot:g}"
+        out.append(Finding(rid, "counts", text))
+    if k is not None and ntot is not None and ntot < 2 * k:
+        out.append(
+            Finding(rid, "counts", f"{ntot:g} participants cannot fill {k:g} two-arm studies")
+        )
+    return out
+
+
+def _p_findings(
+    rid: str,
+    pv: Any,
+    eab: tuple[float, float, float],
+    rounding: tuple[float, float, float],
+    null: float,
+    ci_text: str,
+) -> list[Finding]:
+    """A printed p-value against the p its CI implies, and against the CI's significance.
+
+    ``eab``: estimate and CI bounds on the analysis scale; ``rounding``: their rounding
+    errors on that scale.
+    """
     if is_missing(pv):
-        return out
+        return []
     try:
         p_lo, p_hi = parse_p(pv)
     except ValueError:
-        return out
+        return []
+    (e, a, b), (he, ha, hb) = eab, rounding
+    out = []
     # p from the CI: SE = width / (2 * 1.96), z = estimate / SE (Altman & Bland 2011, BMJ
     # 343:d2090), taken over the rounding extremes of the printed numbers
     w = b - a
@@ -133,7 +155,7 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
     if pc_hi < p_lo or pc_lo > p_hi:
         central = _p_from_z(e / (w / (2 * Z975)))
         msg = (
-            f"p = {pv} but the CI [{lo:g}, {hi:g}] around {est:g} gives p ≈ {central:.2g} "
+            f"p = {pv} but {ci_text} gives p ≈ {central:.2g} "
             f"(range {pc_lo:.2g}-{pc_hi:.2g} within rounding)"
         )
         out.append(Finding(rid, "p_matches_ci", msg))
