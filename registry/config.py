@@ -1,9 +1,6 @@
-"""Where things are: the database, the bundled reviews, the shared fixtures.
+"""Where the database is and who is working: a leaf module every layer may import.
 
-The store imports this module to find its file, so it imports nothing heavy and nothing
-from a layer above the store: the review folders (``REPO_ROOT``, ``REVIEWS_DIR``,
-``reviews_dir``) belong to the protocol loader in ``schemas.protocol`` and are re-exported
-here on first use only.
+(The review folders are found by ``schemas.protocol.reviews_dir``.)
 """
 
 from __future__ import annotations
@@ -11,22 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
 
 DEFAULT_DB = "registry.duckdb"
-_FROM_PROTOCOL = ("REPO_ROOT", "REVIEWS_DIR", "reviews_dir")
-__all__ = ["DEFAULT_DB", "curator", "db_path", *_FROM_PROTOCOL]
-
-
-def __getattr__(name: str) -> Any:
-    """Resolve the review-folder names re-exported from ``schemas.protocol`` (PEP 562)."""
-    if name in _FROM_PROTOCOL:
-        # lazy: opening the store (which needs db_path only) must not load the protocol
-        # module and its YAML parser (start-up time, issue 11)
-        from schemas import protocol
-
-        return getattr(protocol, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from registry.config import REVIEWS_DIR
 from registry.curation import gaps, load_review, pooling_inputs, validate_registry
 from registry.store import Store
-from schemas.protocol import list_reviews, load_protocol
+from schemas.protocol import REVIEWS_DIR, list_reviews, load_protocol
 from schemas.sheet_format import EXTRACTION_SHEETS, columns_for
 
 BUNDLED = ("msc-cirrhosis", "bcg-vaccine", "stroke-unit-los")
