@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from ingest.records import Record
 from registry.config import REVIEWS_DIR
 from registry.store import Store
-from registry.web.accounts import add_user
+from registry.web.auth import hash_password
 from registry.web.app import create_app
 from registry.web.server import prepare
 from registry.web.services import Workspace
@@ -63,28 +63,49 @@ def add_demo_records(store: Store, titles: list[str], review: str = DEMO) -> lis
     return list(result.record_ids)
 
 
-@pytest.fixture
-def reviews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The bundled reviews (a private copy) plus the dual-review demo."""
-    root = tmp_path / "reviews"
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """Built once per session (loading the bundled review takes a while on a busy machine):
+    a reviews folder and a prepared registry that each test copies."""
+    root = tmp_path_factory.mktemp("web") / "reviews"
     shutil.copytree(REVIEWS_DIR / BUNDLED, root / BUNDLED)
     (root / DEMO).mkdir()
     (root / DEMO / "protocol.yaml").write_text(textwrap.dedent(DEMO_PROTOCOL), encoding="utf-8")
-    monkeypatch.setenv("REGISTRY_REVIEWS", str(root))
-    monkeypatch.setenv("REGISTRY_CURATOR", "nobody")
-    return root
+    db = root.parent / "template.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REGISTRY_REVIEWS", str(root))
+        mp.setenv("REGISTRY_CURATOR", "nobody")
+        with Store(db) as store:
+            prepare(store, [BUNDLED, DEMO], lambda _: None)
+            add_demo_records(store, TITLES)
+            hashed = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
+            for name, role in PEOPLE.items():
+                for review in (DEMO, BUNDLED):
+                    store.save_user(name, hashed, review, role)
+    yield root, db
 
 
 @pytest.fixture
-def served(reviews: Path, tmp_path: Path) -> Iterator[tuple[Store, TestClient]]:
-    """A prepared store (bundled review loaded, demo records) and a client on its app."""
-    store = Store(tmp_path / "registry.duckdb")
+def reviews(template: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The session's reviews folder (bundled review plus the dual-review demo)."""
+    monkeypatch.setenv("REGISTRY_REVIEWS", str(template[0]))
+    monkeypatch.setenv("REGISTRY_CURATOR", "nobody")
+    return template[0]
+
+
+@pytest.fixture
+def db_copy(template: tuple[Path, Path], reviews: Path, tmp_path: Path) -> Path:
+    """A private copy of the prepared registry."""
+    db = tmp_path / "registry.duckdb"
+    shutil.copy(template[1], db)
+    return db
+
+
+@pytest.fixture
+def served(db_copy: Path) -> Iterator[tuple[Store, TestClient]]:
+    """The prepared store and a client on its app."""
+    store = Store(db_copy)
     try:
-        prepare(store, [BUNDLED, DEMO], lambda _: None)
-        add_demo_records(store, TITLES)
-        for name, role in PEOPLE.items():
-            for review in (DEMO, BUNDLED):
-                add_user(store, name, PASSWORD, review, role)
         app = create_app(Workspace(store, [BUNDLED, DEMO]), api_token="t0ken-for-tests")
         with TestClient(app, base_url="http://127.0.0.1") as client:
             yield store, client
