@@ -121,20 +121,16 @@ def test_a_second_post_of_the_same_decision_is_refused(served, as_user) -> None:
 
 def test_dedup_page_and_decision_go_through_registry_dedup(served, as_user) -> None:
     store, client = served
-    from .conftest import add_demo_records
-
-    # the same trial under two titles differing by a typo: an uncertain pair
-    add_demo_records(store, ["Umbilical cord mesenchymal stem cells for HBV cirrhosis trial"],
-                     review=DEMO)  # fmt: skip
-    run = store.record_search_run(source="embase", kind="import", tool_version="t",
-                                  review=DEMO, query="x")  # fmt: skip
     from ingest.records import Record
-
-    store.add_records([Record(source="embase", source_id="E1",
-                              title="Umbilical cord mesenchymal stem cell for HBV cirrhosis trial",
-                              year=2020)], run_id=run)  # fmt: skip
     from registry.dedup import deduplicate
 
+    # one title under two DOIs: registry.dedup caps such a pair below automatic linking
+    title = "Umbilical cord mesenchymal stem cells for HBV cirrhosis: a randomised trial"
+    for source, doi in (("pubmed", "10.1000/a1"), ("embase", "10.1000/b2")):
+        run = store.record_search_run(source=source, kind="import", tool_version="t",
+                                      review=DEMO, query="x")  # fmt: skip
+        store.add_records([Record(source=source, source_id=doi, title=title, doi=doi,
+                                  year=2020)], run_id=run)  # fmt: skip
     deduplicate(store)
     pending = store.dedup_pending_count()
     token = as_user("olivia")
