@@ -51,6 +51,8 @@ class _ReviewCache:
     by_cluster: dict[tuple[str, int], list[Decision]]
     order: dict[str, list[int]] = field(default_factory=dict)
     leases: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    start: dict[str, int] = field(default_factory=dict)  # queue head: closed before it
+    closed: dict[str, int] = field(default_factory=dict)  # clusters needing nobody
 
 
 class Workspace:
@@ -90,44 +92,56 @@ class Workspace:
             # the screening library's order (today its transparent score; the model's later)
             items = build_queue(cache.view, stage, include_all=True)
             cache.order[stage] = [it.cluster_id for it in items]
+            cache.closed[stage] = sum(
+                self._closed(cache.view, stage, it.cluster_id) for it in items
+            )
+            cache.start[stage] = 0
         return cache.order[stage]
 
+    def _closed(self, view: ReviewView, stage: str, cid: int) -> bool:
+        """No screener is needed any more: settled, in conflict, or has its two decisions."""
+        st = view.state(stage, cid)
+        if st is None:
+            return False
+        need = 2 if view.config.dual_review else 1
+        return st.final is not None or st.conflict or len(st.by_reviewer) >= need
+
     def next_item(self, review: str, stage: str, user: str) -> tuple[QueueItem | None, int]:
-        """The next cluster for ``user`` at ``stage`` (held for them) and how many remain.
+        """The next cluster for ``user`` at ``stage`` (held for them) and how many are open.
 
         Blind dual review: the item carries no decision of anyone else. A cluster already
         held by enough other screeners (one, or two with dual review) is skipped, so ten
-        people screening at once do not all get the same record.
+        people screening at once do not all get the same record. The scan starts after the
+        closed clusters at the head of the queue, so a page costs the same late in a review.
         """
         stage = stage_name(stage)
         with self.lock:
             cache = self._state(review)
             view = cache.view
+            order = self._order(cache, stage)
+            start = cache.start.get(stage, 0)
+            while start < len(order) and self._closed(view, stage, order[start]):
+                start += 1
+            cache.start[stage] = start
             need = 2 if view.config.dual_review else 1
             now = time.monotonic()
-            chosen: int | None = None
-            remaining = 0
-            for cid in self._order(cache, stage):
+            for cid in order[start:]:
                 if not view.pending_for(stage, cid, user):
                     continue
-                remaining += 1
-                if chosen is not None:
-                    continue
                 leases = cache.leases.get((stage, cid), {})
-                if user in leases and now - leases[user] < LEASE_SECONDS:
-                    chosen = cid
-                    continue
+                mine = user in leases and now - leases[user] < LEASE_SECONDS
                 st = view.state(stage, cid)
                 others = sum(1 for u, t in leases.items() if u != user and now - t < LEASE_SECONDS)
-                decided = len(st.by_reviewer) if st else 0
-                if decided + others < need:
-                    chosen = cid
-            if chosen is None:
-                return None, remaining
-            cache.leases.setdefault((stage, chosen), {})[user] = now
-            rec = view.primary[chosen]
-            assert rec is not None
-            return QueueItem(chosen, rec, build_queue_score(view, rec)), remaining
+                if mine or (len(st.by_reviewer) if st else 0) + others < need:
+                    cache.leases.setdefault((stage, cid), {})[user] = now
+                    rec = view.primary[cid]
+                    assert rec is not None
+                    item = QueueItem(cid, rec, build_queue_score(view, rec))
+                    return item, self._open(cache, stage)
+            return None, self._open(cache, stage)
+
+    def _open(self, cache: _ReviewCache, stage: str) -> int:
+        return len(cache.order[stage]) - cache.closed.get(stage, 0)
 
     def decide(
         self,
@@ -177,10 +191,16 @@ class Workspace:
         ds = cache.by_cluster.setdefault((stage, cid), [])
         ds.append(d)
         before = view.final(stage, cid)
+        was_closed = self._closed(view, stage, cid)
         view.states[stage].update(_stage_states(ds, stage, view.config.dual_review))
-        cache.leases.pop((stage, cid), None)
+        cache.closed[stage] = cache.closed.get(stage, 0) + (
+            self._closed(view, stage, cid) - was_closed
+        )
+        cache.leases.get((stage, cid), {}).pop(d.reviewer, None)  # others keep their hold
         if stage == "title_abstract" and before != view.final(stage, cid):
-            cache.order.pop("full_text", None)  # the full-text queue's members changed
+            # the full-text queue's members changed
+            for part in (cache.order, cache.start, cache.closed):
+                part.pop("full_text", None)
 
     def conflicts(self, review: str) -> list[Conflict]:
         """Open conflicts at both stages (the conflict stage: both decisions may be seen)."""
