@@ -28,7 +28,7 @@ import pandas as pd
 from registry.curation import LoadSummary, add_trial, check_sheets, read_sheets
 from registry.curation.load import canon, row_key
 from registry.store import Store
-from schemas.extraction import KEYS, REQUIRED, ROLES, VALUE_TYPES, columns_for
+from schemas.extraction import REQUIRED, ROLES, VALUE_TYPES, columns_for
 from schemas.protocol import Protocol, load_protocol
 
 FORM_SHEETS = ("outcomes", "arms", "adverse_events")
@@ -176,7 +176,3 @@ def save_entry(
         summary = add_trial(store, folder, review)
     return result, summary
 
-
-def entry_key(sheet: str, values: Mapping[str, str]) -> str:
-    """The stored row's key as the audit trail writes it."""
-    return " | ".join(row_key(sheet, {k: values.get(k) or None for k in KEYS[sheet]}))

@@ -73,5 +73,10 @@ def serve(
             "the network in clear text; put a TLS reverse proxy in front (and --tls-proxy)"
         )
     app = create_app(Workspace(store, reviews), api_token=token, secure_cookies=tls)
+    if not any(store.review_members(r) for r in reviews):
+        say(
+            "no accounts yet: in another terminal run `registry user add NAME --review "
+            f"{reviews[0]} --role owner` (it goes through this server), then log in"
+        )
     say(f"workspace for {', '.join(reviews)} served at {url} (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
