@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ingest.records import Record
-from registry.config import REVIEWS_DIR
+from schemas.protocol import REVIEWS_DIR
 from registry.store import Store
 from registry.web.auth import hash_password
 from registry.web.app import create_app
