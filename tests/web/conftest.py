@@ -13,12 +13,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from ingest.records import Record
-from schemas.protocol import REVIEWS_DIR
 from registry.store import Store
-from registry.web.auth import hash_password
 from registry.web.app import create_app
+from registry.web.auth import hash_password
 from registry.web.server import prepare
 from registry.web.services import Workspace
+from schemas.protocol import REVIEWS_DIR
 
 DEMO = "demo-review"
 BUNDLED = "msc-cirrhosis"

@@ -47,8 +47,9 @@ def test_user_add_refuses_bad_input(reviews: Path, tmp_path: Path, args, message
 
 
 def test_unknown_review_is_refused(reviews: Path, tmp_path: Path) -> None:
-    res = runner.invoke(app, ["--db", str(tmp_path / "r.duckdb"), "user", "add", "ana",
-                              "--review", "nope"], input="long enough pw\nlong enough pw\n")  # fmt: skip
+    db = str(tmp_path / "r.duckdb")
+    res = runner.invoke(app, ["--db", db, "user", "add", "ana", "--review", "nope"],
+                        input="long enough pw\nlong enough pw\n")
     assert res.exit_code != 0 and "nope" in res.output and "Traceback" not in res.output
 
 

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+         "--disable-background-networking", "--disable-component-update",
+         "--disable-sync"]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
@@ -147,8 +148,8 @@ def test_extraction_viewer_and_offline_report(server, browser) -> None:
     assert vic.locator("#decide").count() == 0  # no decision form for a viewer
     token = re.search(r'name="csrf" value="([^"]+)"', vic.content()).group(1)
     before = store.dump()
-    resp = vic.request.post(f"{base}/r/{DEMO}/screen/ta",
-                            form={"csrf": token, "record_id": "1", "decision": "include"})  # fmt: skip
+    form = {"csrf": token, "record_id": "1", "decision": "include"}
+    resp = vic.request.post(f"{base}/r/{DEMO}/screen/ta", form=form)
     assert resp.status == 403
     assert store.dump() == before
 
