@@ -28,8 +28,8 @@ import pandas as pd
 from registry.curation import LoadSummary, add_trial, check_sheets, read_sheets
 from registry.curation.load import canon, row_key
 from registry.store import Store
-from schemas.extraction import REQUIRED, ROLES, VALUE_TYPES, columns_for
 from schemas.protocol import Protocol, load_protocol
+from schemas.sheet_format import REQUIRED, ROLES, VALUE_TYPES, columns_for
 
 FORM_SHEETS = ("outcomes", "arms", "adverse_events")
 # Filled by the loader (derived means/SDs), never typed in.
