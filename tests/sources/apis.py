@@ -263,7 +263,10 @@ class ApiReplay:
 
     def _answer(self, api: str, path: str, p: dict[str, str]) -> tuple[int, bytes, str]:
         if api == "ctgov" and path.endswith("/studies"):
-            return 200, self._ctgov(p), "application/json"
+            try:
+                return 200, self._ctgov(p), "application/json"
+            except (ValueError, IndexError):  # a page token this server never issued
+                return 400, b'{"error": "invalid pageToken"}', "application/json"
         if api == "europepmc" and path.endswith("/search"):
             return 200, self._europepmc(p), "application/json;charset=UTF-8"
         if api == "crossref":
