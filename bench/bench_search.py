@@ -31,7 +31,8 @@ from replay import FixtureRecord, ReplayServer, load_corpus  # noqa: E402
 from ingest.detect import parse_file  # noqa: E402
 from ingest.eutils import EUtilsClient, EUtilsConfig  # noqa: E402
 from ingest.http import HostLimiter  # noqa: E402
-from registry.search import import_file, run_search  # noqa: E402
+from registry.intake.files import import_file  # noqa: E402
+from registry.intake.run import run_search  # noqa: E402
 from registry.store import Store  # noqa: E402
 
 SHARED = REPO.parent / "shared"

@@ -16,7 +16,7 @@ from replay import ReplayServer
 from ingest.eutils import EUtilsClient, EUtilsConfig
 from ingest.http import HostLimiter, HttpStatusError, PoliteClient, Politeness, Retry, redact
 from registry.errors import NetworkError
-from registry.search import run_search
+from registry.intake.run import run_search
 
 KEY = "0123456789abcdefSECRETKEY"
 EMAIL = "curator@example.org"
