@@ -20,9 +20,10 @@ import datetime as dt
 import os
 import re
 import urllib.parse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+from ingest.http import Politeness
 from ingest.jsonapi import ApiConfig, ApiRefused, JsonApiClient
 from ingest.normalise import normalise_doi, normalise_title
 
@@ -139,13 +140,12 @@ class CrossrefClient(JsonApiClient):
     """The three Crossref look-ups of the retraction watch (base URL ``CROSSREF_URL``)."""
 
     @classmethod
-    def from_env(cls, **kw: Any) -> CrossrefClient:
+    def from_env(cls, policy: Politeness | None = None, **kw: Any) -> CrossrefClient:
         """Client for ``CROSSREF_URL`` (default Crossref), ``mailto`` from the environment."""
         mail = os.environ.get("CROSSREF_MAILTO") or os.environ.get("NCBI_EMAIL") or None
         cfg = ApiConfig("Crossref", os.environ.get("CROSSREF_URL") or DEFAULT_BASE_URL,
-                        INTERVAL, mailto=mail)
-        overrides = kw.pop("config_overrides", None)
-        return cls(replace(cfg, **overrides) if overrides else cfg, **kw)
+                        policy or Politeness(INTERVAL), mailto=mail)
+        return cls(cfg, **kw)
 
     def work(self, doi: str) -> dict[str, Any] | None:
         """The work's metadata, or None when Crossref does not know the DOI (404)."""

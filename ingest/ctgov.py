@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.http import Politeness
 from ingest.jsonapi import ApiConfig, JsonApiClient
 from ingest.normalise import clean_text, normalise_registry_id, unique
 from ingest.records import ParseProblem
@@ -182,12 +183,11 @@ class CtgovClient(JsonApiClient):
     """``/studies`` search of ClinicalTrials.gov v2 (base URL from ``CTGOV_URL``)."""
 
     @classmethod
-    def from_env(cls, **kw: Any) -> CtgovClient:
+    def from_env(cls, policy: Politeness | None = None, **kw: Any) -> CtgovClient:
         """Client for ``CTGOV_URL`` (default ClinicalTrials.gov)."""
         cfg = ApiConfig("ClinicalTrials.gov", os.environ.get("CTGOV_URL") or DEFAULT_BASE_URL,
-                        INTERVAL)
-        overrides = kw.pop("config_overrides", None)
-        return cls(replace(cfg, **overrides) if overrides else cfg, **kw)
+                        policy or Politeness(INTERVAL))
+        return cls(cfg, **kw)
 
     def search(
         self,

@@ -22,9 +22,10 @@ import html
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.http import Politeness
 from ingest.jsonapi import ApiConfig, JsonApiClient
 from ingest.normalise import clean_text, normalise_doi, split_labelled_abstract, unique
 from ingest.records import Comment, ParseProblem, Record
@@ -170,12 +171,11 @@ class EuropePmcClient(JsonApiClient):
     """``/search`` of Europe PMC (base URL from ``EUROPEPMC_URL``)."""
 
     @classmethod
-    def from_env(cls, **kw: Any) -> EuropePmcClient:
+    def from_env(cls, policy: Politeness | None = None, **kw: Any) -> EuropePmcClient:
         """Client for ``EUROPEPMC_URL`` (default Europe PMC)."""
         cfg = ApiConfig("Europe PMC", os.environ.get("EUROPEPMC_URL") or DEFAULT_BASE_URL,
-                        INTERVAL)
-        overrides = kw.pop("config_overrides", None)
-        return cls(replace(cfg, **overrides) if overrides else cfg, **kw)
+                        policy or Politeness(INTERVAL))
+        return cls(cfg, **kw)
 
     def search(
         self,

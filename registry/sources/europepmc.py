@@ -16,7 +16,14 @@ from typing import Any
 from ingest.europepmc import SOURCE, EuropePmcClient
 from ingest.records import Record
 from registry.errors import InputError
-from registry.sources.runner import DEFAULT_OVERLAP_DAYS, Page, PagedRun, SourceSummary
+from registry.intake.sink import Sink
+from registry.sources.runner import (
+    DEFAULT_OVERLAP_DAYS,
+    Page,
+    PagedRun,
+    SourceSummary,
+    is_source,
+)
 from registry.store import Store
 from schemas.protocol import load_protocol
 
@@ -24,7 +31,7 @@ from schemas.protocol import load_protocol
 def saved_europepmc_queries(review: str) -> list[str]:
     """The protocol's live Europe PMC queries."""
     proto = load_protocol(review)
-    return [s.query for s in proto.searches if s.source == SOURCE and s.live and s.query]
+    return [s.query for s in proto.searches if is_source(s.source, SOURCE) and s.live and s.query]
 
 
 def search_europepmc(
@@ -62,9 +69,16 @@ def search_europepmc(
                                            page_size=page_size, result_type=result_type)
             return Page(page.records, page.problems, page.next_cursor, page.hit_count, attempts)
 
-        def keep(items: Sequence[Record], run_id: int, state: dict[str, Any]) -> tuple[int, int]:
-            added = store.add_records(items, run_id=run_id, state=state)
-            return added.new, added.seen
+        sinks: dict[int, Sink] = {}
+
+        def keep(
+            items: Sequence[Record], run_id: int, state: dict[str, Any],
+            sinks: dict[int, Sink] = sinks,
+        ) -> tuple[int, int]:
+            sink = sinks.setdefault(run_id, Sink(store, run_id, SOURCE, file=SOURCE))
+            new, seen = sink.new, sink.seen
+            sink.write(items, state)
+            return sink.new - new, sink.seen - seen
 
         out.append(PagedRun(
             store, SOURCE, "search", review, q, fetch, keep, store.finish_search_run,

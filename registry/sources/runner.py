@@ -23,8 +23,9 @@ from typing import Any
 
 from ingest.jsonapi import ApiRefused
 from ingest.records import ParseProblem
+from ingest.sources import canonical_source
 from registry import __version__
-from registry.errors import RegistryError
+from registry.errors import InputError, RegistryError
 from registry.store import Store
 
 DEFAULT_OVERLAP_DAYS = 3
@@ -80,6 +81,14 @@ class SourceSummary:
 FetchPage = Callable[[str | None, str | None, str | None], Page]  # cursor, mindate, maxdate
 StorePage = Callable[[Sequence[Any], int, dict[str, Any]], tuple[int, int]]  # -> new, seen
 Finish = Callable[..., dict[str, Any]]
+
+
+def is_source(name: str, canonical: str) -> bool:
+    """True when a protocol's source name (any known alias) means ``canonical``."""
+    try:
+        return canonical_source(name) == canonical
+    except InputError:
+        return False  # an unknown name is another source's business, not this runner's
 
 
 def _decoded(cursor: str | None) -> str | None:

@@ -1,9 +1,10 @@
 """ClinicalTrials.gov as a living source, trial-to-publication linkage, the report's list
 of ongoing and unpublished trials, and the PRISMA 2020 "registers" box.
 
-A protocol asks for it with a saved search of source ``clinicaltrials``::
+A protocol asks for it with a saved search of source ``clinicaltrials_gov`` (alias
+``ctgov``)::
 
-    - source: clinicaltrials
+    - source: clinicaltrials_gov
       live: true
       condition: "liver cirrhosis"             # query.cond
       intervention: "mesenchymal stem cells"   # query.intr
@@ -24,11 +25,17 @@ from typing import Any
 
 from ingest.ctgov import CtgovClient, Trial
 from registry.errors import InputError
-from registry.sources.runner import DEFAULT_OVERLAP_DAYS, Page, PagedRun, SourceSummary
+from registry.sources.runner import (
+    DEFAULT_OVERLAP_DAYS,
+    Page,
+    PagedRun,
+    SourceSummary,
+    is_source,
+)
 from registry.store import Store
 from schemas.protocol import load_protocol
 
-SOURCE = "clinicaltrials"
+SOURCE = "clinicaltrials_gov"  # canonical name (ingest/sources.py)
 ONGOING = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING",
                      "ENROLLING_BY_INVITATION", "AVAILABLE"})
 ENDED = frozenset({"COMPLETED", "TERMINATED", "SUSPENDED"})
@@ -52,7 +59,7 @@ def saved_trial_queries(review: str) -> list[CtgovQuery]:
     """The protocol's live ClinicalTrials.gov searches."""
     proto = load_protocol(review)
     return [CtgovQuery(s.condition, s.intervention, s.query)
-            for s in proto.searches if s.source == SOURCE and s.live]
+            for s in proto.searches if is_source(s.source, SOURCE) and s.live]
 
 
 def search_clinicaltrials(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from apis import ApiReplay  # noqa: E402
 from ingest.crossref import CrossrefClient  # noqa: E402
 from ingest.ctgov import CtgovClient  # noqa: E402
 from ingest.europepmc import EuropePmcClient  # noqa: E402
-from ingest.eutils import RateLimiter  # noqa: E402
+from ingest.http import HostLimiter, Politeness  # noqa: E402
 from ingest.jsonapi import JsonApiClient  # noqa: E402
 
 
@@ -39,11 +38,11 @@ class FakeClock:
         self.now += seconds
 
 
-class _Recording(RateLimiter):
+class _Recording(HostLimiter):
     """A limiter on the fake clock that remembers when it granted each request."""
 
-    def __init__(self, rate: float, clock: FakeClock) -> None:
-        super().__init__(rate, clock=clock, sleep=clock.sleep)
+    def __init__(self, interval: float, clock: FakeClock) -> None:
+        super().__init__(interval, clock=clock, sleep=clock.sleep)
         self._fake = clock
 
     def acquire(self) -> float:
@@ -80,9 +79,9 @@ def make_client(
         env = {"ctgov": "CTGOV_URL", "europepmc": "EUROPEPMC_URL", "crossref": "CROSSREF_URL"}
         monkeypatch.setenv(env[kind], api.url(kind))
         cls = _KINDS[kind]
-        base = cls.from_env()  # type: ignore[attr-defined]
-        cfg = replace(base.config, timeout=0.3, connect_timeout=1.0, **overrides)
-        return cls(cfg, limiter=_Recording(1.0 / cfg.interval, clock))
+        interval = cls.from_env().config.policy.min_interval  # type: ignore[attr-defined]
+        policy = Politeness(interval, timeout=0.3, connect_timeout=1.0, **overrides)
+        return cls.from_env(policy, limiter=_Recording(interval, clock))  # type: ignore
 
     return make
 

@@ -9,6 +9,7 @@ from conftest import min_gap
 
 from ingest import crossref, ctgov, europepmc
 from ingest.errors import NetworkError
+from ingest.http import Politeness
 from ingest.jsonapi import ApiRefused
 
 
@@ -62,7 +63,7 @@ def test_gives_up_after_max_attempts_with_a_message(api, make_client) -> None:
 def test_unreachable_host_fails_fast_and_redacts_mailto(monkeypatch) -> None:
     monkeypatch.setenv("CROSSREF_URL", "http://127.0.0.1:9")  # discard port: refused
     monkeypatch.setenv("CROSSREF_MAILTO", "curator@example.org")
-    client = crossref.CrossrefClient.from_env(config_overrides={"connect_timeout": 0.5})
+    client = crossref.CrossrefClient.from_env(Politeness(0.25, connect_timeout=0.5))
     with pytest.raises(NetworkError) as err:
         client.work("10.1/x")
     assert "unreachable" in str(err.value) and "curator@example.org" not in str(err.value)

@@ -12,7 +12,7 @@ from conftest import min_gap
 from ingest import ctgov
 from ingest.records import Record
 from registry.dedup import deduplicate
-from registry.search import import_file
+from registry.intake.files import import_file
 from registry.sources import (
     CtgovQuery,
     ongoing_unpublished_trials,
@@ -40,7 +40,7 @@ def test_ctgov_pages_every_trial_once_and_logs_each_request(store, api, make_cli
     assert all(a["cursor_out"] == b["cursor_in"] for a, b in zip(log, log[1:], strict=False))
     assert min_gap(clock) >= ctgov.INTERVAL - 1e-9
     run = store.get_search_run(s.run_id)
-    assert (run["new_records"], run["hits"], run["source"]) == (6, 6, "clinicaltrials")
+    assert (run["new_records"], run["hits"], run["source"]) == (6, 6, "clinicaltrials_gov")
 
 
 def test_ctgov_incremental_window_and_no_duplicate(store, api, make_client):
