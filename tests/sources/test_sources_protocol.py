@@ -48,5 +48,5 @@ def test_saved_searches_sent_to_the_apis(review, store, api, make_client) -> Non
         "liver cirrhosis", "mesenchymal stem cells", "randomized")
     assert ct.new == 6 and ct.review == review
     [ep] = search_europepmc(store, review, client=make_client("europepmc"), page_size=1000)
-    assert api.requests("europepmc")[0].params["query"].startswith("(mesenchymal AND")
+    assert api.requests("europepmc")[0].params["query"].startswith("((mesenchymal AND cirrhosis)")
     assert ep.new == 1000 and ep.source == "europepmc"
