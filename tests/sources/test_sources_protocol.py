@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.sources import search_clinicaltrials, search_europepmc
+from registry.curation.load import load_review
+from registry.sources import search_clinicaltrials, search_europepmc, update_sources
 from schemas.protocol import REVIEWS_DIR, load_protocol
 
 EXTRA = """
@@ -50,3 +51,21 @@ def test_saved_searches_sent_to_the_apis(review, store, api, make_client) -> Non
     [ep] = search_europepmc(store, review, client=make_client("europepmc"), page_size=1000)
     assert api.requests("europepmc")[0].params["query"].startswith("((mesenchymal AND cirrhosis)")
     assert ep.new == 1000 and ep.source == "europepmc"
+
+
+def test_update_sources_goes_on_when_one_source_is_down(review, store, api, make_client):
+    load_review(store, review)
+    api.add_retraction("10.1186/scrt459")  # built from a real notice (see apis.py)
+    api.inject("ctgov", "500", from_n=1)
+    res = update_sources(store, review, ctgov=make_client("ctgov", max_attempts=2),
+                         europepmc=make_client("europepmc"), crossref=make_client("crossref"))
+    assert [u.split(" ")[0] for u in res.unreachable] == ["clinicaltrials_gov"]
+    assert res.new_records == 1000 and res.new_trials == 0
+    assert [(f.study_id, f.kind) for f in res.watch.new_serious] == [("Salama2014", "retraction")]
+    assert any(line.startswith("Salama2014: retraction") for line in res.lines())
+
+
+def test_update_sources_offline_reads_only_the_store(review, store, api):
+    res = update_sources(store, review, offline=True)
+    assert res.summaries == [] and res.unreachable == [] and res.watch.checked == 0
+    assert api.seen == []
