@@ -58,6 +58,7 @@ class WatchResult:
     findings: list[Finding] = field(default_factory=list)
     checked: int = 0
     unreachable: list[str] = field(default_factory=list)  # Crossref errors, one line each
+    requests: int = 0  # Crossref HTTP attempts this check made (retries included)
 
     @property
     def new_serious(self) -> list[Finding]:
@@ -125,8 +126,12 @@ def integrity_watch(
     studies = store.included_studies_for_watch(review)
     unreachable: list[str] = []
     raw = _pubmed_findings(store, studies)
+    requests = 0
     if crossref and any(s.get("doi") for s in studies):
-        raw += _crossref_findings(client or CrossrefClient.from_env(), studies, unreachable)
+        client = client or CrossrefClient.from_env()
+        before = sum(client.http.requests.values())
+        raw += _crossref_findings(client, studies, unreachable)
+        requests = sum(client.http.requests.values()) - before
     unique: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for f in raw:
         unique.setdefault((f["study_id"], f["kind"], f["source"], f["notice"]), f)
@@ -137,4 +142,5 @@ def integrity_watch(
                 new=(r["study_id"], r["kind"], r["source"], r["notice"]) in fresh)
         for r in store.integrity_findings(review)
     ]
-    return WatchResult(findings=findings, checked=len(studies), unreachable=unreachable)
+    return WatchResult(findings=findings, checked=len(studies), unreachable=unreachable,
+                       requests=requests)

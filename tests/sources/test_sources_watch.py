@@ -31,6 +31,9 @@ def test_crossref_retraction_marks_an_included_study_once(loaded, api, make_clie
     client = make_client("crossref")
     res = integrity_watch(loaded, REVIEW, client=client)
     assert res.checked == 11 and res.unreachable == []
+    # 6 studies with a DOI: /works/DOI, filter=updates:DOI, and query.title when a title
+    # is known (from Crossref's work; none of the six DOIs is in the recordings, 404)
+    assert res.requests == len(api.requests("crossref")) == 12
     [f] = res.findings
     assert (f.study_id, f.kind, f.notice, f.date, f.source) == (
         "Salama2014", "retraction", notice, "2026-11-02", "crossref update-to")
