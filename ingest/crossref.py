@@ -16,11 +16,14 @@ the recorded headers); the client keeps 0.25 s between requests (4/s), one at a 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import re
 import urllib.parse
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ingest.http import Politeness
@@ -55,6 +58,7 @@ class Update:
     date: str | None  # ISO date of the update, when Crossref gives one
     source: str  # "crossref updated-by", "crossref update-to", "crossref title", ...
     label: str | None = None  # the update type as Crossref spells it
+    pmid: str | None = None  # the work's PMID, when the signal names it (Retraction Watch)
 
 
 def _date(value: Any) -> str | None:
@@ -120,6 +124,44 @@ def retracted_by_title(doi: str, title: str, items: list[dict[str, Any]]) -> lis
                                   "crossref title", "title says retracted"))
                 break
     return out
+
+
+def _rw_date(value: str) -> str | None:
+    """Retraction Watch dates are ``M/D/YYYY H:MM``."""
+    try:
+        return dt.datetime.strptime(value.split()[0], "%m/%d/%Y").date().isoformat()
+    except (ValueError, IndexError):
+        return None
+
+
+def _rw_pmid(value: str) -> str | None:
+    """PMIDs re-written as floats (``37476288.0``) or 0 for none, as the CSV carries them."""
+    head = value.strip().split(".")[0]
+    return head if head.isdigit() and int(head) > 0 else None
+
+
+def retraction_watch(
+    path: Path, dois: Collection[str], pmids: Collection[str]
+) -> Iterator[Update]:
+    """Rows of the Retraction Watch CSV (as Crossref distributes it) about the given DOIs
+    or PMIDs, streamed row by row (the file has tens of thousands of rows)."""
+    want_doi = {normalise_doi(d) for d in dois} - {None}
+    want_pmid = set(pmids)
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        for row in csv.DictReader(fh):
+            doi = normalise_doi(row.get("OriginalPaperDOI"))
+            pmid = _rw_pmid(row.get("OriginalPaperPubMedID") or "")
+            if doi not in want_doi and pmid not in want_pmid:
+                continue
+            kind = KINDS.get(str(row.get("RetractionNature", "")).strip().lower()
+                             .replace(" ", "_"))
+            if kind is None:
+                continue  # e.g. "Reinstatement": not a finding against the study
+            notice = normalise_doi(row.get("RetractionDOI"))
+            if notice is None and _rw_pmid(row.get("RetractionPubMedID") or ""):
+                notice = f"PMID {_rw_pmid(row['RetractionPubMedID'])}"
+            yield Update(doi or "", kind, notice, _rw_date(row.get("RetractionDate") or ""),
+                         "retraction watch", row.get("RetractionNature"), pmid)
 
 
 def _items(data: Any) -> list[dict[str, Any]]:

@@ -8,12 +8,14 @@ links from the stored records.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ingest.crossref import CrossrefClient
 from ingest.ctgov import CtgovClient
 from ingest.europepmc import EuropePmcClient
-from registry.errors import NetworkError
+from registry.errors import InputError, NetworkError
 from registry.sources.europepmc import search_europepmc
 from registry.sources.runner import SourceSummary
 from registry.sources.trials import search_clinicaltrials
@@ -57,10 +59,16 @@ def update_sources(
     ctgov: CtgovClient | None = None,
     europepmc: EuropePmcClient | None = None,
     crossref: CrossrefClient | None = None,
+    retraction_watch_csv: Path | None = None,
 ) -> SourcesUpdate:
     """Search the review's live ClinicalTrials.gov and Europe PMC queries, then check its
-    included studies for retractions and corrections. Never raises NetworkError: an
-    unreachable source is listed in ``unreachable``."""
+    included studies for retractions and corrections (with the Retraction Watch CSV given
+    or named by ``RETRACTION_WATCH_CSV``). Never raises NetworkError: an unreachable
+    source is listed in ``unreachable``."""
+    rw = retraction_watch_csv or (Path(os.environ["RETRACTION_WATCH_CSV"])
+                                  if os.environ.get("RETRACTION_WATCH_CSV") else None)
+    if rw is not None and not rw.is_file():
+        raise InputError(f"{rw}: Retraction Watch CSV not found (RETRACTION_WATCH_CSV)")
     res = SourcesUpdate()
     steps = (
         ("clinicaltrials_gov", lambda: search_clinicaltrials(store, review, client=ctgov)),
@@ -73,6 +81,7 @@ def update_sources(
             res.summaries += run()
         except NetworkError as exc:
             res.unreachable.append(f"{name} ({exc})")
-    res.watch = integrity_watch(store, review, client=crossref, crossref=not offline)
+    res.watch = integrity_watch(store, review, client=crossref, crossref=not offline,
+                                retraction_watch_csv=rw)
     res.unreachable += [f"crossref ({u})" for u in res.watch.unreachable[:1]]
     return res

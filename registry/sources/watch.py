@@ -8,6 +8,8 @@ For every included (curated) study, by its PMID and DOI:
   links carry no date, so a PubMed finding's date stays empty (never invented).
 - Crossref, live: the work's ``updated-by`` and ``relation``, notices whose ``update-to``
   names it, and a notice that says "Retracted: <title>" only in its title.
+- Retraction Watch, offline, when its CSV (distributed by Crossref) is given: rows whose
+  original paper has the study's DOI or PMID.
 
 Findings are kept in ``integrity_findings``; one found for the first time is ``new``: the
 report's "What's new" and ``--fail-on-change`` count those of kind retraction or
@@ -17,9 +19,10 @@ expression of concern.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ingest.crossref import CrossrefClient
+from ingest.crossref import CrossrefClient, retraction_watch
 from registry.errors import NetworkError
 from registry.store import Store
 
@@ -114,18 +117,39 @@ def _crossref_findings(
     return out
 
 
+def _rw_findings(path: Path, studies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_doi = {s["doi"]: s for s in studies if s.get("doi")}
+    by_pmid = {str(s["pmid"]): s for s in studies if s.get("pmid")}
+    out = []
+    for u in retraction_watch(path, by_doi, by_pmid):
+        hits = [(by_doi.get(u.doi), u.doi), (by_pmid.get(str(u.pmid)), f"PMID {u.pmid}")]
+        for sid in dict.fromkeys(s["study_id"] for s, _ in hits if s):
+            work = next(w for s, w in hits if s and s["study_id"] == sid)
+            out.append({"study_id": sid, "kind": u.kind, "source": u.source,
+                        "notice": u.notice_doi or "", "work": work, "date": u.date})
+    return out
+
+
 def integrity_watch(
-    store: Store, review: str, *, client: CrossrefClient | None = None, crossref: bool = True
+    store: Store,
+    review: str,
+    *,
+    client: CrossrefClient | None = None,
+    crossref: bool = True,
+    retraction_watch_csv: Path | None = None,
 ) -> WatchResult:
     """Check every included study of ``review`` for retractions, expressions of concern and
     corrections (PubMed links already stored; Crossref live unless ``crossref`` is False).
 
     Crossref failures do not stop the check: they are listed in ``unreachable`` and the
-    PubMed findings still count.
+    PubMed findings still count. ``retraction_watch_csv`` (the Retraction Watch CSV that
+    Crossref distributes) is read offline, row by row.
     """
     studies = store.included_studies_for_watch(review)
     unreachable: list[str] = []
     raw = _pubmed_findings(store, studies)
+    if retraction_watch_csv is not None:
+        raw += _rw_findings(retraction_watch_csv, studies)
     requests = 0
     if crossref and any(s.get("doi") for s in studies):
         client = client or CrossrefClient.from_env()

@@ -69,3 +69,22 @@ def test_crossref_outage_is_reported_not_fatal(loaded, api, make_client) -> None
     res = integrity_watch(loaded, REVIEW, client=make_client("crossref", max_attempts=2))
     assert res.findings == [] and len(res.unreachable) == 6  # the 6 studies with a DOI
     assert "failed after 2 tries" in res.unreachable[0]
+
+
+def test_retraction_watch_rows_match_by_doi_and_pmid(store, shared: Path) -> None:
+    csv = shared / "fixtures/crossref/paper-qa/stub_retractions.csv"
+    # Two included studies (test arrangement) citing the original paper of the CSV's
+    # first row, one by its DOI (10.1155/2022/9172719), one by its PMID only (36035816,
+    # written "36035816.0" in the CSV).
+    store._exec("INSERT INTO cur_studies (review, study_id, doi, updated_at) "
+                "VALUES ('r', 'ByDoi', '10.1155/2022/9172719', now())")
+    store._exec("INSERT INTO cur_studies (review, study_id, pmid, updated_at) "
+                "VALUES ('r', 'ByPmid', '36035816', now())")
+    res = integrity_watch(store, "r", crossref=False, retraction_watch_csv=csv)
+    got = sorted((f.study_id, f.kind, f.notice, f.date, f.source) for f in res.findings)
+    # Row 1 of the CSV: RetractionDate 7/12/2023, RetractionDOI 10.1155/2023/9756480.
+    assert got == [
+        ("ByDoi", "retraction", "10.1155/2023/9756480", "2023-07-12", "retraction watch"),
+        ("ByPmid", "retraction", "10.1155/2023/9756480", "2023-07-12", "retraction watch"),
+    ]
+    assert res.flagged() == {"ByDoi": "retraction", "ByPmid": "retraction"}
