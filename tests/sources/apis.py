@@ -2,7 +2,8 @@
 
 One server, three path prefixes (``/ctgov/api/v2``, ``/europepmc/rest``, ``/crossref``);
 point ``CTGOV_URL`` / ``EUROPEPMC_URL`` / ``CROSSREF_URL`` (or a client's config) at
-:meth:`ApiReplay.url`. Fault kinds and ``inject`` follow ``tests/search/replay.py``.
+:meth:`ApiReplay.url`. It is the PubMed ``ReplayServer`` of ``tests/search/replay.py`` (threads,
+fault rules, request log) answering JSON instead; faults as there, plus ``504``.
 
 What is real and what is built (never an edited recording):
 
@@ -33,39 +34,21 @@ import json
 import re
 import socket
 import struct
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from replay import FAULT_KINDS, ReplayServer, Seen, _Rule
+
 from ingest.normalise import normalise_doi, normalise_title
 
-FAULTS = frozenset({"429", "500", "503", "504", "truncated", "short", "reset", "html", "block"})
+# The PubMed replay's faults but its NCBI <ERROR> body, plus Crossref's recorded 504 page.
+FAULTS = (FAULT_KINDS - {"error"}) | {"504"}
 _RANGE = re.compile(r"RANGE\[([^,\]]*),([^\]]*)\]")
 _IDATE = re.compile(r"\(FIRST_IDATE:\[(\S+) TO (\S+)\]\)")
-
-
-@dataclass
-class Seen:
-    """One request the server received."""
-
-    api: str  # ctgov | europepmc | crossref
-    path: str
-    params: dict[str, str]
-    at: float
-    number: int  # 1-based count for this api
-
-
-@dataclass
-class _Rule:
-    api: str
-    kind: str
-    at: set[int] = field(default_factory=set)
-    from_n: int | None = None
 
 
 def load_ctgov(shared: Path) -> list[dict[str, Any]]:
@@ -101,58 +84,23 @@ def load_crossref(shared: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-class ApiReplay:
-    """Threaded HTTP server on 127.0.0.1 answering the three APIs."""
+class ApiReplay(ReplayServer):
+    """The PubMed replay server's machinery (threads, fault rules, request log) answering
+    the three JSON APIs; a request's ``endpoint`` is its API: ctgov, europepmc, crossref."""
 
     def __init__(self, shared: Path, *, timeout_sleep: float = 1.0) -> None:
+        super().__init__({}, timeout_sleep=timeout_sleep)
         self.shared = shared
         self.studies = load_ctgov(shared)
         self.epmc = load_europepmc(shared)
         self.works = load_crossref(shared)
-        self.timeout_sleep = timeout_sleep
-        self.seen: list[Seen] = []
-        self._rules: list[_Rule] = []
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._stopping = threading.Event()
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def setup(self) -> None:
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def do_GET(self) -> None:  # noqa: N802
-                server._handle(self)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------
-    def url(self, api: str) -> str:
+    def url(self, api: str) -> str:  # type: ignore[override]
         """Base URL of one API on this server."""
         host, port = self._httpd.server_address[:2]
         path = {"ctgov": "ctgov/api/v2", "europepmc": "europepmc/rest", "crossref": "crossref"}
         return f"http://{host}:{port}/{path[api]}"
 
-    def __enter__(self) -> ApiReplay:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()
-        self._release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    # -- controls ---------------------------------------------------------------------
     def inject(self, api: str, kind: str, *, at: Iterable[int] = (),
                from_n: int | None = None) -> None:
         """Answer the api's requests number ``at`` (or from ``from_n`` on) with a fault."""
@@ -160,29 +108,6 @@ class ApiReplay:
             raise ValueError(kind)
         with self._lock:
             self._rules.append(_Rule(api, kind, set(at), from_n))
-
-    def clear_faults(self) -> None:
-        """Forget every injected fault."""
-        with self._lock:
-            self._rules.clear()
-
-    def release(self) -> None:
-        """Let blocked requests answer."""
-        self._release.set()
-
-    def requests(self, api: str) -> list[Seen]:
-        """Requests received by one api, in order."""
-        with self._lock:
-            return [s for s in self.seen if s.api == api]
-
-    def wait_for(self, api: str, n: int, timeout: float = 30.0) -> bool:
-        """Wait until ``n`` requests reached ``api``."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if len(self.requests(api)) >= n:
-                return True
-            time.sleep(0.02)
-        return False
 
     def add_retraction(self, retracted_doi: str, *, model: str = "10.1371/journal.pone.0129989",
                        date: tuple[int, int, int] = (2026, 11, 2)) -> str:
@@ -201,14 +126,14 @@ class ApiReplay:
         return doi
 
     # -- handling -----------------------------------------------------------------------
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         parts = urllib.parse.urlsplit(h.path)
         params = dict(urllib.parse.parse_qsl(parts.query))
         api = parts.path.strip("/").split("/")[0]
         with self._lock:
-            number = 1 + sum(1 for s in self.seen if s.api == api)
-            self.seen.append(Seen(api, parts.path, params, time.monotonic(), number))
-            fault = next((r.kind for r in self._rules if r.api == api and (
+            number = 1 + sum(1 for s in self.seen if s.endpoint == api)
+            self.seen.append(Seen(api, method, params, time.monotonic(), number))
+            fault = next((r.kind for r in self._rules if r.endpoint == api and (
                 number in r.at or (r.from_n is not None and number >= r.from_n))), None)
         try:
             if fault == "block":
@@ -222,9 +147,11 @@ class ApiReplay:
                 h.close_connection = True
                 h.connection.close()
                 return
-            if fault in ("429", "500", "503", "504"):
+            if fault in ("429", "500", "502", "503", "504"):
                 self._send(h, int(fault), self._error_body(fault), "text/html")
                 return
+            if fault == "timeout":
+                time.sleep(self.timeout_sleep)
             status, body, ctype = self._answer(api, parts.path, params)
             if fault == "html":
                 body, ctype = b"<!DOCTYPE html><html><body>busy</body></html>", "text/html"
@@ -246,20 +173,11 @@ class ApiReplay:
 
     def _error_body(self, fault: str) -> bytes:
         base = self.shared / "fixtures/crossref/rcrossref"
-        if fault == "500":  # Crossref's recorded 500 (a Clojure stack trace in JSON)
+        if fault in ("500", "502"):  # Crossref's recorded 500 (a Clojure stack trace in JSON)
             return (base / "members_cursor_5_500.json").read_bytes()
         if fault == "504":  # the recorded HTML gateway page
             return (base / "journals_1803-2427_works_facet_504.html").read_bytes()
         return b"<html><body>Too Many Requests</body></html>"
-
-    @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-        h.wfile.flush()
 
     def _answer(self, api: str, path: str, p: dict[str, str]) -> tuple[int, bytes, str]:
         if api == "ctgov" and path.endswith("/studies"):
