@@ -38,7 +38,7 @@ def test_europepmc_pages_every_record_once_under_faults(api, make_client, clock,
     assert sum(client.retries.values()) == 2
 
 
-def test_retry_after_is_obeyed(api, make_client, clock) -> None:
+def test_crossref_5xx_retried_with_backoff(api, make_client, clock) -> None:
     client = make_client("crossref")
     api.inject("crossref", "503", at=[1, 2])
     assert client.work("10.1371/journal.pone.0033693")["DOI"] == "10.1371/journal.pone.0033693"
