@@ -9,13 +9,13 @@ decompressed head is sniffed), PubMed XML by its root element, MEDLINE text by a
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ingest.bounded import open_input, text_lines
 from ingest.errors import InputError
 from ingest.medline import iter_medline
 from ingest.pubmed_xml import iter_pubmed_xml
@@ -49,26 +49,8 @@ def resolve_format(name: str) -> str:
     return kind
 
 
-def _gzip_magic(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
-def open_binary(path: str | os.PathLike[str]) -> io.BufferedIOBase:
-    """Open a file for reading bytes, gunzipping it when its magic bytes say gzip."""
-    p = Path(path)
-    try:
-        if _gzip_magic(p):
-            return gzip.open(p, "rb")  # type: ignore[return-value]
-        return open(p, "rb")
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot open ({exc.strerror or exc})") from None
-
-
 def _head(path: Path) -> bytes:
-    fh = open_binary(path)
+    fh = open_input(path, str(path))
     try:
         return fh.read(_SNIFF_BYTES)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
@@ -152,29 +134,27 @@ def parse_file(
             raise InputError(f"{p}: binary file, not {kind} text")
     label = str(p)
     if kind == "pubmed-xml":
-        return iter_pubmed_xml(p, source_name=source_name, file_label=label)
+        return _stream(iter_pubmed_xml, p, source_name, label)
     if kind == "medline":
         return _medline(p, source_name, label)
-    return _ris(p, source_name, label)
+    return _stream(iter_ris, p, source_name, label)
+
+
+def _stream(
+    parse: Callable[..., Iterator[Record | Deletion | ParseProblem]], p: Path,
+    source_name: str, label: str,
+) -> Iterator[Record | Deletion | ParseProblem]:
+    """Run a parser over the file's (gunzipped, ratio-guarded) byte stream."""
+    fh = open_input(p, label)
+    try:
+        yield from parse(fh, source_name=source_name, file_label=label)
+    finally:
+        fh.close()
 
 
 def _medline(p: Path, source_name: str, label: str) -> Iterator[Record | ParseProblem]:
-    fh = open_binary(p)
-    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline=None)
+    fh = open_input(p, label)
     try:
-        yield from iter_medline(text, source_name=source_name, file_label=label)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(f"{label}: broken gzip file ({exc})") from None
-    finally:
-        text.close()
-
-
-def _ris(p: Path, source_name: str, label: str) -> Iterator[Record | ParseProblem]:
-    fh = open_binary(p)
-    try:
-        data = fh.read()
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(f"{label}: broken gzip file ({exc})") from None
+        yield from iter_medline(text_lines(fh, label), source_name=source_name, file_label=label)
     finally:
         fh.close()
-    yield from iter_ris(data, source_name=source_name, file_label=label)

@@ -9,7 +9,6 @@ by its position and line.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -17,6 +16,7 @@ from typing import IO
 
 from Bio import Medline
 
+from ingest.bounded import MAX_RECORD, open_input, text_lines
 from ingest.errors import InputError
 from ingest.normalise import (
     VERNACULAR_FLAG,
@@ -42,14 +42,26 @@ COMMENT_TAGS = {
 _PMID_IN = re.compile(r"\bPMID:\s*(\d+)")
 
 
-def _records(lines: Iterable[str], label: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, tag lines with continuations joined) per record."""
+def _records(
+    lines: Iterable[str], label: str, max_record: int = MAX_RECORD
+) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, tag lines with continuations joined) per record.
+
+    A record larger than ``max_record`` characters (no blank line ends it) is refused:
+    gathering an endless record is how a hostile file exhausts memory.
+    """
     current: list[str] = []
-    start = 0
+    start = size = 0
     lineno = 0
     try:
         for raw in lines:
             lineno += 1
+            size += len(raw)
+            if size > max_record:
+                raise InputError(
+                    f"{label}: the record starting at line {start} is larger than "
+                    f"{max_record >> 20} MiB (no blank line ends it); refused"
+                )
             line = raw.rstrip()
             if raw[:1] == " " and current and (line or raw.startswith("      ")):
                 # Tags start in column 1: an indented line continues the previous field
@@ -61,6 +73,7 @@ def _records(lines: Iterable[str], label: str) -> Iterator[tuple[int, list[str]]
                 if current:
                     yield start, current
                     current = []
+                size = 0
                 continue
             if not current:
                 start = lineno
@@ -176,6 +189,7 @@ def iter_medline(
     *,
     source_name: str = "pubmed",
     file_label: str | None = None,
+    max_record: int = MAX_RECORD,
 ) -> Iterator[Record | ParseProblem]:
     """Parse MEDLINE-format text into records.
 
@@ -185,27 +199,17 @@ def iter_medline(
     becomes a :class:`ParseProblem` ("record 3 (line 120)" / "PMID 123") and is skipped.
     """
     label = file_label or (source if isinstance(source, str) else "<medline>")
-    owned = None
+    owned: IO[bytes] | None = None
     if isinstance(source, bytes):
         lines: Iterable[str] = io.StringIO(_decode(source, label))
     elif isinstance(source, str):
-        try:
-            raw = open(source, "rb")  # noqa: SIM115 - closed in the finally below
-        except OSError as exc:
-            raise InputError(f"{label}: cannot open ({exc.strerror})") from None
-        binary: IO[bytes] = raw
-        if raw.read(2) == b"\x1f\x8b":
-            raw.seek(0)
-            binary = gzip.GzipFile(fileobj=raw)
-        else:
-            raw.seek(0)
-        owned = io.TextIOWrapper(binary, encoding="utf-8-sig", newline=None)
-        lines = owned
+        owned = open_input(source, label)
+        lines = text_lines(owned, label)
     else:
         lines = source
     try:
         n = 0
-        for start, rec_lines in _records(lines, label):
+        for start, rec_lines in _records(lines, label, max_record):
             n += 1
             parsed = list(Medline.parse([ln + "\n" for ln in rec_lines]))
             if not parsed:

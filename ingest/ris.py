@@ -12,14 +12,14 @@ source-independent :class:`Record`. Quirks handled (seen in real exports):
 
 from __future__ import annotations
 
-import gzip
+import io
 import re
-import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import rispy
 
+from ingest.bounded import MAX_RECORD, guard_stream, open_input, text_lines
 from ingest.errors import InputError
 from ingest.normalise import (
     clean_text,
@@ -35,7 +35,6 @@ _ISSN = re.compile(r"\b(\d{4}-?\d{3}[\dXx])\b")
 _PMID_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
 _PMID_NOTE = re.compile(r"\bPMID:?\s*(\d{1,9})\b")
 _PMCID = re.compile(r"\b(PMC\d{3,9})\b")
-_TY_LINE = re.compile(r"^TY  -", re.MULTILINE)
 _BOOK_TYPES = frozenset({"BOOK", "CHAP", "EBOOK", "ECHAP", "EDBOOK"})
 _NLM_PROVIDERS = ("nlm", "pubmed", "medline")
 # MeSH notation in KW: "*Phytotherapy", "Colitis, Ulcerative/*therapy" (qualifiers are
@@ -155,53 +154,80 @@ def _to_record(d: dict[str, Any], source_name: str) -> Record:
     return rec
 
 
-def iter_ris(
-    source: str | bytes, *, source_name: str, file_label: str | None = None
-) -> Iterator[Record | ParseProblem]:
-    """Parse an RIS export (path or bytes, gzip accepted). ``source_name`` is the
-    database it came from (``--source``).
+class _StreamingParser(rispy.RisParser):
+    """rispy's own line parser, yielding each reference as its ``ER`` line arrives.
 
-    A reference without a title becomes a :class:`ParseProblem` naming its position and
-    line; the others are yielded. A file rispy cannot read raises :class:`InputError`.
+    ``rispy.load`` builds the list of every reference first; this is the same per-line
+    work (``parse_line``/``_add_tag``) as a generator, with the size of one reference
+    bounded, and the line each reference starts on kept for problem reports.
+    """
+
+    def iter_entries(
+        self, lines: Iterator[str], label: str, max_record: int
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        record: dict[str, Any] | None = None
+        start = size = 0
+        last_tag: str | None = None
+        for lineno, line in enumerate(lines, start=1):
+            if record is None:
+                if line.startswith(self.START_TAG):
+                    record = {self.mapping[self.START_TAG]: self.parse_line(line)[1]}
+                    start, size, last_tag = lineno, len(line), None
+                continue
+            size += len(line)
+            if size > max_record:
+                raise InputError(
+                    f"{label}: the reference starting at line {start} is larger than "
+                    f"{max_record >> 20} MiB (no 'ER  -' end tag?); refused"
+                )
+            tag, content = self.parse_line(line)
+            if tag is None:
+                if last_tag is not None:
+                    self._add_tag(record, last_tag, content, extend_multiline=True)
+                continue
+            if tag in self.ignore:
+                continue
+            if tag == self.END_TAG:
+                yield start, record
+                record = None
+                continue
+            self._add_tag(record, tag, content)
+            last_tag = tag
+
+
+def iter_ris(
+    source: str | bytes | IO[bytes], *, source_name: str, file_label: str | None = None,
+    max_record: int = MAX_RECORD,
+) -> Iterator[Record | ParseProblem]:
+    """Parse an RIS export (path, bytes or binary stream; gzip accepted), streaming.
+
+    ``source_name`` is the database it came from (``--source``). A reference without a
+    title becomes a :class:`ParseProblem` naming its position and line; the others are
+    yielded one at a time. Lines that are not UTF-8 are read as cp1252 (EndNote on
+    Windows). A line or reference beyond the bounds of :mod:`ingest.bounded` raises
+    :class:`InputError`.
     """
     label = file_label or (source if isinstance(source, str) else "<ris>")
     if isinstance(source, bytes):
-        data = source
+        fh: IO[bytes] = io.BytesIO(source)
+        if source[:2] == b"\x1f\x8b":
+            fh = guard_stream(fh, label)
+    elif isinstance(source, str):
+        fh = open_input(source, label)
     else:
-        try:
-            with open(source, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise InputError(f"{label}: cannot open ({exc.strerror})") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise InputError(f"{label}: broken gzip file ({exc})") from None
+        fh = source
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # EndNote on Windows writes cp1252; every byte decodes there, so no data is lost.
-        text = data.decode("cp1252", errors="replace")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # Line number of every "TY  -" (counted incrementally: one pass over the text).
-    starts: list[int] = []
-    line, pos = 1, 0
-    for m in _TY_LINE.finditer(text):
-        line += text.count("\n", pos, m.start())
-        pos = m.start()
-        starts.append(line)
-    try:
-        entries = rispy.loads(text)
-    except Exception as exc:  # rispy raises bare IOError/ValueError on broken files
+        lines = text_lines(fh, label, fallback="cp1252")
+        entries = _StreamingParser().iter_entries(lines, label, max_record)
+        for i, (line, entry) in enumerate(entries, start=1):
+            rec = _to_record(entry, source_name)
+            if not rec.title:
+                name = f"PMID {rec.pmid}" if rec.pmid else f"record {i} (line {line})"
+                yield ParseProblem(name, "no title (TI/T1); skipped", label)
+                continue
+            yield rec
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:  # rispy's bare errors
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{label}: not a readable RIS file ({first})") from None
-    for i, entry in enumerate(entries, start=1):
-        rec = _to_record(entry, source_name)
-        line = starts[i - 1] if i - 1 < len(starts) else None
-        where = f"record {i} (line {line})" if line else f"record {i}"
-        if not rec.title:
-            name = f"PMID {rec.pmid}" if rec.pmid else where
-            yield ParseProblem(name, "no title (TI/T1); skipped", label)
-            continue
-        yield rec
+    finally:
+        fh.close()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry.errors import NetworkError, RegistryError
+from registry.errors import NetworkError
 from registry.store import open_store
 
 EXIT_OK = 0
@@ -133,7 +133,7 @@ def run_update(
             if offline:
                 summary.unreachable.append(f"{saved.source} (skipped: --offline)")
                 continue
-            from registry.search import run_search
+            from registry.intake.run import run_search
 
             try:
                 runs = run_search(store, review=review)
@@ -163,32 +163,10 @@ def run_update(
 
 
 def _import_inbox(store: Any, protocol: Any) -> list[tuple[str, int]]:
-    """Import export files the team dropped in ``data/reviews/<review>/imports/<source>/``.
+    """Import the export files the team dropped in the review's ``imports/<source>/``."""
+    from registry.intake.inbox import import_inbox
 
-    Databases without an API the registry can call (Embase, Web of Science, CENTRAL) are
-    searched by the team; their exports land here and each file is imported once (a file
-    already imported for that source, by SHA-256, is skipped).
-    """
-    import hashlib
-
-    from registry.search import import_file
-
-    inbox = protocol.path.parent / "imports"
-    done: list[tuple[str, int]] = []
-    if not inbox.is_dir():
-        return done
-    for folder in sorted(p for p in inbox.iterdir() if p.is_dir()):
-        for f in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-            digest = hashlib.sha256(f.read_bytes()).hexdigest()
-            if store.import_runs_for_file(digest, folder.name):
-                continue
-            try:
-                res = import_file(store, f, source=folder.name, review=protocol.review)
-            except RegistryError as exc:  # one bad file must not stop the monthly cycle
-                done.append((f"not imported: {exc}", 0))
-                continue
-            done.append((f"imported {res.line()}", res.new))
-    return done
+    return import_inbox(store, protocol.path.parent / "imports", protocol.review)
 
 
 def list_versions(db: str | Path | None, review: str | None) -> list[dict[str, Any]]:

@@ -83,6 +83,11 @@ class SavedSearch:
     query: str
     live: bool = True  # only live pubmed searches are run by the registry itself
     notes: str = ""
+    condition: str = ""  # clinicaltrials: query.cond (the query itself goes to query.term)
+    intervention: str = ""  # clinicaltrials: query.intr
+
+
+_SEARCH_TEXT = ("notes", "condition", "intervention")  # optional text keys of a search
 
 
 @dataclass(frozen=True)
@@ -295,17 +300,12 @@ def _searches(r: YamlReader, v: Any) -> tuple[SavedSearch, ...]:
     out = []
     for i, item in enumerate(r.seq(v, "searches")):
         p = f"searches[{i}]"
-        m = r.mapping(item, p, {"source", "query", "live", "notes"}, {"source", "query"})
+        m = r.mapping(item, p, {"source", "query", "live", *_SEARCH_TEXT}, {"source", "query"})
         source = r.ident(m["source"], f"{p}.source").lower()
         live = r.boolean(m["live"], f"{p}.live") if "live" in m else source == "pubmed"
-        out.append(
-            SavedSearch(
-                source=source,
-                query=r.string(m["query"], f"{p}.query") or "",
-                live=live,
-                notes=r.string(m.get("notes"), f"{p}.notes", optional=True) or "",
-            )
-        )
+        text = {k: r.string(m.get(k), f"{p}.{k}", optional=True) or "" for k in _SEARCH_TEXT}
+        query = r.string(m["query"], f"{p}.query") or ""
+        out.append(SavedSearch(source=source, query=query, live=live, **text))
     return tuple(out)
 
 

@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from replay import FixtureRecord, ReplayServer, load_corpus  # noqa: E402
 
-from ingest.eutils import EUtilsClient, EUtilsConfig, RateLimiter  # noqa: E402
+from ingest.eutils import EUtilsClient, EUtilsConfig  # noqa: E402
+from ingest.http import HostLimiter  # noqa: E402
 
 
 class FakeClock:
@@ -65,6 +66,7 @@ def make_client(server: ReplayServer, clock: FakeClock):
             from dataclasses import replace
 
             cfg = replace(cfg, **overrides)
-        return EUtilsClient(cfg, limiter=RateLimiter(cfg.rate, clock=clock, sleep=clock.sleep))
+        limiter = HostLimiter(cfg.min_interval, clock=clock, sleep=clock.sleep)
+        return EUtilsClient(cfg, limiter=limiter)
 
     return make

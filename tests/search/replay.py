@@ -22,13 +22,15 @@ number, retries included): ``429``, ``500``, ``502``, ``503``, ``timeout`` (slee
 client's time-out, then answer), ``truncated`` (well-formed HTTP, XML cut in half),
 ``short`` (Content-Length promises more than is sent), ``reset`` (TCP reset, no answer),
 ``error`` (HTTP 200 carrying an NCBI ``<ERROR>``), ``html`` (HTTP 200 with an HTML page),
-``block`` (hang until :meth:`release` or stop; for kill-and-resume tests).
+``block`` (hang until :meth:`release` or stop; for kill-and-resume tests), ``echo400``
+(HTTP 400 whose body echoes the request, API key and e-mail included, as some servers do).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import re
 import socket
 import struct
@@ -60,7 +62,7 @@ ESEARCH_HEAD = (
 )
 FAULT_KINDS = frozenset(
     {"429", "500", "502", "503", "timeout", "truncated", "short", "reset", "error", "html",
-     "block"}
+     "block", "echo400"}
 )
 
 
@@ -239,6 +241,12 @@ class ReplayServer:
         with self._lock:
             return [s for s in self.seen if s.endpoint == endpoint]
 
+    def rate_violations(self, limit: int, window: float = 1.0) -> int:
+        """How many requests arrived with ``limit`` others already in the ``window`` before."""
+        with self._lock:
+            times = sorted(s.at for s in self.seen)
+        return sum(1 for i, t in enumerate(times) if i >= limit and t - times[i - limit] < window)
+
     def wait_for(self, endpoint: str, n: int, timeout: float = 20.0) -> bool:
         """Wait until ``n`` requests reached the endpoint."""
         deadline = time.monotonic() + timeout
@@ -262,10 +270,11 @@ class ReplayServer:
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         parsed = urllib.parse.urlsplit(h.path)
         params = dict(urllib.parse.parse_qsl(parsed.query))
+        raw = parsed.query
         if method == "POST":
             n = int(h.headers.get("Content-Length") or 0)
-            body = h.rfile.read(n).decode("utf-8") if n else ""
-            params.update(urllib.parse.parse_qsl(body))
+            raw = h.rfile.read(n).decode("utf-8") if n else ""
+            params.update(urllib.parse.parse_qsl(raw))
         name = parsed.path.rstrip("/").rsplit("/", 1)[-1]
         endpoint = name.removesuffix(".fcgi")
         with self._lock:
@@ -301,6 +310,10 @@ class ReplayServer:
                     else b"<html><body><h1>Internal Server Error</h1></body></html>"
                 )
                 self._send(h, int(fault), msg, "text/html")
+                return
+            if fault == "echo400":
+                echo = {"error": "Invalid request", "request": raw, "params": params}
+                self._send(h, 400, json.dumps(echo).encode(), "application/json")
                 return
             if fault == "timeout":
                 time.sleep(self.timeout_sleep)

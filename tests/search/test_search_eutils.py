@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from replay import ReplayServer
 
-from ingest.eutils import EUtilsClient, EUtilsConfig, RateLimiter, process_limiter
+from ingest.eutils import EUtilsClient, EUtilsConfig
+from ingest.http import HostLimiter, host_limiter
 from registry.errors import NetworkError
 
 
@@ -38,7 +39,7 @@ def test_api_key_tool_and_email_are_sent(server, make_client) -> None:
     p = server.requests("esearch")[0].params
     assert p["api_key"] == "k123" and p["email"] == "team@example.org"
     assert p["tool"] and p["usehistory"] == "y"
-    assert client.limiter.rate == 10.0  # with a key NCBI allows 10/s
+    assert client.http.policy.min_interval == 0.11  # with a key NCBI allows 10/s
 
 
 def test_config_from_environment(monkeypatch) -> None:
@@ -47,11 +48,12 @@ def test_config_from_environment(monkeypatch) -> None:
     monkeypatch.setenv("NCBI_EMAIL", "me@example.org")
     cfg = EUtilsConfig.from_env()
     assert cfg.base_url == "http://127.0.0.1:1/eutils/"
-    assert (cfg.api_key, cfg.email, cfg.rate) == ("abc", "me@example.org", 10.0)
+    assert (cfg.api_key, cfg.email, cfg.min_interval) == ("abc", "me@example.org", 0.11)
     monkeypatch.delenv("NCBI_EUTILS_URL")
     monkeypatch.delenv("NCBI_API_KEY")
     cfg = EUtilsConfig.from_env()
-    assert cfg.base_url == "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/" and cfg.rate == 3.0
+    assert cfg.base_url == "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+    assert cfg.min_interval == 0.35
 
 
 @pytest.mark.parametrize(
@@ -130,7 +132,7 @@ def test_retry_after_header_is_honoured(make_client, clock, monkeypatch) -> None
 
     calls = {"n": 0}
 
-    def fake_post(url, data=None, timeout=None):
+    def fake_request(method, url, data=None, timeout=None, **kw):
         calls["n"] += 1
         r = requests.Response()
         if calls["n"] == 1:
@@ -144,7 +146,7 @@ def test_retry_after_header_is_honoured(make_client, clock, monkeypatch) -> None
             )
         return r
 
-    monkeypatch.setattr(client.session, "post", fake_post)
+    monkeypatch.setattr(client.session, "request", fake_request)
     client.esearch("x")
     assert 7.0 in clock.sleeps
 
@@ -169,7 +171,7 @@ def _closed_port() -> int:
 def test_unreachable_host_fails_fast(clock) -> None:
     port = _closed_port()
     cfg = EUtilsConfig(base_url=f"http://127.0.0.1:{port}/", unreachable_attempts=2)
-    client = EUtilsClient(cfg, limiter=RateLimiter(3, clock=clock, sleep=clock.sleep))
+    client = EUtilsClient(cfg, limiter=HostLimiter(0.35, clock=clock, sleep=clock.sleep))
     with pytest.raises(NetworkError, match="unreachable.*connection refused.*2 tries"):
         client.esearch("x")
     assert client.requests["esearch.fcgi"] == 2
@@ -177,10 +179,11 @@ def test_unreachable_host_fails_fast(clock) -> None:
 
 
 # -- the rate limiter ---------------------------------------------------------------------
-@pytest.mark.parametrize(("api_key", "rate"), [(None, 3.0), ("key", 10.0)])
-def test_rate_limiter_spacing_on_a_fake_clock(server, clock, api_key, rate) -> None:
+@pytest.mark.parametrize(("api_key", "interval"), [(None, 0.35), ("key", 0.11)])
+def test_rate_limiter_spacing_on_a_fake_clock(server, clock, api_key, interval) -> None:
+    """NCBI allows 3/s (10/s with a key); the client keeps a margin above 1/3 s and 1/10 s."""
     cfg = EUtilsConfig(base_url=server.url, api_key=api_key, timeout=1.0)
-    limiter = RateLimiter(cfg.rate, clock=clock, sleep=clock.sleep)
+    limiter = HostLimiter(cfg.min_interval, clock=clock, sleep=clock.sleep)
     granted: list[float] = []
     acquire = limiter.acquire
     limiter.acquire = lambda: granted.append(acquire()) or granted[-1]  # type: ignore[method-assign]
@@ -191,11 +194,17 @@ def test_rate_limiter_spacing_on_a_fake_clock(server, clock, api_key, rate) -> N
     client.esearch("x")
     assert len(granted) == 7 == server.count()
     gaps = [b - a for a, b in zip(granted, granted[1:], strict=False)]
-    assert min(gaps) >= 1.0 / rate - 1e-9
-    assert max(gaps) <= 1.0 / rate + 1e-9  # and no slower than needed
+    assert min(gaps) >= interval - 1e-9
+    assert max(gaps) <= interval + 1e-9  # and no slower than needed
+    limit = 10 if api_key else 3
+    # no 1-second window holds more requests than NCBI allows, on the fake clock
+    assert all(sum(1 for t in granted if g <= t < g + 1.0) <= limit for g in granted)
 
 
-def test_one_limiter_for_the_whole_process() -> None:
+def test_one_limiter_per_host_for_the_whole_process() -> None:
     a = EUtilsClient(EUtilsConfig(base_url="http://127.0.0.1:1/"))
-    b = EUtilsClient(EUtilsConfig(base_url="http://127.0.0.1:2/"))
-    assert a.limiter is b.limiter is process_limiter(3.0)
+    b = EUtilsClient(EUtilsConfig(base_url="http://127.0.0.1:1/other/"))
+    assert a.http.limiter is None  # chosen per URL: the host's shared limiter
+    assert host_limiter("http://127.0.0.1:1/x", 0.35) is host_limiter("127.0.0.1:1", 0.35)
+    assert host_limiter("http://127.0.0.1:2/", 0.35) is not host_limiter("127.0.0.1:1", 0.35)
+    assert b.config.min_interval == 0.35

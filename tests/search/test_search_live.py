@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.eutils import EUtilsClient, EUtilsConfig
-from registry.search import run_search
+from registry.intake.run import run_search
 
 
 @pytest.mark.live

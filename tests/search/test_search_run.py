@@ -8,7 +8,7 @@ import math
 import pytest
 
 from registry.errors import InputError, NetworkError
-from registry.search import run_search
+from registry.intake.run import run_search
 from registry.store import Store
 
 TODAY = dt.date(2026, 11, 25)
@@ -172,7 +172,7 @@ def test_max_records_interrupts_and_the_next_run_resumes(store, server, make_cli
 
 def test_a_review_runs_its_saved_pubmed_query(store, server, make_client, tmp_path,
                                               monkeypatch) -> None:
-    import registry.search as search
+    import registry.intake.run as search
 
     monkeypatch.setattr(search, "saved_queries", lambda review: ["saved query"])
     [s] = run_search(store, "my-review", client=make_client(), today=TODAY)
@@ -196,7 +196,7 @@ def test_saved_queries_come_from_the_protocol(monkeypatch, tmp_path) -> None:
         encoding="utf-8",
     )
     monkeypatch.setenv("REGISTRY_REVIEWS", str(tmp_path))
-    from registry.search import saved_queries
+    from registry.intake.run import saved_queries
     from schemas.protocol import load_protocol
 
     expected = [s.query for s in load_protocol("r1").searches if s.source == "pubmed"]

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from registry.search import import_file
+from registry.intake.files import import_file
 from registry.status import build_status, render_text
 
 

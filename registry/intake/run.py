@@ -1,9 +1,9 @@
-"""Living PubMed searches and file imports: the intake half of the living cycle.
+"""Living PubMed searches (``registry search`` and the search step of ``registry update``).
 
 ``run_search`` runs a review's saved PubMed queries (or an ad hoc one) through
-E-utilities and stores what comes back; ``import_file`` brings in an export of another
-database. Both log a run in ``search_runs`` (PRISMA-S: what was searched, when, what came
-back) and link every record they saw to it.
+E-utilities and stores what comes back through the intake's :class:`Sink`. Each query is
+a run in ``search_runs`` (PRISMA-S: what was searched, when, what came back) and every
+record it saw is linked to it.
 
 Searches are *incremental* by default: only records created since the last successful run
 of the same query (crdt window reaching ``overlap_days`` back, because crdt/edat can be
@@ -17,27 +17,21 @@ pair finishes with no duplicate and no gap.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ingest.eutils import MAX_ESEARCH_IDS, EUtilsClient, EUtilsConfig
-from ingest.records import Deletion, ParseProblem, Record
-from registry import __version__
+from ingest.records import ParseProblem
 from registry.errors import InputError, NetworkError, RegistryError
+from registry.intake.sink import TOOL, Progress, Sink
 from registry.store import Store
 
 SOURCE = "pubmed"
 # ESearch date windows need a lower bound; no PubMed record was created before this.
 EARLIEST = dt.date(1700, 1, 1)
 DEFAULT_OVERLAP_DAYS = 3
-IMPORT_BATCH = 5000
-_TOOL = f"registry {__version__}"
-
-Progress = Callable[[int, int | None, str], None]  # (done, total or None, message)
 
 
 @dataclass(frozen=True)
@@ -87,40 +81,6 @@ class SearchSummary:
             out[k] = None if out[k] is None else out[k].isoformat()
         out["resumed_from"] = list(self.resumed_from)
         out["warnings"] = list(self.warnings)
-        return out
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    """What one ``registry import`` did."""
-
-    run_id: int
-    file: str
-    sha256: str
-    format: str
-    source: str
-    review: str | None
-    records: int  # usable records in the file
-    new: int
-    duplicates: int  # records the registry already held for this source
-    updated: int
-    deleted: int  # DeleteCitation PMIDs flagged
-    problems: tuple[str, ...]  # malformed records, by PMID or position
-    seconds: float
-
-    def line(self) -> str:
-        """One-line summary."""
-        probs = f", {len(self.problems)} skipped" if self.problems else ""
-        return (
-            f"{Path(self.file).name} ({self.format}, source {self.source}): "
-            f"{self.records:,} records, {self.new:,} new, {self.duplicates:,} duplicates"
-            f"{probs}, {self.seconds:.1f} s (run {self.run_id})"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        out = dict(self.__dict__)
-        out["problems"] = list(self.problems)
         return out
 
 
@@ -216,10 +176,7 @@ class _Search:
     state: dict[str, Any] = field(default_factory=dict)
     chain: list[int] = field(default_factory=list)
     fetched: int = 0
-    new: int = 0
-    updated: int = 0
     linked: int = 0
-    problems: int = 0
     hits: int = 0
     windows: int = 0
     translation: str | None = None
@@ -227,57 +184,67 @@ class _Search:
     run_id: int = 0
     mode: str = "full"
     resume_full: bool = False
+    sink: Sink = field(init=False)
     _unsaved: int = 0
 
     def run(self) -> SearchSummary:
+        """Plan, search every window, store; the run is logged whatever happens."""
         t0 = time.monotonic()
         before = dict(self.client.requests)
-        mode, mindate = self._plan()
+        mindate = self._open_run()
+        outcome, error = self._execute(mindate)
+        run = self.store.finish_search_run(
+            self.run_id, outcome=outcome, error=error, hits=self.hits,
+            skipped_records=self.sink.problems,
+        )
+        used = {k: v - before.get(k, 0) for k, v in self.client.requests.items()}
+        return SearchSummary(
+            run_id=self.run_id, review=self.review, query=self.query,
+            query_translation=self.translation, mode=self.mode, mindate=mindate,
+            maxdate=self.today if mindate else None, hits=self.hits,
+            new=int(run["new_records"] or 0), duplicates=int(run["duplicate_records"] or 0),
+            updated=self.sink.updated, fetched=self.fetched, problems=self.sink.problems,
+            requests={k: v for k, v in used.items() if v}, seconds=time.monotonic() - t0,
+            outcome=outcome, windows=self.windows, resumed_from=tuple(self.chain),
+            warnings=tuple(self.warnings),
+        )
+
+    def _open_run(self) -> dt.date | None:
+        """Decide the mode and window, log the run as ``running``; return the window start."""
+        self.mode, mindate = self._plan()
         self.state.update(
-            mode=mode,
+            mode=self.mode,
             mindate=None if mindate is None else mindate.isoformat(),
             maxdate=self.today.isoformat(),
             resumed_from=self.chain,
             windows_done=self.state.get("windows_done", []),
         )
-        run_id = self.store.record_search_run(
-            source=SOURCE, kind="search", tool_version=_TOOL, review=self.review,
+        self.run_id = self.store.record_search_run(
+            source=SOURCE, kind="search", tool_version=TOOL, review=self.review,
             query=self.query, date_field="crdt" if mindate else None, mindate=mindate,
             maxdate=self.today if mindate else None, state=self.state,
         )
-        self.run_id = run_id
-        self.mode = mode
-        outcome, error = "ok", None
+        self.sink = Sink(self.store, self.run_id, SOURCE, file="efetch")
+        return mindate
+
+    def _execute(self, mindate: dt.date | None) -> tuple[str, str | None]:
+        """Search the window; a failure closes the run as failed (or interrupted) and raises."""
         try:
             self._search_window(mindate, self.today if mindate else None, top=True)
         except _StopRequested as exc:
-            outcome, error = "interrupted", str(exc)
+            return "interrupted", str(exc)
         except KeyboardInterrupt:
-            self.store.finish_search_run(run_id, outcome="interrupted", error="interrupted")
+            self.store.finish_search_run(self.run_id, outcome="interrupted", error="interrupted")
             raise
         except RegistryError as exc:
-            self.store.finish_search_run(run_id, outcome="failed", error=str(exc))
+            self.store.finish_search_run(self.run_id, outcome="failed", error=str(exc))
             raise
         except Exception as exc:
             self.store.finish_search_run(
-                run_id, outcome="failed", error=f"{type(exc).__name__}: {exc}"
+                self.run_id, outcome="failed", error=f"{type(exc).__name__}: {exc}"
             )
             raise
-        run = self.store.finish_search_run(
-            run_id, outcome=outcome, error=error, hits=self.hits, skipped_records=self.problems
-        )
-        used = {k: v - before.get(k, 0) for k, v in self.client.requests.items()}
-        return SearchSummary(
-            run_id=run_id, review=self.review, query=self.query,
-            query_translation=self.translation, mode=mode, mindate=mindate,
-            maxdate=self.today if mindate else None, hits=self.hits,
-            new=int(run["new_records"] or 0), duplicates=int(run["duplicate_records"] or 0),
-            updated=self.updated,
-            fetched=self.fetched, problems=self.problems,
-            requests={k: v for k, v in used.items() if v}, seconds=time.monotonic() - t0,
-            outcome=outcome, windows=self.windows, resumed_from=tuple(self.chain),
-            warnings=tuple(self.warnings),
-        )
+        return "ok", None
 
     # -- planning ---------------------------------------------------------------------
     def _plan(self) -> tuple[str, dt.date | None]:
@@ -380,16 +347,7 @@ class _Search:
 
     # -- fetching ---------------------------------------------------------------------
     def _fetch_ids(self, ids: Sequence[str]) -> None:
-        ids = list(dict.fromkeys(ids))
-        if self.mode == "full" and not self.resume_full:
-            known: set[str] = set()
-        elif self.mode == "full":
-            known = self.store.run_source_ids(self.chain, SOURCE) & set(ids)
-        else:
-            known = self.store.known_source_ids(SOURCE, ids)
-        if known:
-            self.linked += self.store.link_records(self.run_id, SOURCE, known)
-        todo = [i for i in ids if i not in known]
+        todo = self._link_known(list(dict.fromkeys(ids)))
         total = len(todo)
         if self.progress:
             self.progress(0, total, f"fetching {total:,} records")
@@ -401,171 +359,33 @@ class _Search:
                 if room <= 0:
                     raise _StopRequested(f"stopped at --max-records {self.max_records}")
                 chunk = chunk[:room]
-            res = self.client.efetch(chunk)
-            self.fetched += len(res.records)
-            self.state["fetched"] = self.state.get("fetched", 0) + len(res.records)
-            added = self.store.add_records(res.records, run_id=self.run_id, state=self.state)
-            self._unsaved = 0
-            self.new += added.new
-            self.updated += added.updated
-            for d in res.deletions:
-                self.store.mark_deleted(d.pmids)
-            problems = list(res.problems) + [
-                ParseProblem(f"PMID {p}", "ESearch listed it but EFetch returned no record")
-                for p in res.missing
-            ]
-            if problems:
-                self.problems += len(problems)
-                self.store.log_parse_problems(self.run_id, problems, file="efetch")
+            self._fetch_batch(chunk)
             done += len(chunk)
             if self.progress:
                 self.progress(done, total, f"{self.fetched:,} fetched")
         if self.max_records is not None and self.fetched >= self.max_records and done < total:
             raise _StopRequested(f"stopped at --max-records {self.max_records}")
 
+    def _link_known(self, ids: list[str]) -> list[str]:
+        """Link the PMIDs the registry already holds to this run; return the others."""
+        if self.mode == "full" and not self.resume_full:
+            known: set[str] = set()
+        elif self.mode == "full":
+            known = self.store.run_source_ids(self.chain, SOURCE) & set(ids)
+        else:
+            known = self.store.known_source_ids(SOURCE, ids)
+        if known:
+            self.linked += self.store.link_records(self.run_id, SOURCE, known)
+        return [i for i in ids if i not in known]
 
-# ------------------------------------------------------------------------------ import
-_DEFAULT_SOURCE = {"pubmed-xml": "pubmed", "medline": "pubmed"}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    buf: list[Any] = []
-    for item in items:
-        buf.append(item)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
-
-
-def import_file(
-    store: Store,
-    path: str | Path,
-    fmt: str | None = None,
-    source: str | None = None,
-    review: str | None = None,
-    *,
-    progress: Progress | None = None,
-) -> ImportSummary:
-    """Import a PubMed XML, MEDLINE/.nbib or RIS export (gzip accepted) as one run.
-
-    All or nothing: the run log, the records and the problems are written in one
-    transaction, so an unreadable file (empty, binary, unknown, XML cut short) leaves the
-    registry exactly as it was. Single malformed records are reported by PMID (or
-    position) and skipped. Re-importing a file adds no duplicate: records are keyed by
-    (source, accession number).
-    """
-    from ingest.detect import detect_format, parse_file, resolve_format
-
-    t0 = time.monotonic()
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, not a file")
-    kind = detect_format(p) if fmt is None else resolve_format(fmt)
-    src = (source or _DEFAULT_SOURCE.get(kind) or "").strip().lower()
-    if not src:
-        raise InputError(
-            f"{p}: a {kind.upper()} file does not say which database it came from; "
-            "give --source NAME (e.g. embase, cochrane, wos)"
-        )
-    digest = _sha256(p)
-    records = new = dup = updated = deleted = repeats = 0
-    any_deletion = False
-    problems: list[ParseProblem] = []
-    with store.transaction():
-        run_id = store.record_search_run(
-            source=src, kind="import", tool_version=_TOOL, review=review, file_name=p.name,
-            file_sha256=digest, file_format=kind,
-        )
-        items = parse_file(p, fmt=kind, source_name=src)
-        for chunk in _batches(items, IMPORT_BATCH):
-            recs = [r for r in chunk if isinstance(r, Record)]
-            for item in chunk:
-                if isinstance(item, ParseProblem):
-                    problems.append(item)
-                elif isinstance(item, Deletion):
-                    any_deletion = True  # an update file may hold only withdrawals
-                    deleted += store.mark_deleted(item.pmids, source=src)
-            if recs:
-                res = store.add_records(recs, run_id=run_id)
-                records += res.seen
-                new += res.new
-                dup += res.updated + res.unchanged + res.repeated
-                repeats += res.repeated
-                updated += res.updated
-            if progress:
-                progress(records, None, f"{records:,} records read")
-        if records == 0 and deleted == 0 and not any_deletion:
-            detail = f"; {len(problems)} unusable: {problems[0]}" if problems else ""
-            raise InputError(f"{p}: no usable records in this {kind} file{detail}")
-        store.log_parse_problems(run_id, problems, file=p.name)
-        store.finish_search_run(
-            run_id, outcome="ok", hits=records + repeats + len(problems),
-            skipped_records=len(problems),
-        )
-    return ImportSummary(
-        run_id=run_id, file=str(p), sha256=digest, format=kind, source=src, review=review,
-        records=records, new=new, duplicates=dup, updated=updated, deleted=deleted,
-        problems=tuple(str(x) for x in problems), seconds=time.monotonic() - t0,
-    )
-
-
-# ------------------------------------------------------------------------ CLI entries
-def search_registry(
-    db: str | Path | None,
-    review: str | None = None,
-    *,
-    query: str | None = None,
-    full: bool = False,
-    batch: int = 500,
-    max_records: int | None = None,
-    progress: Progress | None = None,
-) -> list[SearchSummary]:
-    """``registry search``: open the registry at ``db`` and run :func:`run_search`."""
-    from registry.store import open_store
-
-    if query is None and review is None:
-        # Checked before opening so a bare `registry search` creates no database file.
-        raise InputError("give --review NAME (its saved PubMed query) or --query TEXT")
-    store = open_store(db)
-    try:
-        return run_search(
-            store, review, query=query, full=full, batch=batch, max_records=max_records,
-            progress=progress,
-        )
-    finally:
-        store.close()
-
-
-def import_into_registry(
-    db: str | Path | None,
-    path: str | Path,
-    fmt: str | None = None,
-    source: str | None = None,
-    review: str | None = None,
-    *,
-    progress: Progress | None = None,
-) -> ImportSummary:
-    """``registry import``: open the registry at ``db`` and run :func:`import_file`."""
-    from registry.store import open_store
-
-    p = Path(path)
-    if not p.is_file():
-        # Checked before opening the store so a typo does not create an empty database.
-        raise InputError(f"{p}: no such file" if not p.exists() else f"{p}: not a file")
-    store = open_store(db)
-    try:
-        return import_file(store, p, fmt, source, review, progress=progress)
-    finally:
-        store.close()
+    def _fetch_batch(self, chunk: list[str]) -> None:
+        """EFetch one batch and store it with the run's resumable state (one transaction)."""
+        res = self.client.efetch(chunk)
+        self.fetched += len(res.records)
+        self.state["fetched"] = self.state.get("fetched", 0) + len(res.records)
+        missing = [
+            ParseProblem(f"PMID {p}", "ESearch listed it but EFetch returned no record")
+            for p in res.missing
+        ]
+        self.sink.write([*res.records, *res.deletions, *res.problems, *missing], self.state)
+        self._unsaved = 0

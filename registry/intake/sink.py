@@ -1,0 +1,84 @@
+"""The store stage of the intake: parsed items in, bounded batches out, counts kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.records import Deletion, ParseProblem, Record
+from registry import __version__
+from registry.store import Store
+
+TOOL = f"registry {__version__}"
+BATCH = 5000  # records per add_records call: bounds memory whatever the file size
+KEEP_PROBLEMS = 50  # problems kept for the summary (all of them are logged in the store)
+
+Progress = Callable[[int, int | None, str], None]  # (done, total or None, message)
+
+
+@dataclass
+class Sink:
+    """Writes one run's records, deletions and problems to the store, batch by batch."""
+
+    store: Store
+    run_id: int
+    source: str
+    file: str | None = None  # problems are logged under this file name
+    seen: int = 0  # distinct records stored (per batch)
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0  # records the registry already held (updated or not) + repeats
+    repeated: int = 0  # extra copies within one batch
+    deleted: int = 0
+    deletions: int = 0  # Deletion notices seen (an update file may hold only those)
+    problems: int = 0
+    first_problems: list[ParseProblem] = field(default_factory=list)
+
+    def write(self, items: Iterable[Record | Deletion | ParseProblem],
+              state: dict[str, Any] | None = None) -> None:
+        """Store one batch (records with ``state`` in one transaction, then the rest)."""
+        recs: list[Record] = []
+        dels: list[Deletion] = []
+        probs: list[ParseProblem] = []
+        for item in items:
+            if isinstance(item, Record):
+                recs.append(item)
+            elif isinstance(item, Deletion):
+                dels.append(item)
+            else:
+                probs.append(item)
+        if recs or state is not None:
+            res = self.store.add_records(recs, run_id=self.run_id, state=state)
+            self.seen += res.seen
+            self.new += res.new
+            self.updated += res.updated
+            self.duplicates += res.updated + res.unchanged + res.repeated
+            self.repeated += res.repeated
+        for d in dels:  # after the records: a withdrawal in the same batch wins
+            self.deletions += 1
+            self.deleted += self.store.mark_deleted(d.pmids, source=self.source)
+        self.log(probs)
+
+    def log(self, problems: list[ParseProblem]) -> None:
+        """Log unusable records in the store; keep the first few for the summary."""
+        if not problems:
+            return
+        self.problems += len(problems)
+        room = KEEP_PROBLEMS - len(self.first_problems)
+        self.first_problems.extend(problems[: max(room, 0)])
+        self.store.log_parse_problems(self.run_id, problems, file=self.file)
+
+    def consume(self, items: Iterable[Record | Deletion | ParseProblem],
+                progress: Progress | None = None) -> None:
+        """Store a whole stream in batches of :data:`BATCH` records."""
+        buf: list[Record | Deletion | ParseProblem] = []
+        for item in items:
+            buf.append(item)
+            if len(buf) >= BATCH:
+                self.write(buf)
+                buf = []
+                if progress:
+                    progress(self.seen, None, f"{self.seen:,} records read")
+        if buf:
+            self.write(buf)
