@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
-from registry.pooling.models import MetaResult, tau2_reml
+from registry.pooling.models import VI_MIN, MetaResult, tau2_reml
 
 _TOL = 1e-15
 _MAXITER = 500
@@ -191,10 +191,11 @@ def rma_batch(
     if (m != ~np.isnan(v)).any():
         r, c = np.argwhere(m != ~np.isnan(v))[0]
         raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: yi or vi is missing")
-    bad = m & ~(v > 0)
+    bad = m & ~(v >= VI_MIN)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: vi must be > 0")
+        what = "must be > 0" if not v[r, c] > 0 else f"is below {VI_MIN:g} (its weight overflows)"
+        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: vi {what}")
     k = m.sum(1)
     if (k == 0).any():
         raise StatsError(f"rma_batch: analysis {int(np.argmax(k == 0)) + 1} has no studies")

@@ -137,6 +137,8 @@ def escalc(
         _check_positive(nn2, miss, "n2", labs)
         _check_nonneg(s1, miss, "sd1", labs)
         _check_nonneg(s2, miss, "sd2", labs)
+        if measure != "MD":
+            _check_smd_df(nn1, nn2, miss, labs)
         with np.errstate(all="ignore"):
             if measure == "MD":
                 # metafor escalc "MD": yi = m1 - m2, vi = sd1^2/n1 + sd2^2/n2 (vtype "LS")
@@ -254,6 +256,17 @@ def _check_positive(x: np.ndarray, skip: np.ndarray, name: str, labs: tuple[str,
 def _check_nonneg(x: np.ndarray, skip: np.ndarray, name: str, labs: tuple[str, ...]) -> None:
     for i in np.flatnonzero(~skip & ~(x >= 0)):
         raise StatsError(f"{_label(labs, int(i))}: {name} must be >= 0, got {x[i]:g}")
+
+
+def _check_smd_df(n1: np.ndarray, n2: np.ndarray, skip: np.ndarray,
+                  labs: tuple[str, ...]) -> None:
+    """The pooled SD has n1 + n2 - 2 degrees of freedom: none with one participant per arm."""
+    for i in np.flatnonzero(~skip & (n1 + n2 - 2 < 1)):
+        raise StatsError(
+            f"{_label(labs, int(i))}: n1 = {n1[i]:g} and n2 = {n2[i]:g} leave no degrees of "
+            "freedom for the pooled SD (n1 + n2 - 2 = 0; needs n1 + n2 >= 3), so the "
+            "standardised mean difference is undefined"
+        )
 
 
 def _check_table(
