@@ -407,7 +407,8 @@ def rma(
         only = study_label(labels, 0)
         raise StatsError(f"the HKSJ adjustment needs at least 2 studies; only {only}")
     try:
-        res = _fit_iv(y, v, method, hksj, level, measure, tau2_ci and k > 1)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # checked below
+            res = _fit_iv(y, v, method, hksj, level, measure, tau2_ci and k > 1)
     except (ZeroDivisionError, OverflowError, FloatingPointError):
         res = None
     if res is None or not (math.isfinite(res.estimate) and math.isfinite(res.se)):
