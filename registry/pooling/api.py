@@ -430,6 +430,60 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return df
 
 
+# Fields a CSV column can be mapped to (``--map col=field``): the input columns of
+# :func:`analyse`, the study label, and the non-events of a 2x2 table (metafor's bi/di:
+# n = events + non-events), as data sets such as metadat's dat.bcg give them.
+MAP_FIELDS: tuple[str, ...] = (
+    "study", "n1", "mean1", "sd1", "n2", "mean2", "sd2", "events1", "events2", "nonevents1",
+    "nonevents2", "yi", "vi", "sei", "ci_lb", "ci_ub",
+)
+
+
+def parse_mapping(items: Sequence[str]) -> dict[str, str]:
+    """``["n1i=n1", "m1i=mean1"]`` -> {column: field}; InputError naming a bad item."""
+    out: dict[str, str] = {}
+    for item in items:
+        col, sep, fld = (x.strip() for x in item.partition("="))
+        if not sep or not col or not fld:
+            raise InputError(f"--map {item!r}: write COLUMN=FIELD, e.g. n1i=n1")
+        if fld not in MAP_FIELDS:
+            raise InputError(f"--map {item!r}: unknown field {fld!r}; fields are "
+                             f"{', '.join(MAP_FIELDS)}")
+        if fld in out.values():
+            raise InputError(f"--map {item!r}: field {fld!r} is mapped twice")
+        if col in out:
+            raise InputError(f"--map {item!r}: column {col!r} is mapped twice")
+        out[col] = fld
+    return out
+
+
+def map_columns(table: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.DataFrame:
+    """Rename the table's columns to analysis fields (the file itself is not changed).
+
+    ``nonevents1``/``nonevents2`` become ``n1 = events1 + nonevents1`` (and arm 2 alike).
+    """
+    absent = [c for c in mapping if c not in table.columns]
+    if absent:
+        raise InputError(f"{source}: --map names column(s) {', '.join(map(repr, absent))} "
+                         f"that the file lacks; its columns are {', '.join(table.columns)}")
+    clash = [f for c, f in mapping.items() if f in table.columns and f not in mapping]
+    if clash:
+        raise InputError(f"{source}: --map would give two columns the name "
+                         f"{', '.join(map(repr, clash))}; map or rename the existing one")
+    out = table.rename(columns=mapping)
+    for arm in ("1", "2"):
+        non = f"nonevents{arm}"
+        if non not in out.columns:
+            continue
+        if f"events{arm}" not in out.columns or f"n{arm}" in out.columns:
+            raise InputError(f"{source}: --map ...={non} needs events{arm} mapped and no "
+                             f"n{arm} (n{arm} is events{arm} + {non})")
+        labels = _study_labels(out, "study")
+        _bad_numbers(out, [f"events{arm}", non], labels)
+        out[f"n{arm}"] = _column(out, f"events{arm}") + _column(out, non)
+    return out
+
+
 def meta_csv(
     path: str | Path,
     *,
@@ -440,13 +494,18 @@ def meta_csv(
     by: str | None = None,
     leave_one_out: bool = False,
     cumulative: str | None = None,
+    mapping: Sequence[str] = (),
 ) -> Analysis:
     """``registry meta INPUT.csv``: read the CSV and :func:`analyse` it.
 
-    Without ``measure``, a table with ``yi`` is analysed as GEN; otherwise the measure is
-    required (MD vs SMD, OR vs RR is a choice the user makes).
+    ``mapping``: ``COLUMN=FIELD`` items naming which CSV column holds which input field
+    (see :data:`MAP_FIELDS`), so a published data set is read as it is. Without
+    ``measure``, a table with ``yi`` is analysed as GEN; otherwise the measure is required
+    (MD vs SMD, OR vs RR is a choice the user makes).
     """
     table = read_table(path)
+    if mapping:
+        table = map_columns(table, parse_mapping(mapping), str(path))
     if measure is None:
         if "yi" in table.columns:
             measure = "GEN"
