@@ -166,7 +166,7 @@ def test_errors_are_one_line_with_exit_codes(app, tmp_path) -> None:
     assert res.exit_code == 6 and "study 'B'" in res.stderr
 
 
-# ----------------------------------------------------------------------------- --map (issue 10 item 19)
+# ------------------------------------------------------------- --map (issue 10 item 19)
 # The two CSVs of ../shared/examples are read as published (metadat 1.2-0 column names);
 # expected values: the metafor reference files computed from the same data (bcg_OR.json,
 # normand1999_MD.json, metafor 3.8-1).
