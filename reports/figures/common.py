@@ -27,6 +27,8 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 
+from schemas.values import is_missing  # noqa: E402
+
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 
@@ -112,7 +114,7 @@ def figure_key(kind: str, obj: object) -> str:
 
 def fmt_num(x: float | None, decimals: int = 2) -> str:
     """Fixed decimals, ASCII minus, no "-0.00"; ``None``/NaN -> empty string."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if is_missing(x):
         return ""
     if abs(x) >= 1e6:  # absurd values (e.g. exp of a huge log ratio) stay readable
         return f"{x:.{decimals}e}"
@@ -159,7 +161,7 @@ def fmt_weight(w: float | None) -> str:
 
 def fmt_value(x: float | int | None) -> str:
     """An arm's mean/SD/count: integers as integers, others to at most 2 decimals."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if is_missing(x):
         return ""
     if float(x).is_integer():
         return str(int(x))

@@ -8,6 +8,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, NullLocator
 
+from schemas.values import Z975, is_ratio
+
 from .common import (
     FONT_SIZE,
     SMALL_FONT,
@@ -21,10 +23,9 @@ from .common import (
     new_figure,
     safe_exp,
 )
-from .model import EFFECT_NAMES, FunnelPlot, is_ratio
+from .model import EFFECT_NAMES, FunnelPlot
 
-# Phi^-1(0.975): the pseudo 95% region is estimate +/- 1.96 SE (Sterne & Egger 2001, BMJ).
-Z975 = 1.959963984540054
+# the pseudo 95% region is estimate +/- Z975 SE (Sterne & Egger 2001, BMJ)
 
 _LOG_CANDIDATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50,
                    100, 200, 500, 1000)
