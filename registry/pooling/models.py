@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Literal
 
@@ -107,12 +107,6 @@ class MetaResult:
         if self.notes:
             out["notes"] = list(self.notes)
         return out
-
-    def as_dict(self) -> dict[str, object]:
-        """All fields as a plain dict (with ``tau2_ci``, without the arrays behind it)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tau2_ci_data"}
-        d["tau2_ci"] = self.tau2_ci
-        return d
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -58,7 +58,6 @@ RC = {
     "svg.image_inline": True,
 }
 
-MINUS = "-"
 FONT_STACK = "'DejaVu Sans', 'Arial', 'Helvetica', 'Liberation Sans', sans-serif"
 BASELINE = 0.36  # baseline sits this many font sizes below a text's vertical centre
 
