@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
+from scipy.special import chdtrc, fdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
 from registry.pooling.effects import study_label
@@ -24,6 +24,7 @@ from registry.pooling.models import (
     _fe_heterogeneity,
     fisher_scoring,
     rma,
+    tau2_estimate,
 )
 
 if TYPE_CHECKING:
@@ -660,29 +661,10 @@ def metareg(
     else:
         pv = 2 * ndtr(-np.abs(stat))
         crit = float(ndtri(1 - (1 - level) / 2))
-    w0 = 1.0 / v
-    _b0, inv0, r0 = _wls(x, y, w0)
-    qe = float((w0 * r0) @ r0)
-    qe_p = float(chdtrc(k - p, qe))
+    qe, qe_p, i2, r2 = _metareg_heterogeneity(x, y, v, tau2, method)
     qm = float(stat[1] ** 2)
-    if hksj:
-        from scipy.stats import f as fdist
-
-        qm_p = float(fdist.sf(qm, 1, k - p))
-    else:
-        qm_p = float(chdtrc(1, qm))
-    # residual I2 with the typical within-study variance (k - p)/tr(P) (metafor)
-    xtw0 = x.T * w0
-    tr_p0 = w0.sum() - np.trace(inv0 @ (xtw0 * w0) @ x)
-    vt = (k - p) / tr_p0
-    i2 = 100.0 * tau2 / (vt + tau2) if method != "FE" else _fe_heterogeneity(qe, k - p)[0]
-    r2: float | None = None
-    if method != "FE":
-        from registry.pooling.models import tau2_estimate
-
-        t0 = tau2_estimate(y, v, method)
-        # pseudo-R2 (Raudenbush 2009): proportional reduction in tau2, truncated at 0
-        r2 = max(0.0, 100.0 * (t0 - tau2) / t0) if t0 > 0 else 0.0
+    # omnibus test of the slope: F(1, k - p) under HKSJ, else chi2(1)
+    qm_p = float(fdtrc(1, k - p, qm)) if hksj else float(chdtrc(1, qm))
     return MetaRegression(
         intercept=float(b[0]), slope=float(b[1]), se_intercept=float(se[0]),
         se_slope=float(se[1]), stat_intercept=float(stat[0]), stat_slope=float(stat[1]),
@@ -691,6 +673,27 @@ def metareg(
         i2=float(i2), r2=r2, qe=qe, qe_pval=qe_p, qm=qm, qm_pval=qm_p, k=k, method=method,
         test=test,
     )
+
+
+def _metareg_heterogeneity(
+    x: np.ndarray, y: np.ndarray, v: np.ndarray, tau2: float, method: str,
+) -> tuple[float, float, float, float | None]:
+    """Residual QE and its p-value, residual I2 and pseudo-R2 of a meta-regression."""
+    k, p = x.shape
+    w0 = 1.0 / v
+    _b0, inv0, r0 = _wls(x, y, w0)
+    qe = float((w0 * r0) @ r0)
+    # residual I2 with the typical within-study variance (k - p)/tr(P) (metafor)
+    xtw0 = x.T * w0
+    tr_p0 = w0.sum() - np.trace(inv0 @ (xtw0 * w0) @ x)
+    vt = (k - p) / tr_p0
+    i2 = 100.0 * tau2 / (vt + tau2) if method != "FE" else _fe_heterogeneity(qe, k - p)[0]
+    r2: float | None = None
+    if method != "FE":
+        t0 = tau2_estimate(y, v, method)
+        # pseudo-R2 (Raudenbush 2009): proportional reduction in tau2, truncated at 0
+        r2 = max(0.0, 100.0 * (t0 - tau2) / t0) if t0 > 0 else 0.0
+    return qe, float(chdtrc(k - p, qe)), float(i2), r2
 
 
 # ----------------------------------------------------------------------------- trim and fill
@@ -753,6 +756,24 @@ def trimfill(
     ys = -y if side == "right" else y.copy()
     ix = np.argsort(ys, kind="stable")
     ys, vs = ys[ix], v[ix]
+    k0, b = _trimfill_k0(ys, vs, method, estimator)
+    if k0 > 0:
+        fill = 2 * b - ys[k - k0:]
+        fy = -fill if side == "right" else fill
+        fv = vs[k - k0:]
+        res = rma(np.concatenate([y, fy]), np.concatenate([v, fv]), method=method, level=level,
+                  measure=measure, tau2_ci=False)
+    else:
+        fy, fv = np.empty(0), np.empty(0)
+        res = rma(y, v, method=method, level=level, measure=measure, tau2_ci=False)
+    return TrimFillResult(k0, side, res.estimate, res.se, res.ci_lb, res.ci_ub,
+                          tuple(fy.tolist()), tuple(fv.tolist()), res)
+
+
+def _trimfill_k0(ys: np.ndarray, vs: np.ndarray, method: str,
+                 estimator: str) -> tuple[int, float]:
+    """Duval & Tweedie's iteration on sorted, side-flipped estimates: (k0, trimmed estimate)."""
+    k = ys.size
     k0, k0_prev, b = 0, -1, 0.0
     it = 0
     while k0 != k0_prev:
@@ -773,14 +794,4 @@ def trimfill(
             neg = ranks[yc < 0]
             k0_raw = (k - (neg.max() if neg.size else 0)) - 1
         k0 = int(max(0, round(k0_raw)))
-    if k0 > 0:
-        fill = 2 * b - ys[k - k0:]
-        fy = -fill if side == "right" else fill
-        fv = vs[k - k0:]
-        res = rma(np.concatenate([y, fy]), np.concatenate([v, fv]), method=method, level=level,
-                  measure=measure, tau2_ci=False)
-    else:
-        fy, fv = np.empty(0), np.empty(0)
-        res = rma(y, v, method=method, level=level, measure=measure, tau2_ci=False)
-    return TrimFillResult(k0, side, res.estimate, res.se, res.ci_lb, res.ci_ub,
-                          tuple(fy.tolist()), tuple(fv.tolist()), res)
+    return k0, b
