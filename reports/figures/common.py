@@ -321,63 +321,77 @@ def finish_svg(raw: str, *, key: str, title: str, desc: str,
     root = etree.fromstring(raw.encode("utf-8"), parser)
     for meta in root.findall(f"{{{SVG_NS}}}metadata"):
         root.remove(meta)
-
-    referenced: set[str] = set()
-    href_attr = f"{{{XLINK_NS}}}href"
+    referenced = _referenced_ids(root)
     for el in root.iter():
-        for attr in (href_attr, "href"):
+        if isinstance(el.tag, str):
+            _scope_element(el, key, referenced)
+    if labels:
+        _append_labels(root, labels)
+    add_accessibility(root, key=key, title=title, desc=desc)
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, encoding="unicode")
+
+
+_HREF = f"{{{XLINK_NS}}}href"
+
+
+def _referenced_ids(root: etree._Element) -> set[str]:
+    """Ids some element points at (href="#id" or url(#id))."""
+    referenced: set[str] = set()
+    for el in root.iter():
+        for attr in (_HREF, "href"):
             v = el.get(attr)
             if v and v.startswith("#"):
                 referenced.add(v[1:])
         for name, v in el.attrib.items():
             if "url(#" in v and name != "id":
                 referenced.update(_URL_REF.findall(v))
+    return referenced
 
+
+def _scope_element(el: etree._Element, key: str, referenced: set[str]) -> None:
+    """Per-figure ids and references, gids as classes, plain href, scoped style rules."""
     def rename(i: str) -> str:
         return f"{key}-{i}"
 
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        i = el.get("id")
-        if i is not None and i.startswith("c--"):
-            # gid "c--study-square--3" -> class="study-square" (for tests and CSS)
-            el.set("class", i.split("--")[1])
+    i = el.get("id")
+    if i is not None and i.startswith("c--"):
+        # gid "c--study-square--3" -> class="study-square" (for tests and CSS)
+        el.set("class", i.split("--")[1])
+        del el.attrib["id"]
+    elif i is not None:
+        if i in referenced:
+            el.set("id", rename(i))
+        else:
             del el.attrib["id"]
-        elif i is not None:
-            if i in referenced:
-                el.set("id", rename(i))
-            else:
-                del el.attrib["id"]
-        v = el.get(href_attr)
-        if v is not None:
-            del el.attrib[href_attr]
-            el.set("href", "#" + rename(v[1:]) if v.startswith("#") else v)
-        elif el.get("href", "").startswith("#"):
-            el.set("href", "#" + rename(el.get("href")[1:]))
-        for name, v in list(el.attrib.items()):
-            if "url(#" in v and name != "id":
-                el.set(name, _URL_REF.sub(lambda m: f"url(#{rename(m.group(1))})", v))
-        if el.tag == f"{{{SVG_NS}}}style" and el.text:
-            el.text = re.sub(r"(^|\})\s*\*\s*\{", lambda m: f"{m.group(1)}#{key} *{{", el.text)
+    v = el.get(_HREF)
+    if v is not None:
+        del el.attrib[_HREF]
+        el.set("href", "#" + rename(v[1:]) if v.startswith("#") else v)
+    elif el.get("href", "").startswith("#"):
+        el.set("href", "#" + rename(el.get("href")[1:]))
+    for name, v in list(el.attrib.items()):
+        if "url(#" in v and name != "id":
+            el.set(name, _URL_REF.sub(lambda m: f"url(#{rename(m.group(1))})", v))
+    if el.tag == f"{{{SVG_NS}}}style" and el.text:
+        el.text = re.sub(r"(^|\})\s*\*\s*\{", lambda m: f"{m.group(1)}#{key} *{{", el.text)
 
-    if labels:
-        group = etree.SubElement(root, f"{{{SVG_NS}}}g")
-        group.set("class", "figure-text")
-        group.text = "\n"
-        for lab in labels:
-            el = _label_element(lab)
-            if lab.cls:
-                wrap = etree.SubElement(group, f"{{{SVG_NS}}}g")
-                wrap.set("class", lab.cls)
-                wrap.append(el)
-                wrap.tail = "\n"
-            else:
-                group.append(el)
-                el.tail = "\n"
-    add_accessibility(root, key=key, title=title, desc=desc)
-    etree.cleanup_namespaces(root)
-    return etree.tostring(root, encoding="unicode")
+
+def _append_labels(root: etree._Element, labels: tuple[Label, ...] | list[Label]) -> None:
+    """The table text as <text> elements in one <g class="figure-text">."""
+    group = etree.SubElement(root, f"{{{SVG_NS}}}g")
+    group.set("class", "figure-text")
+    group.text = "\n"
+    for lab in labels:
+        el = _label_element(lab)
+        if lab.cls:
+            wrap = etree.SubElement(group, f"{{{SVG_NS}}}g")
+            wrap.set("class", lab.cls)
+            wrap.append(el)
+            wrap.tail = "\n"
+        else:
+            group.append(el)
+            el.tail = "\n"
 
 
 def add_accessibility(root: etree._Element, *, key: str, title: str, desc: str) -> None:
