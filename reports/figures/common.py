@@ -97,6 +97,16 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
+def inch_canvas(fig: Figure):
+    """An invisible axes covering ``fig`` in inches, y growing downwards (table text, grids)."""
+    w, h = fig.get_size_inches()
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)
+    ax.set_axis_off()
+    return ax
+
+
 def gid(cls: str, n: int | str = 0) -> str:
     """Artist gid that ``finish_svg`` turns into ``class="cls"`` on the artist's group."""
     return f"c--{cls}--{n}"
@@ -272,11 +282,7 @@ def figure_to_svg(fig: Figure, key: str, title: str, desc: str,
 
 def _label_overlay(fig: Figure, labels: tuple[Label, ...] | list[Label]):
     """Draw ``labels`` with matplotlib (for PNG previews only; same positions as the SVG)."""
-    w, h = fig.get_size_inches()
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.set_axis_off()
+    ax = inch_canvas(fig)
     ax.patch.set_visible(False)
     for lab in labels:
         ax.text(lab.x, lab.y + BASELINE * lab.size / 72, lab.text, fontsize=lab.size,

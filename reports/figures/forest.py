@@ -36,6 +36,7 @@ from .common import (
     fmt_weight,
     gid,
     heterogeneity_text,
+    inch_canvas,
     new_figure,
     safe_exp,
     subgroup_test_text,
@@ -403,10 +404,7 @@ def _frame(table: _Table) -> _Frame:
 def _render(table: _Table, key: str, title: str, desc: str) -> str:
     fr = _frame(table)
     fig = new_figure(fr.width, fr.height)
-    canvas = fig.add_axes((0, 0, 1, 1))
-    canvas.set_xlim(0, fr.width)
-    canvas.set_ylim(fr.height, 0)
-    canvas.set_axis_off()
+    canvas = inch_canvas(fig)
     _header(fr, canvas)
     for i, row in enumerate(table.body):
         _row_text(fr, row, fr.row_y(i))

@@ -16,6 +16,7 @@ from .common import (
     figure_key,
     figure_to_svg,
     gid,
+    inch_canvas,
     new_figure,
     text_width,
 )
@@ -182,10 +183,7 @@ def _traffic_frame(table: RobTable) -> _Traffic:
 def _traffic(table: RobTable, key: str) -> str:
     tr = _traffic_frame(table)
     fig = new_figure(tr.width, tr.height)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, tr.width)
-    ax.set_ylim(tr.height, 0)
-    ax.set_axis_off()
+    ax = inch_canvas(fig)
     _traffic_header(ax, tr, len(table.rows))
     used = _traffic_dots(ax, tr, table)
     _traffic_legend(ax, tr, table.tool, used, len(table.rows))
@@ -315,10 +313,7 @@ def _summary(table: RobTable, bars: list[tuple[str, dict[str, float]]], weighted
     width = margin + label_w + bar_w + 0.3
     height = margin + len(bars) * row_h + 0.9
     fig = new_figure(width, height)
-    canvas = fig.add_axes((0, 0, 1, 1))
-    canvas.set_xlim(0, width)
-    canvas.set_ylim(height, 0)
-    canvas.set_axis_off()
+    canvas = inch_canvas(fig)
     x0 = margin + label_w
     ax = fig.add_axes((x0 / width, 1 - (margin + len(bars) * row_h) / height, bar_w / width,
                        len(bars) * row_h / height))
