@@ -461,15 +461,21 @@ def map_columns(table: pd.DataFrame, mapping: dict[str, str], source: str) -> pd
     """Rename the table's columns to analysis fields (the file itself is not changed).
 
     ``nonevents1``/``nonevents2`` become ``n1 = events1 + nonevents1`` (and arm 2 alike).
+    A column mapped to ``study`` replaces a ``study`` column the file already has.
     """
     absent = [c for c in mapping if c not in table.columns]
     if absent:
         raise InputError(f"{source}: --map names column(s) {', '.join(map(repr, absent))} "
                          f"that the file lacks; its columns are {', '.join(table.columns)}")
     clash = [f for c, f in mapping.items() if f in table.columns and f not in mapping]
+    if "study" in clash:
+        # the user named the label column: the file's own "study" column is not used
+        table = table.drop(columns="study")
+        clash.remove("study")
     if clash:
         raise InputError(f"{source}: --map would give two columns the name "
-                         f"{', '.join(map(repr, clash))}; map or rename the existing one")
+                         f"{', '.join(map(repr, clash))}; the file already has a column of "
+                         "that name")
     out = table.rename(columns=mapping)
     for arm in ("1", "2"):
         non = f"nonevents{arm}"

@@ -174,7 +174,7 @@ def test_errors_are_one_line_with_exit_codes(app, tmp_path) -> None:
 BCG_MAP = ("--map", "tpos=events1", "--map", "tneg=nonevents1", "--map", "cpos=events2",
            "--map", "cneg=nonevents2", "--map", "author=study")
 NORMAND_MAP = ("--map", "n1i=n1", "--map", "m1i=mean1", "--map", "sd1i=sd1", "--map", "n2i=n2",
-               "--map", "m2i=mean2", "--map", "sd2i=sd2")  # its own "study" column numbers them
+               "--map", "m2i=mean2", "--map", "sd2i=sd2", "--map", "source=study")
 
 
 @pytest.mark.parametrize(("csv", "args", "ref", "model"), [
@@ -192,6 +192,13 @@ def test_map_reads_the_example_csvs_unedited(app, shared, reference_dir, csv, ar
     for key in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "Q"):
         assert out[key] == _approx(expected["models"][model][key]), key
     assert out["yi"] == [_approx(x) for x in expected["effect_sizes"]["yi"]]
+
+
+def test_map_to_study_replaces_the_files_study_column(app, shared) -> None:
+    res = _run(app, shared / "examples" / "normand1999_stroke_los.csv", "--measure", "MD",
+               *NORMAND_MAP, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["studies"][:2] == ["Edinburgh", "Orpington-Mild"]
 
 
 def test_map_keeps_repeated_labels_distinct(app, shared) -> None:
@@ -216,3 +223,11 @@ def test_map_errors_are_one_line(app, shared, item, message) -> None:
     assert "Traceback" not in res.output
     if message:
         assert message in res.output
+
+
+def test_map_onto_an_existing_column_is_refused(app, tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("study,yi,vi,y2\nA,0.1,0.1,0.3\nB,0.2,0.1,0.4\n")
+    res = _run(app, path, "--map", "y2=yi")
+    assert res.exit_code != 0
+    assert "already has a column" in res.output and "'yi'" in res.output
