@@ -176,6 +176,20 @@ class _LazyFits(Sequence[MetaResult]):
     def __len__(self) -> int:
         return int(self.cols["estimate"].size)
 
+    def _key(self) -> tuple:
+        return (self._method, self._test, self._measure, self._level,
+                *(self.cols[n].tobytes() for n in _SEQ_FIELDS))
+
+    def __eq__(self, other: object) -> bool:
+        # value equality, as the tuple of MetaResults it stands for
+        return isinstance(other, _LazyFits) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"_LazyFits({len(self)} fits, {self._method})"
+
     def __getitem__(self, i: int) -> MetaResult:  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]  # type: ignore[return-value]
