@@ -280,7 +280,8 @@ def _sums_at(yc: np.ndarray, v: np.ndarray, tau2: np.ndarray,
     t0 = float(np.median(t))
     s = float(v.min()) + t0
     r = (t - t0) / s
-    near = np.abs(r) <= 0.1
+    # below ~100 studies summing directly is cheaper than setting up the series
+    near = (np.abs(r) <= 0.1) & (k > 4 * _TAYLOR_TERMS)
     out = np.empty((rows.size, 3))
     if near.any():
         u = s / (v + t0)
