@@ -6,6 +6,7 @@ fit and the ratio to each baseline, plus the throughput of the vectorised batch 
     python bench/bench_pooling.py            # metafor measured here if Rscript + metafor exist,
                                              # otherwise the figures measured in issue 3
     python bench/bench_pooling.py --with-r   # apt-get install r-cran-metafor first if needed
+    python bench/bench_pooling.py --loo-k 100000   # leave-one-out scale run (default k)
 
 Baselines (issue 3, measured on the project machine): metafor 3.8 about 1.6 ms per DL fit,
 2.9 ms per PM fit, 22 ms per leave-one-out on 13 studies; statsmodels about 0.055 ms per DL
@@ -17,10 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
@@ -262,7 +266,8 @@ def crosscheck_with_r(n: int) -> None:
         print(f"  {key:<26}{worst[key]:.1e}")
 
 
-def bench_batch(n_analyses: int, k: int) -> None:
+def bench_batch(n_analyses: int, k: int) -> float:
+    """Throughput of rma_batch against one rma() per analysis; returns DL analyses/s."""
     rng = np.random.default_rng(20250101)
     vi = rng.uniform(0.01, 0.5, size=(n_analyses, k))
     yi = rng.normal(-0.5, np.sqrt(vi + 0.1))
@@ -270,17 +275,76 @@ def bench_batch(n_analyses: int, k: int) -> None:
     print(f"{'method':<8}{'total s':>10}{'us/analysis':>14}{'analyses/s':>14}"
           f"{'scalar us':>12}{'batch gain':>12}")
     sub = 300
+    rates = {}
     for method in ("FE", "DL", "REML", "PM"):
         t = per_call(lambda m=method: rma_batch(yi, vi, method=m), budget=1.0)
         ts = per_call(lambda m=method: [rma(yi[i], vi[i], method=m) for i in range(sub)],
                       budget=1.0) / sub
         per = t / n_analyses
+        rates[method] = 1 / per
         print(f"{method:<8}{t:>10.3f}{per * 1e6:>14.2f}{1 / per:>14,.0f}{ts * 1e6:>12.1f}"
               f"{ts / per:>11.1f}x")
     # a check that the batch equals the scalar path
     b = rma_batch(yi[:50], vi[:50], method="REML")
     worst = max(abs(b.tau2[i] - rma(yi[i], vi[i], method="REML").tau2) for i in range(50))
     print(f"max |tau2 batch - scalar| over 50 REML fits: {worst:.2e}")
+    return rates["DL"]
+
+
+def _loo_child(k: int, method: str) -> None:
+    """One leave-one-out run in a fresh process: prints JSON with times and peak RSS.
+
+    Anchor (same process): one fit of all k studies with ``rma``.
+    """
+    rng = np.random.default_rng(11)
+    v = rng.uniform(0.01, 0.5, k)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    rma(y, v, method=method, tau2_ci=False)
+    anchor = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    seq = leave_one_out(y, v, method=method)
+    est = seq.column("estimate")
+    secs = time.perf_counter() - t0
+    # a spot check against a plain refit, so the figure is of a correct computation
+    one = rma(np.delete(y, k // 2), np.delete(v, k // 2), method=method, tau2_ci=False)
+    print(json.dumps({"k": k, "method": method, "seconds": secs, "anchor": anchor,
+                      "rss_before_mb": rss0 / 1024,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "check": abs(est[k // 2] - one.estimate) / abs(one.estimate)}))
+
+
+def bench_loo_scale(k: int) -> None:
+    """Leave-one-out at large k (issue 11): time and peak RSS per method, each in its own
+    process so that peak RSS is that run's."""
+    print(f"\nLeave-one-out at scale (each run in a fresh process; anchor: one {k:,}-study fit)")
+    print(f"{'method':<8}{'k':>9}{'seconds':>10}{'x anchor':>10}{'peak RSS MB':>13}"
+          f"{'RSS before MB':>15}{'check':>10}")
+    runs = [("FE", k), ("DL", k), ("REML", min(k, 2000)), ("PM", min(k, 2000))]
+    for method, kk in runs:
+        out = subprocess.run([sys.executable, __file__, "--loo-child", str(kk), method],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout)
+        print(f"{method:<8}{kk:>9,}{r['seconds']:>10.2f}{r['seconds'] / r['anchor']:>10.0f}"
+              f"{r['peak_rss_mb']:>13.0f}{r['rss_before_mb']:>15.0f}{r['check']:>10.1e}")
+    print("FE and DL: sums minus the left-out term (DL's random-effects sums by a power series "
+          "in tau2), O(k) memory and time.\nREML and PM: blocks of refits, O(k) memory, "
+          "O(k^2) time per iteration (shown at k = 2,000; time grows with k^2).")
+
+
+def machine() -> str:
+    """The machine, for figures quoted in the README."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, load average {load:.1f} at start"
 
 
 def main() -> None:
@@ -291,7 +355,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=10000, help="analyses in the batch benchmark")
     ap.add_argument("--crosscheck", type=int, default=60,
                     help="random data sets to compare with metafor when R is available (0: off)")
+    ap.add_argument("--loo-k", type=int, default=100_000,
+                    help="studies in the leave-one-out scale run (0: off)")
+    ap.add_argument("--loo-child", nargs=2, metavar=("K", "METHOD"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.loo_child:
+        _loo_child(int(args.loo_child[0]), args.loo_child[1])
+        return
+    print(f"Machine: {machine()}")
 
     cases = load_cases()
     main_case = cases["bcg_OR"]
@@ -337,7 +408,11 @@ def main() -> None:
         print(f"{cname:<28}{k:>4}" + "".join(
             f"{t[n] * 1e3:>9.4f}" if n in t else f"{'-':>9}" for n in names))
 
-    bench_batch(args.batch, 13)
+    dl_rate = bench_batch(args.batch, 13)
+    print(f"\nFor the README: batch {dl_rate / 1e6:.2f} M DL fits/s ({args.batch:,} analyses "
+          f"of 13 studies; `python bench/bench_pooling.py`; {machine()})")
+    if args.loo_k:
+        bench_loo_scale(args.loo_k)
     if args.crosscheck and have_metafor():
         crosscheck_with_r(args.crosscheck)
 

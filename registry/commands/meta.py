@@ -39,13 +39,19 @@ def meta(
     as_json: bool = typer.Option(
         False, "--json", help="Print one JSON object (reference-file field names, log OR/RR)."
     ),
+    mapping: list[str] = typer.Option(
+        [], "--map", metavar="COLUMN=FIELD",
+        help="Read COLUMN as FIELD (repeatable), e.g. --map n1i=n1 --map m1i=mean1. Fields: "
+        "study, n1, mean1, sd1, n2, mean2, sd2, events1, events2, nonevents1, nonevents2 "
+        "(n = events + non-events), yi, vi, sei, ci_lb, ci_ub.",
+    ),
 ) -> None:
     """Ad-hoc meta-analysis of a CSV (metafor's answer without R)."""
     from registry.pooling.api import format_table, meta_csv
 
     analysis = call(
         meta_csv, input_csv, measure=measure, method=method, hksj=hksj, preset=preset, by=by,
-        leave_one_out=leave_one_out, cumulative=cumulative,
+        leave_one_out=leave_one_out, cumulative=cumulative, mapping=mapping,
     )
     if as_json:
         typer.echo(json.dumps(analysis.to_json_dict(), indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,10 @@ from registry.pooling.around import (
     TrimFillResult,
     subgroups_from_fit,
 )
-from registry.pooling.effects import CONTINUOUS, DICHOTOMOUS, MEASURES, RATIO, EffectSizes, escalc
+from registry.pooling.effects import CONTINUOUS, DICHOTOMOUS, MEASURES, EffectSizes, escalc
 from registry.pooling.models import MetaResult, rma, rma_mh, rma_mh_dl, rma_peto
 from registry.pooling.presets import Preset, get_preset
+from schemas.values import Z975, is_missing, is_ratio
 
 ALL_METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM", "MH", "PETO")
 INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -64,7 +66,7 @@ class Analysis:
     @property
     def log_scale(self) -> bool:
         """True when estimates are log OR / log RR (exponentiate to present them)."""
-        return self.measure in RATIO
+        return is_ratio(self.measure)
 
     def to_json_dict(self) -> dict[str, object]:
         """The analysis with the reference files' field names (OR/RR on the log scale)."""
@@ -141,6 +143,31 @@ def _order_key(table: pd.DataFrame, col: str) -> np.ndarray:
     return np.array([d.timestamp() if not pd.isna(d) else np.nan for d in dates], dtype=float)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`analyse` was asked for, resolved against the preset."""
+
+    measure: str
+    kind: str
+    method: str
+    hksj: bool
+    preset: Preset | None
+    revman_dich: bool  # Review Manager's 2x2 models (MH fixed effect, DL from the MH Q)
+    level: float
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """The studies that enter the model and the main fit."""
+
+    idx: np.ndarray  # rows of the table pooled
+    labels: list[str]
+    sub: dict[str, np.ndarray]
+    es: EffectSizes
+    main: MetaResult
+    fit: Fit | None  # per-subset refit for MH/Peto/RevMan DL; None: inverse variance
+
+
 def analyse(
     table: pd.DataFrame,
     *,
@@ -168,7 +195,40 @@ def analyse(
     Egger's test and trim-and-fill (FE, L0) are added when 10 or more studies are pooled.
     ``missing="drop"`` leaves out studies with missing numbers, naming each in ``notes`` (as
     metafor's na.omit); ``"error"`` raises StatsError naming the first one instead.
+    Repeated study labels are allowed (rows stay distinct) and numbered in the output as
+    metafor does ("Rosenthal.1", "Rosenthal.2").
     """
+    plan = _plan(measure, method, hksj, preset, missing, level)
+    if not isinstance(table, pd.DataFrame) or len(table) == 0:
+        raise StatsError("the table has no studies")
+    labels_all = _study_labels(table, study_col)
+    cols, notes = _input_columns(table, plan, labels_all)
+    for c in (by, cumulative, moderator):
+        if c and c not in table.columns:
+            raise InputError(f"column {c!r} not found; columns are {', '.join(table.columns)}")
+    keep, excluded = _rows_to_pool(cols, labels_all, plan, missing, notes)
+    pooled = _pool(cols, keep, labels_all, plan, notes)
+    y, v = pooled.es.yi, pooled.es.vi
+    eg, tf = _small_study_tests(y, v, plan, pooled.labels, notes)
+    return Analysis(
+        measure=plan.measure, method=plan.method, hksj=plan.hksj,
+        preset=plan.preset.name if plan.preset else None, result=pooled.main,
+        effect_sizes=pooled.es, studies=tuple(pooled.labels), excluded=tuple(excluded),
+        subgroups=_subgroups(table, by, pooled, plan, notes) if by else None, by=by,
+        leave_one_out=(_around.leave_one_out(y, v, method=plan.method, hksj=plan.hksj,
+                                             level=level, measure=plan.measure,
+                                             labels=pooled.labels, fit=pooled.fit)
+                       if leave_one_out else None),
+        cumulative=_cumulative(table, cumulative, pooled, plan) if cumulative else None,
+        cumulative_by=cumulative, egger=eg, trimfill=tf,
+        metareg=_metareg(table, moderator, pooled, plan) if moderator else None,
+        notes=tuple(notes),
+    )
+
+
+def _plan(measure: str, method: str | None, hksj: bool | None, preset: str | None,
+          missing: str, level: float) -> _Plan:
+    """Check the options and resolve them against the preset (explicit options win)."""
     measure = measure.upper()
     if measure not in MEASURES:
         raise StatsError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
@@ -191,144 +251,170 @@ def analyse(
     revman_dich = pre is not None and pre.dichotomous == "MH" and kind == "dichotomous"
     if revman_dich and meth == "FE":
         meth = "MH"  # Review Manager's fixed effect for dichotomous data is Mantel-Haenszel
+    return _Plan(measure, kind, meth, use_hksj, pre, revman_dich, level)
 
-    if not isinstance(table, pd.DataFrame) or len(table) == 0:
-        raise StatsError("the table has no studies")
-    labels_all = (
-        [str(x) for x in table[study_col].tolist()] if study_col in table.columns
-        else [str(i + 1) for i in range(len(table))]
-    )
-    if len(set(labels_all)) != len(labels_all):
-        dup = sorted({x for x in labels_all if labels_all.count(x) > 1})
-        raise InputError(f"study labels must be unique; repeated: {', '.join(dup)}")
 
-    need = list(INPUT_COLUMNS[kind])
-    if kind == "generic" and "vi" not in table.columns:
+def _study_labels(table: pd.DataFrame, study_col: str) -> list[str]:
+    """Row labels; repeated ones numbered ".1", ".2" as metafor's ``.make.unique`` does."""
+    labels = ([str(x) for x in table[study_col].tolist()] if study_col in table.columns
+              else [str(i + 1) for i in range(len(table))])
+    counts = Counter(labels)
+    seen: Counter[str] = Counter()
+    out = []
+    for lab in labels:
+        if counts[lab] > 1:
+            seen[lab] += 1
+            lab = f"{lab}.{seen[lab]}"
+        out.append(lab)
+    return out
+
+
+def _input_columns(table: pd.DataFrame, plan: _Plan,
+                   labels: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The numeric input columns of the measure (GEN: yi with vi, sei or a CI) and notes."""
+    need = list(INPUT_COLUMNS[plan.kind])
+    if plan.kind == "generic" and "vi" not in table.columns:
         if "sei" in table.columns:
             need = ["yi", "sei"]
         elif {"ci_lb", "ci_ub"} <= set(table.columns):
             need = ["yi", "ci_lb", "ci_ub"]
     absent = [c for c in need if c not in table.columns]
     if absent:
-        raise InputError(
-            f"measure {measure} needs columns {', '.join(need)}; missing: {', '.join(absent)}"
-        )
-    _bad_numbers(table, need, labels_all)
+        raise InputError(f"measure {plan.measure} needs columns {', '.join(need)}; "
+                         f"missing: {', '.join(absent)}")
+    _bad_numbers(table, need, labels)
     cols = {c: _column(table, c) for c in need}
     notes: list[str] = []
     if "sei" in cols:
         cols = {"yi": cols["yi"], "vi": cols["sei"] ** 2}
     elif "ci_lb" in cols:
         # SE from a CI on the analysis scale (Cochrane Handbook 6.3.1): (ub - lb) / (2 z)
-        se = (cols["ci_ub"] - cols["ci_lb"]) / (2 * float(ndtri(1 - (1 - level) / 2)))
-        notes.append(f"vi derived from ci_lb/ci_ub as ((ci_ub - ci_lb) / (2 z_{level:g}))^2")
+        se = (cols["ci_ub"] - cols["ci_lb"]) / (2 * float(ndtri(1 - (1 - plan.level) / 2)))
+        notes.append(f"vi derived from ci_lb/ci_ub as ((ci_ub - ci_lb) / (2 z_{plan.level:g}))^2")
         cols = {"yi": cols["yi"], "vi": se**2}
+    return cols, notes
 
+
+def _rows_to_pool(cols: dict[str, np.ndarray], labels: list[str], plan: _Plan, missing: str,
+                  notes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Rows with every number (as metafor's na.omit) and, for Review Manager, without double
+    zero tables; the labels left out (each with a note)."""
     excluded: list[str] = []
-    miss = np.zeros(len(table), dtype=bool)
+    miss = np.zeros(len(labels), dtype=bool)
     for c in cols.values():
         miss |= np.isnan(c)
-    extra_cols = [c for c in (by, cumulative, moderator) if c]
-    for c in extra_cols:
-        if c not in table.columns:
-            raise InputError(f"column {c!r} not found; columns are {', '.join(table.columns)}")
     for i in np.flatnonzero(miss):
         names = [c for c, a in cols.items() if np.isnan(a[i])]
-        msg = f"study {labels_all[i]!r} (row {i + 2}): missing {', '.join(names)}"
+        msg = f"study {labels[i]!r} (row {i + 2}): missing {', '.join(names)}"
         if missing == "error":
             raise StatsError(msg)
         notes.append(msg + "; left out")
-        excluded.append(labels_all[i])
+        excluded.append(labels[i])
     keep = ~miss
-    if kind == "dichotomous":
-        drop00 = pre.drop00 and measure in RATIO if pre else False
+    pre = plan.preset
+    if plan.kind == "dichotomous" and pre is not None and pre.drop00 and is_ratio(plan.measure):
         e1, e2 = cols["events1"], cols["events2"]
         both0 = keep & (((e1 == 0) & (e2 == 0)) | ((e1 == cols["n1"]) & (e2 == cols["n2"])))
-        if drop00:
-            for i in np.flatnonzero(both0):
-                what = "no events" if e1[i] == 0 else "only events"
-                notes.append(f"study {labels_all[i]!r}: {what} in both arms; left out of the "
-                              f"{measure} (Review Manager)")
-                excluded.append(labels_all[i])
-            keep &= ~both0
+        for i in np.flatnonzero(both0):
+            what = "no events" if e1[i] == 0 else "only events"
+            notes.append(f"study {labels[i]!r}: {what} in both arms; left out of the "
+                         f"{plan.measure} (Review Manager)")
+            excluded.append(labels[i])
+        keep &= ~both0
+    return keep, excluded
+
+
+def _pool(cols: dict[str, np.ndarray], keep: np.ndarray, labels_all: list[str], plan: _Plan,
+          notes: list[str]) -> _Pooled:
+    """Effect sizes of the pooled rows and the main model."""
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         raise StatsError("no study has the numbers this analysis needs")
     labels = [labels_all[i] for i in idx]
     sub = {c: a[idx] for c, a in cols.items()}
-    es = escalc(measure, labels=labels, **sub)
+    es = escalc(plan.measure, labels=labels, **sub)
     notes.extend(es.notes)
+    fit = _two_by_two_fit(sub, es, labels, plan)
+    if fit is not None:
+        main = fit(np.arange(idx.size))
+    else:  # inverse variance: the around-functions fit it themselves (vectorised)
+        main = rma(es.yi, es.vi, method=plan.method, hksj=plan.hksj, level=plan.level,
+                   measure=plan.measure, labels=labels)
+    return _Pooled(idx, labels, sub, es, main, fit)
+
+
+def _two_by_two_fit(sub: dict[str, np.ndarray], es: EffectSizes, labels: list[str],
+                    plan: _Plan) -> Fit | None:
+    """Refit on a subset of studies for MH, Peto and Review Manager's DL (None otherwise)."""
+    meth, measure, level = plan.method, plan.measure, plan.level
+    if not (meth in ("MH", "PETO") or (plan.revman_dich and meth == "DL")):
+        return None
+    e1, t1, e2, t2 = sub["events1"], sub["n1"], sub["events2"], sub["n2"]
     y, v = es.yi, es.vi
 
-    fit: Fit | None
-    if meth in ("MH", "PETO") or (revman_dich and meth == "DL"):
-        e1, t1, e2, t2 = sub["events1"], sub["n1"], sub["events2"], sub["n2"]
+    def fit(ix: np.ndarray) -> MetaResult:
+        labs = [labels[i] for i in ix]
         if meth == "MH":
-            def fit(ix: np.ndarray) -> MetaResult:
-                return rma_mh(e1[ix], t1[ix], e2[ix], t2[ix], measure, level=level,
-                              labels=[labels[i] for i in ix])
-        elif meth == "PETO":
-            def fit(ix: np.ndarray) -> MetaResult:
-                return rma_peto(e1[ix], t1[ix], e2[ix], t2[ix], level=level,
-                                labels=[labels[i] for i in ix])
-        else:
-            def fit(ix: np.ndarray) -> MetaResult:
-                if ix.size == 1:
-                    return rma(y[ix], v[ix], method="FE", level=level, measure=measure,
-                               labels=[labels[i] for i in ix], tau2_ci=False)
-                return rma_mh_dl(e1[ix], t1[ix], e2[ix], t2[ix], measure, level=level,
-                                 labels=[labels[i] for i in ix])
-        main = fit(np.arange(idx.size))
-    else:
-        main = rma(y, v, method=meth, hksj=use_hksj, level=level, measure=measure,
-                   labels=labels)
-        fit = None  # inverse variance: the around-functions fit it themselves (vectorised)
+            return rma_mh(e1[ix], t1[ix], e2[ix], t2[ix], measure, level=level, labels=labs)
+        if meth == "PETO":
+            return rma_peto(e1[ix], t1[ix], e2[ix], t2[ix], level=level, labels=labs)
+        if ix.size == 1:
+            return rma(y[ix], v[ix], method="FE", level=level, measure=measure, labels=labs,
+                       tau2_ci=False)
+        return rma_mh_dl(e1[ix], t1[ix], e2[ix], t2[ix], measure, level=level, labels=labs)
 
-    sg = None
-    if by:
-        raw = table[by].iloc[idx]
-        groups = []
-        for lab, g in zip(labels, raw.tolist(), strict=True):
-            if g is None or pd.isna(g) or str(g).strip() == "":
-                notes.append(f"study {lab!r}: no value in {by!r}; subgroup 'missing'")
-                groups.append("missing")
-            else:
-                groups.append(str(g))
-        sg = (subgroups_from_fit(groups, fit) if fit is not None else
-              _around.subgroups(y, v, groups, method=meth, hksj=use_hksj, level=level,
-                                measure=measure, labels=labels))
-    loo = (_around.leave_one_out(y, v, method=meth, hksj=use_hksj, level=level,
-                                 measure=measure, labels=labels, fit=fit)
-           if leave_one_out else None)
-    cum = None
-    if cumulative:
-        key = _order_key(table, cumulative)[idx]
-        cum = _around.cumulative(y, v, order=key, method=meth, hksj=use_hksj, level=level,
-                                 measure=measure, labels=labels, fit=fit)
+    return fit
+
+
+def _subgroups(table: pd.DataFrame, by: str, pooled: _Pooled, plan: _Plan,
+               notes: list[str]) -> SubgroupAnalysis:
+    """The model within each level of ``by``; an empty cell is the subgroup "missing"."""
+    groups = []
+    for lab, g in zip(pooled.labels, table[by].iloc[pooled.idx].tolist(), strict=True):
+        if is_missing(g) or str(g).strip() == "":
+            notes.append(f"study {lab!r}: no value in {by!r}; subgroup 'missing'")
+            groups.append("missing")
+        else:
+            groups.append(str(g))
+    if pooled.fit is not None:
+        return subgroups_from_fit(groups, pooled.fit)
+    return _around.subgroups(pooled.es.yi, pooled.es.vi, groups, method=plan.method,
+                             hksj=plan.hksj, level=plan.level, measure=plan.measure,
+                             labels=pooled.labels)
+
+
+def _cumulative(table: pd.DataFrame, col: str, pooled: _Pooled, plan: _Plan) -> Sequential:
+    """Cumulative meta-analysis in ascending order of ``col`` (numbers or dates)."""
+    key = _order_key(table, col)[pooled.idx]
+    return _around.cumulative(pooled.es.yi, pooled.es.vi, order=key, method=plan.method,
+                              hksj=plan.hksj, level=plan.level, measure=plan.measure,
+                              labels=pooled.labels, fit=pooled.fit)
+
+
+def _small_study_tests(y: np.ndarray, v: np.ndarray, plan: _Plan, labels: list[str],
+                       notes: list[str]) -> tuple[EggerResult | None, TrimFillResult | None]:
+    """Egger's test and trim-and-fill from 10 studies; a failure is a note, never fatal."""
+    if y.size < SMALL_STUDY_MIN_K:
+        return None, None
     eg = tf = None
-    if y.size >= SMALL_STUDY_MIN_K:
-        # optional extras: a failure is reported in the notes, never fatal to the analysis
-        try:
-            eg = _around.egger(y, v, labels=labels)
-        except StatsError as exc:
-            notes.append(f"Egger's test not computed: {exc}")
-        try:
-            tf = _around.trimfill(y, v, method="FE", measure=measure, labels=labels)
-        except StatsError as exc:
-            notes.append(f"trim-and-fill not computed: {exc}")
-    mr = None
-    if moderator:
-        mr = _around.metareg(y, v, _column(table, moderator)[idx],
-                      method=meth if meth in ("FE", "DL", "REML", "PM") else "REML",
-                      hksj=use_hksj, level=level, labels=labels)
-    method_label = meth
-    return Analysis(
-        measure=measure, method=method_label, hksj=use_hksj,
-        preset=pre.name if pre else None, result=main, effect_sizes=es,
-        studies=tuple(labels), excluded=tuple(excluded), notes=tuple(notes), subgroups=sg,
-        by=by, leave_one_out=loo, cumulative=cum, cumulative_by=cumulative, egger=eg,
-        trimfill=tf, metareg=mr,
-    )
+    try:
+        eg = _around.egger(y, v, labels=labels)
+    except StatsError as exc:
+        notes.append(f"Egger's test not computed: {exc}")
+    try:
+        tf = _around.trimfill(y, v, method="FE", measure=plan.measure, labels=labels)
+    except StatsError as exc:
+        notes.append(f"trim-and-fill not computed: {exc}")
+    return eg, tf
+
+
+def _metareg(table: pd.DataFrame, moderator: str, pooled: _Pooled,
+             plan: _Plan) -> MetaRegression:
+    """Meta-regression on one column (REML where the main model is MH or Peto)."""
+    meth = plan.method if plan.method in ("FE", "DL", "REML", "PM") else "REML"
+    return _around.metareg(pooled.es.yi, pooled.es.vi, _column(table, moderator)[pooled.idx],
+                           method=meth, hksj=plan.hksj, level=plan.level,
+                           labels=pooled.labels)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -344,6 +430,66 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return df
 
 
+# Fields a CSV column can be mapped to (``--map col=field``): the input columns of
+# :func:`analyse`, the study label, and the non-events of a 2x2 table (metafor's bi/di:
+# n = events + non-events), as data sets such as metadat's dat.bcg give them.
+MAP_FIELDS: tuple[str, ...] = (
+    "study", "n1", "mean1", "sd1", "n2", "mean2", "sd2", "events1", "events2", "nonevents1",
+    "nonevents2", "yi", "vi", "sei", "ci_lb", "ci_ub",
+)
+
+
+def parse_mapping(items: Sequence[str]) -> dict[str, str]:
+    """``["n1i=n1", "m1i=mean1"]`` -> {column: field}; InputError naming a bad item."""
+    out: dict[str, str] = {}
+    for item in items:
+        col, sep, fld = (x.strip() for x in item.partition("="))
+        if not sep or not col or not fld:
+            raise InputError(f"--map {item!r}: write COLUMN=FIELD, e.g. n1i=n1")
+        if fld not in MAP_FIELDS:
+            raise InputError(f"--map {item!r}: unknown field {fld!r}; fields are "
+                             f"{', '.join(MAP_FIELDS)}")
+        if fld in out.values():
+            raise InputError(f"--map {item!r}: field {fld!r} is mapped twice")
+        if col in out:
+            raise InputError(f"--map {item!r}: column {col!r} is mapped twice")
+        out[col] = fld
+    return out
+
+
+def map_columns(table: pd.DataFrame, mapping: dict[str, str], source: str) -> pd.DataFrame:
+    """Rename the table's columns to analysis fields (the file itself is not changed).
+
+    ``nonevents1``/``nonevents2`` become ``n1 = events1 + nonevents1`` (and arm 2 alike).
+    A column mapped to ``study`` replaces a ``study`` column the file already has.
+    """
+    absent = [c for c in mapping if c not in table.columns]
+    if absent:
+        raise InputError(f"{source}: --map names column(s) {', '.join(map(repr, absent))} "
+                         f"that the file lacks; its columns are {', '.join(table.columns)}")
+    clash = [f for c, f in mapping.items() if f in table.columns and f not in mapping]
+    if "study" in clash:
+        # the user named the label column: the file's own "study" column is not used
+        table = table.drop(columns="study")
+        clash.remove("study")
+    if clash:
+        raise InputError(f"{source}: --map would give two columns the name "
+                         f"{', '.join(map(repr, clash))}; the file already has a column of "
+                         "that name")
+    out = table.rename(columns=mapping)
+    for arm in ("1", "2"):
+        non = f"nonevents{arm}"
+        if non not in out.columns:
+            continue
+        if f"events{arm}" not in out.columns or f"n{arm}" in out.columns:
+            raise InputError(f"{source}: --map ...={non} needs events{arm} mapped and no "
+                             f"n{arm} (n{arm} is events{arm} + {non})")
+        labels = _study_labels(out, "study")
+        _bad_numbers(out, [f"events{arm}", non], labels)
+        out[f"n{arm}"] = _column(out, f"events{arm}") + _column(out, non)
+    return out
+
+
 def meta_csv(
     path: str | Path,
     *,
@@ -354,13 +500,18 @@ def meta_csv(
     by: str | None = None,
     leave_one_out: bool = False,
     cumulative: str | None = None,
+    mapping: Sequence[str] = (),
 ) -> Analysis:
     """``registry meta INPUT.csv``: read the CSV and :func:`analyse` it.
 
-    Without ``measure``, a table with ``yi`` is analysed as GEN; otherwise the measure is
-    required (MD vs SMD, OR vs RR is a choice the user makes).
+    ``mapping``: ``COLUMN=FIELD`` items naming which CSV column holds which input field
+    (see :data:`MAP_FIELDS`), so a published data set is read as it is. Without
+    ``measure``, a table with ``yi`` is analysed as GEN; otherwise the measure is required
+    (MD vs SMD, OR vs RR is a choice the user makes).
     """
     table = read_table(path)
+    if mapping:
+        table = map_columns(table, parse_mapping(mapping), str(path))
     if measure is None:
         if "yi" in table.columns:
             measure = "GEN"
@@ -403,7 +554,7 @@ def format_table(analysis: Analysis) -> str:
         "",
         f"{'study':<24}{'estimate':>12}{'95% CI':>26}{'weight %':>10}",
     ]
-    crit = 1.959963984540054
+    crit = Z975
     for lab, yy, vv, w in zip(a.studies, a.effect_sizes.yi, a.effect_sizes.vi,
                               _weights_for_rows(a), strict=True):
         se = math.sqrt(vv)

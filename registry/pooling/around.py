@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
+from scipy.special import chdtrc, fdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
 from registry.pooling.effects import study_label
@@ -24,6 +24,7 @@ from registry.pooling.models import (
     _fe_heterogeneity,
     fisher_scoring,
     rma,
+    tau2_estimate,
 )
 
 if TYPE_CHECKING:
@@ -150,21 +151,76 @@ def subgroups(
 
 # ----------------------------------------------------------------------------- leave-one-out
 
+# Scalar fields of one fit, kept as one array each across the k refits of a sequential
+# analysis (O(k) memory); a refit's weights are rebuilt only when its MetaResult is read.
+_SEQ_FIELDS = ("estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "tau2", "i2", "h2", "q",
+               "q_pval", "k", "pi_lb", "pi_ub")
+# Elements of one (fits x studies) block of a chunked computation: bounds its memory.
+_BLOCK = 2_000_000
+
+
+class _LazyFits(Sequence[MetaResult]):
+    """The refits of a leave-one-out or cumulative analysis, built on access.
+
+    Holding k MetaResults with k weights each would take k^2 memory; this keeps one array per
+    scalar field and recomputes a refit's weights (1 / (vi + tau2) over its studies) when it
+    is read.
+    """
+
+    def __init__(self, cols: dict[str, np.ndarray], v: np.ndarray,
+                 members: Callable[[int], np.ndarray], method: str, test: str, measure: str,
+                 level: float) -> None:
+        self.cols, self._v, self._members = cols, v, members
+        self._method, self._test, self._measure, self._level = method, test, measure, level
+
+    def __len__(self) -> int:
+        return int(self.cols["estimate"].size)
+
+    def _key(self) -> tuple:
+        return (self._method, self._test, self._measure, self._level,
+                *(self.cols[n].tobytes() for n in _SEQ_FIELDS))
+
+    def __eq__(self, other: object) -> bool:
+        # value equality, as the tuple of MetaResults it stands for
+        return isinstance(other, _LazyFits) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"_LazyFits({len(self)} fits, {self._method})"
+
+    def __getitem__(self, i: int) -> MetaResult:  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]  # type: ignore[return-value]
+        c = {name: self.cols[name][i] for name in _SEQ_FIELDS}
+        k = int(c.pop("k"))
+        w = 1.0 / (self._v[self._members(i)] + c["tau2"])
+        return MetaResult(
+            **{name: float(x) for name, x in c.items()}, df=k - 1, k=k,
+            weights_percent=tuple((100.0 * w / w.sum()).tolist()),
+            method="FE" if k == 1 else self._method, test=self._test, measure=self._measure,
+            level=self._level,
+        )
+
 
 @dataclass(frozen=True)
 class Sequential:
     """Leave-one-out or cumulative results, one entry per refit.
 
     ``order`` holds the 0-based study index left out (leave-one-out) or added last
-    (cumulative) at each step.
+    (cumulative) at each step. ``results`` is a sequence of MetaResult (built on access for
+    the vectorised inverse-variance models, so k refits take O(k) memory).
     """
 
     kind: str
     order: tuple[int, ...]
-    results: tuple[MetaResult, ...]
+    results: Sequence[MetaResult]
 
     def column(self, name: str) -> list[float]:
         """One field across steps, e.g. ``column("estimate")``."""
+        if isinstance(self.results, _LazyFits) and name in _SEQ_FIELDS:
+            return self.results.cols[name].tolist()
         return [getattr(r, name) for r in self.results]
 
     def to_json_dict(self) -> dict[str, object]:
@@ -181,6 +237,144 @@ class Sequential:
         return out
 
 
+def _batched_fits(
+    y: np.ndarray, v: np.ndarray, mask: Callable[[int, int], np.ndarray], n: int,
+    method: str, hksj: bool, level: float,
+) -> tuple[dict[str, np.ndarray], str]:
+    """Fit ``n`` subsets with :func:`rma_batch`, a block of rows at a time.
+
+    ``mask(start, stop)`` gives the (rows x k) membership of fits start..stop-1; memory is
+    O(block), time O(n k) per iteration of the tau2 estimator.
+    """
+    step = max(1, _BLOCK // max(y.size, 1))
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in _SEQ_FIELDS}
+    test = "z"
+    for start in range(0, n, step):
+        m = mask(start, min(n, start + step))
+        b = _batch(np.where(m, y, np.nan), np.where(m, v, np.nan), method=method, hksj=hksj,
+                   level=level)
+        test = b.test
+        for name in _SEQ_FIELDS:
+            parts[name].append(getattr(b, name))
+    return {name: np.concatenate(a) for name, a in parts.items()}, test
+
+
+_TAYLOR_TERMS = 24  # series terms of _sums_at; with |t - t0| <= 0.1 s the rest is < 1e-23
+
+
+def _sums_at(yc: np.ndarray, v: np.ndarray, tau2: np.ndarray,
+             rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sum_j w_j, sum_j w_j yc_j, sum_j w_j yc_j^2 with w_j = 1/(v_j + tau2_i), all j, for
+    each i in ``rows``.
+
+    The refits' tau2 lie close together, so each sum is a power series in tau2_i - t0 around
+    their median t0: 1/(v + t0 + d) = sum_n (-d)^n / (v + t0)^(n+1), converging for
+    |d| < v_min + t0 = s. With u_j = s/(v_j + t0) <= 1 the moments sum_j yc_j^a u_j^(n+1)
+    are computed once (O(k N)); a row within |d| <= 0.1 s then costs O(N), the truncation
+    error being below 1e-23 of the sum of |terms|. Rows further away are summed directly,
+    a block of rows at a time (O(k) per row, memory O(block)).
+    """
+    k = yc.size
+    basis = np.column_stack([np.ones(k), yc, yc * yc])
+    t = tau2[rows]
+    t0 = float(np.median(t))
+    s = float(v.min()) + t0
+    r = (t - t0) / s
+    # below ~100 studies summing directly is cheaper than setting up the series
+    near = (np.abs(r) <= 0.1) & (k > 4 * _TAYLOR_TERMS)
+    out = np.empty((rows.size, 3))
+    if near.any():
+        u = s / (v + t0)
+        powers = np.arange(1, _TAYLOR_TERMS + 2)
+        moments = np.empty((powers.size, 3))
+        up = np.ones(k)
+        for n in range(powers.size):  # u^(n+1) one power at a time: O(k) memory
+            up = up * u
+            moments[n] = up @ basis
+        series = (-r[near, None]) ** (powers - 1)[None, :]
+        out[near] = (series @ moments) / s
+    far = rows[~near]
+    step = max(1, _BLOCK // k)
+    at = np.flatnonzero(~near)
+    for b in range(0, far.size, step):
+        out[at[b: b + step]] = (1.0 / (v[None, :] + tau2[far[b: b + step], None])) @ basis
+    return out[:, 0], out[:, 1], out[:, 2]
+
+
+def _loo_closed_form(
+    y: np.ndarray, v: np.ndarray, method: str, hksj: bool, level: float,
+    labels: Sequence[str] | None,
+) -> dict[str, np.ndarray]:
+    """FE and DL leave-one-out refits from sums over all studies minus the left-out term.
+
+    Cochran's Q, the DL tau2 (DerSimonian & Laird 1986) and the FE estimate of the k - 1
+    others are sums minus one term: O(k) time and memory. A random-effects refit's weights
+    depend on its own tau2, so its sums take one O(k) pass per refit with tau2 > 0 (O(k^2)
+    time, O(k) memory). y is centred at the FE mean first so that no subtraction cancels.
+    """
+    k = y.size
+    df = k - 2
+    w0 = 1.0 / v
+    yc = y - (w0 @ y) / w0.sum()
+    sw0 = w0.sum() - w0
+    s1 = w0 @ yc - w0 * yc
+    s2 = w0 @ (yc * yc) - w0 * yc * yc
+    ww0 = w0 @ w0 - w0 * w0
+    q = np.maximum(s2 - s1 * s1 / sw0, 0.0)
+    tau2 = np.zeros(k)
+    if method == "DL":
+        tau2 = np.maximum(0.0, (q - df) / (sw0 - ww0 / sw0))
+    sw, swy, swyy = sw0, s1, s2
+    re = np.flatnonzero(tau2 > 0)
+    if re.size:
+        sw, swy, swyy = sw0.copy(), s1.copy(), s2.copy()
+        a, b, c = _sums_at(yc, v, tau2, re)
+        own = 1.0 / (v[re] + tau2[re])
+        sw[re] = a - own
+        swy[re] = b - own * yc[re]
+        swyy[re] = c - own * yc[re] ** 2
+    mu_c = swy / sw
+    if hksj:
+        s2h = (swyy - swy * mu_c) / df
+        flat = ~(s2h > 0) | _flat_without(y)
+        if flat.any():
+            raise StatsError(f"leave-one-out without {study_label(labels, int(np.argmax(flat)))}"
+                             ": all other studies have the same estimate, so the HKSJ variance "
+                             "factor is 0 (use the Wald CI)")
+        se = np.sqrt(s2h / sw)
+        crit = float(stdtrit(df, 1 - (1 - level) / 2))
+    else:
+        se = np.sqrt(1.0 / sw)
+        crit = float(ndtri(1 - (1 - level) / 2))
+    mu = mu_c + (w0 @ y) / w0.sum()
+    stat = mu / se
+    pval = 2 * stdtr(df, -np.abs(stat)) if hksj else 2 * ndtr(-np.abs(stat))
+    if method == "FE":
+        i2 = np.where(q > 0, 100.0 * np.maximum(0.0, (q - df) / np.where(q > 0, q, 1.0)), 0.0)
+        h2 = q / df
+        half = crit * se
+    else:
+        # typical within-study variance (Higgins & Thompson 2002, eq. 9; metafor's vt)
+        vt = df * sw0 / (sw0 * sw0 - ww0)
+        i2 = 100.0 * tau2 / (vt + tau2)
+        h2 = (vt + tau2) / vt
+        half = crit * np.sqrt(se * se + tau2)
+    return {"estimate": mu, "se": se, "stat": stat, "pval": pval, "ci_lb": mu - crit * se,
+            "ci_ub": mu + crit * se, "tau2": tau2, "i2": i2, "h2": h2, "q": q,
+            "q_pval": chdtrc(df, q), "k": np.full(k, k - 1), "pi_lb": mu - half,
+            "pi_ub": mu + half}
+
+
+def _flat_without(y: np.ndarray) -> np.ndarray:
+    """For each study, whether all the other studies have the same estimate."""
+    u, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if u.size == 1:
+        return np.ones(y.size, dtype=bool)
+    if u.size == 2:
+        return counts[inv] == 1
+    return np.zeros(y.size, dtype=bool)
+
+
 def leave_one_out(
     yi: Sequence[float] | np.ndarray,
     vi: Sequence[float] | np.ndarray,
@@ -192,23 +386,34 @@ def leave_one_out(
     labels: Sequence[str] | None = None,
     fit: Fit | None = None,
 ) -> Sequential:
-    """Refit without each study in turn, in input order (metafor ``leave1out``)."""
+    """Refit without each study in turn, in input order (metafor ``leave1out``).
+
+    Inverse-variance models run in O(k) memory: FE and DL from sums minus the left-out term
+    (O(k) time for FE, O(k) per random-effects refit for DL), REML and PM in blocks of refits
+    (O(k) per refit and iteration). ``fit`` (MH, Peto) refits one subset at a time.
+    """
     y, v = _as_arrays(yi, vi, labels)
     k = y.size
     if k < 2:
         raise StatsError("leave-one-out needs at least 2 studies")
-    allidx = np.arange(k)
-    if fit is None and method.upper() in METHODS and (not hksj or k > 2):
-        # all k refits at once (vectorised); identical to fitting one at a time
-        drop = ~np.eye(k, dtype=bool)
-        rows_y = y[None, :].repeat(k, 0)[drop].reshape(k, k - 1)
-        rows_v = v[None, :].repeat(k, 0)[drop].reshape(k, k - 1)
-        b = _batch(rows_y, rows_v, method=method, hksj=hksj, level=level)
-        res = tuple(b.result(i, measure=measure, level=level) for i in range(k))
-        return Sequential("leave_one_out", tuple(range(k)), res)
+    meth = method.upper()
+    order = tuple(range(k))
+    if fit is None and meth in METHODS and (not hksj or k > 2):
+        def members(i: int) -> np.ndarray:
+            return np.delete(np.arange(k), i)
+
+        if meth in ("FE", "DL") and k > 2:
+            cols, test = _loo_closed_form(y, v, meth, hksj, level, labels), "t" if hksj else "z"
+        else:
+            def mask(start: int, stop: int) -> np.ndarray:
+                return np.arange(k)[None, :] != np.arange(start, stop)[:, None]
+
+            cols, test = _batched_fits(y, v, mask, k, meth, hksj, level)
+        return Sequential("leave_one_out", order,
+                          _LazyFits(cols, v, members, meth, test, measure, level))
     f = fit or _fitter(y, v, method, hksj, level, measure, labels)
-    res = tuple(f(allidx[allidx != i]) for i in range(k))
-    return Sequential("leave_one_out", tuple(range(k)), res)
+    allidx = np.arange(k)
+    return Sequential("leave_one_out", order, tuple(f(allidx[allidx != i]) for i in range(k)))
 
 
 def cumulative(
@@ -227,31 +432,38 @@ def cumulative(
 
     Ties keep input order (stable sort, as R's ``order``); without ``order`` the input order
     is used. The first step is a single study (its own estimate, as metafor ``cumul``).
+    Inverse-variance models run in blocks of steps: O(k) memory.
     """
     y, v = _as_arrays(yi, vi, labels)
     k = y.size
-    if order is None:
-        perm = np.arange(k)
-    else:
-        key = np.asarray(order, dtype=float)
-        if key.size != k:
-            raise StatsError(f"order has {key.size} values for {k} studies")
-        if np.isnan(key).any():
-            i = int(np.flatnonzero(np.isnan(key))[0])
-            raise StatsError(f"{study_label(labels, i)}: no value to order the cumulative "
-                             "analysis by")
-        perm = np.argsort(key, kind="stable")
+    perm = _cumulative_order(order, k, labels)
+    steps = tuple(int(i) for i in perm)
     if fit is None and method.upper() in METHODS and not hksj:
-        # all k prefixes at once (vectorised, nan-padded); the first is a single study
-        tri = np.tri(k, dtype=bool)
-        rows_y = np.where(tri, y[perm][None, :], np.nan)
-        rows_v = np.where(tri, v[perm][None, :], np.nan)
-        b = _batch(rows_y, rows_v, method=method, level=level)
-        res = tuple(b.result(j, measure=measure, level=level) for j in range(k))
-        return Sequential("cumulative", tuple(int(i) for i in perm), res)
+        yp, vp = y[perm], v[perm]
+
+        def mask(start: int, stop: int) -> np.ndarray:
+            return np.arange(k)[None, :] <= np.arange(start, stop)[:, None]
+
+        cols, test = _batched_fits(yp, vp, mask, k, method.upper(), False, level)
+        return Sequential("cumulative", steps, _LazyFits(
+            cols, vp, lambda j: np.arange(j + 1), method.upper(), test, measure, level))
     f = fit or _fitter(y, v, method, hksj, level, measure, labels)
-    res = tuple(f(perm[: j + 1]) for j in range(k))
-    return Sequential("cumulative", tuple(int(i) for i in perm), res)
+    return Sequential("cumulative", steps, tuple(f(perm[: j + 1]) for j in range(k)))
+
+
+def _cumulative_order(order: Sequence[float] | None, k: int,
+                      labels: Sequence[str] | None) -> np.ndarray:
+    """Indices by ascending ``order`` (stable), or input order without one."""
+    if order is None:
+        return np.arange(k)
+    key = np.asarray(order, dtype=float)
+    if key.size != k:
+        raise StatsError(f"order has {key.size} values for {k} studies")
+    if np.isnan(key).any():
+        i = int(np.flatnonzero(np.isnan(key))[0])
+        raise StatsError(f"{study_label(labels, i)}: no value to order the cumulative "
+                         "analysis by")
+    return np.argsort(key, kind="stable")
 
 
 # ----------------------------------------------------------------------------- Egger
@@ -464,29 +676,10 @@ def metareg(
     else:
         pv = 2 * ndtr(-np.abs(stat))
         crit = float(ndtri(1 - (1 - level) / 2))
-    w0 = 1.0 / v
-    _b0, inv0, r0 = _wls(x, y, w0)
-    qe = float((w0 * r0) @ r0)
-    qe_p = float(chdtrc(k - p, qe))
+    qe, qe_p, i2, r2 = _metareg_heterogeneity(x, y, v, tau2, method)
     qm = float(stat[1] ** 2)
-    if hksj:
-        from scipy.stats import f as fdist
-
-        qm_p = float(fdist.sf(qm, 1, k - p))
-    else:
-        qm_p = float(chdtrc(1, qm))
-    # residual I2 with the typical within-study variance (k - p)/tr(P) (metafor)
-    xtw0 = x.T * w0
-    tr_p0 = w0.sum() - np.trace(inv0 @ (xtw0 * w0) @ x)
-    vt = (k - p) / tr_p0
-    i2 = 100.0 * tau2 / (vt + tau2) if method != "FE" else _fe_heterogeneity(qe, k - p)[0]
-    r2: float | None = None
-    if method != "FE":
-        from registry.pooling.models import tau2_estimate
-
-        t0 = tau2_estimate(y, v, method)
-        # pseudo-R2 (Raudenbush 2009): proportional reduction in tau2, truncated at 0
-        r2 = max(0.0, 100.0 * (t0 - tau2) / t0) if t0 > 0 else 0.0
+    # omnibus test of the slope: F(1, k - p) under HKSJ, else chi2(1)
+    qm_p = float(fdtrc(1, k - p, qm)) if hksj else float(chdtrc(1, qm))
     return MetaRegression(
         intercept=float(b[0]), slope=float(b[1]), se_intercept=float(se[0]),
         se_slope=float(se[1]), stat_intercept=float(stat[0]), stat_slope=float(stat[1]),
@@ -495,6 +688,27 @@ def metareg(
         i2=float(i2), r2=r2, qe=qe, qe_pval=qe_p, qm=qm, qm_pval=qm_p, k=k, method=method,
         test=test,
     )
+
+
+def _metareg_heterogeneity(
+    x: np.ndarray, y: np.ndarray, v: np.ndarray, tau2: float, method: str,
+) -> tuple[float, float, float, float | None]:
+    """Residual QE and its p-value, residual I2 and pseudo-R2 of a meta-regression."""
+    k, p = x.shape
+    w0 = 1.0 / v
+    _b0, inv0, r0 = _wls(x, y, w0)
+    qe = float((w0 * r0) @ r0)
+    # residual I2 with the typical within-study variance (k - p)/tr(P) (metafor)
+    xtw0 = x.T * w0
+    tr_p0 = w0.sum() - np.trace(inv0 @ (xtw0 * w0) @ x)
+    vt = (k - p) / tr_p0
+    i2 = 100.0 * tau2 / (vt + tau2) if method != "FE" else _fe_heterogeneity(qe, k - p)[0]
+    r2: float | None = None
+    if method != "FE":
+        t0 = tau2_estimate(y, v, method)
+        # pseudo-R2 (Raudenbush 2009): proportional reduction in tau2, truncated at 0
+        r2 = max(0.0, 100.0 * (t0 - tau2) / t0) if t0 > 0 else 0.0
+    return qe, float(chdtrc(k - p, qe)), float(i2), r2
 
 
 # ----------------------------------------------------------------------------- trim and fill
@@ -557,6 +771,24 @@ def trimfill(
     ys = -y if side == "right" else y.copy()
     ix = np.argsort(ys, kind="stable")
     ys, vs = ys[ix], v[ix]
+    k0, b = _trimfill_k0(ys, vs, method, estimator)
+    if k0 > 0:
+        fill = 2 * b - ys[k - k0:]
+        fy = -fill if side == "right" else fill
+        fv = vs[k - k0:]
+        res = rma(np.concatenate([y, fy]), np.concatenate([v, fv]), method=method, level=level,
+                  measure=measure, tau2_ci=False)
+    else:
+        fy, fv = np.empty(0), np.empty(0)
+        res = rma(y, v, method=method, level=level, measure=measure, tau2_ci=False)
+    return TrimFillResult(k0, side, res.estimate, res.se, res.ci_lb, res.ci_ub,
+                          tuple(fy.tolist()), tuple(fv.tolist()), res)
+
+
+def _trimfill_k0(ys: np.ndarray, vs: np.ndarray, method: str,
+                 estimator: str) -> tuple[int, float]:
+    """Duval & Tweedie's iteration on sorted, side-flipped estimates: (k0, trimmed estimate)."""
+    k = ys.size
     k0, k0_prev, b = 0, -1, 0.0
     it = 0
     while k0 != k0_prev:
@@ -577,14 +809,4 @@ def trimfill(
             neg = ranks[yc < 0]
             k0_raw = (k - (neg.max() if neg.size else 0)) - 1
         k0 = int(max(0, round(k0_raw)))
-    if k0 > 0:
-        fill = 2 * b - ys[k - k0:]
-        fy = -fill if side == "right" else fill
-        fv = vs[k - k0:]
-        res = rma(np.concatenate([y, fy]), np.concatenate([v, fv]), method=method, level=level,
-                  measure=measure, tau2_ci=False)
-    else:
-        fy, fv = np.empty(0), np.empty(0)
-        res = rma(y, v, method=method, level=level, measure=measure, tau2_ci=False)
-    return TrimFillResult(k0, side, res.estimate, res.se, res.ci_lb, res.ci_ub,
-                          tuple(fy.tolist()), tuple(fv.tolist()), res)
+    return k0, b

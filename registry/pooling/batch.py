@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
-from registry.pooling.models import MetaResult, tau2_reml
+from registry.pooling.models import VI_MIN, MetaResult, tau2_reml
 
 _TOL = 1e-15
 _MAXITER = 500
@@ -183,28 +183,8 @@ def rma_batch(
     method = method.upper()
     if method not in ("FE", "DL", "REML", "PM"):
         raise StatsError(f"rma_batch: unknown method {method!r}")
-    y = _as_2d(yi)
-    v = _as_2d(vi)
-    if y.shape != v.shape:
-        raise StatsError(f"rma_batch: yi {y.shape} and vi {v.shape} differ in shape")
-    m = ~np.isnan(y)
-    if (m != ~np.isnan(v)).any():
-        r, c = np.argwhere(m != ~np.isnan(v))[0]
-        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: yi or vi is missing")
-    bad = m & ~(v > 0)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: vi must be > 0")
-    k = m.sum(1)
-    if (k == 0).any():
-        raise StatsError(f"rma_batch: analysis {int(np.argmax(k == 0)) + 1} has no studies")
-    if hksj and (k < 2).any():
-        raise StatsError(f"rma_batch: analysis {int(np.argmax(k < 2)) + 1} has one study; "
-                         "HKSJ needs at least 2")
-    y = np.where(m, y, 0.0)
-    v = np.where(m, v, 1.0)
+    y, v, m, k = _batch_inputs(yi, vi, hksj)
     df = k - 1
-
     w0 = np.where(m, 1.0 / v, 0.0)
     sw0 = w0.sum(1)
     mu0 = (w0 * y).sum(1) / sw0
@@ -212,39 +192,11 @@ def rma_batch(
     c = sw0 - (w0 * w0).sum(1) / sw0
     multi = df > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        if method == "FE":
-            tau2 = np.zeros(y.shape[0])
-        else:
-            # DerSimonian & Laird 1986
-            tau2 = np.where(multi, np.maximum(0.0, (q - df) / np.where(multi, c, 1.0)), 0.0)
-            if method == "PM":
-                tau2 = _pm(y, v, m, df.astype(float))
-            elif method == "REML":
-                tau2 = _reml(y, v, m, tau2)
-            tau2 = np.where(multi, tau2, 0.0)
-
+        tau2 = _batch_tau2(method, y, v, m, q, df, c)
         w = np.where(m, 1.0 / (v + tau2[:, None]), 0.0)
         sw = w.sum(1)
         mu = (w * y).sum(1) / sw
-        alpha = 1.0 - level
-        if hksj:
-            s2 = (w * (y - mu[:, None]) ** 2).sum(1) / df
-            spread = np.where(m, y, -np.inf).max(1) - np.where(m, y, np.inf).min(1)
-            flat = ~(s2 > 0) | (spread == 0)
-            if flat.any():
-                raise StatsError(f"rma_batch: analysis {int(np.argmax(flat)) + 1}: all studies "
-                                 "have the same estimate, so the HKSJ variance factor is 0")
-            se = np.sqrt(s2 / sw)
-            crit = stdtrit(df, 1 - alpha / 2)
-            stat = mu / se
-            pval = 2 * stdtr(df, -np.abs(stat))
-            test = "t"
-        else:
-            se = np.sqrt(1.0 / sw)
-            crit = np.full(y.shape[0], ndtri(1 - alpha / 2))
-            stat = mu / se
-            pval = 2 * ndtr(-np.abs(stat))
-            test = "z"
+        se, crit, stat, pval, test = _batch_tests(y, m, w, sw, mu, df, hksj, level)
         dfs = np.where(multi, df, 1)
         if method == "FE":
             i2 = np.where(multi & (q > 0), np.maximum(0.0, (q - df) / np.where(q > 0, q, 1)), 0.0)
@@ -264,3 +216,68 @@ def rma_batch(
         tau2=tau2, i2=i2, h2=h2, q=q, q_pval=q_pval, k=k, pi_lb=mu - half, pi_ub=mu + half,
         weights_percent=np.where(m, 100.0 * w / sw[:, None], np.nan), method=method, test=test,
     )
+
+
+def _batch_inputs(
+    yi: np.ndarray | Sequence[Sequence[float]], vi: np.ndarray | Sequence[Sequence[float]],
+    hksj: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Checked 2-D arrays (padding replaced by harmless values), the mask and k per row."""
+    y = _as_2d(yi)
+    v = _as_2d(vi)
+    if y.shape != v.shape:
+        raise StatsError(f"rma_batch: yi {y.shape} and vi {v.shape} differ in shape")
+    m = ~np.isnan(y)
+    if (m != ~np.isnan(v)).any():
+        r, c = np.argwhere(m != ~np.isnan(v))[0]
+        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: yi or vi is missing")
+    bad = m & ~(v >= VI_MIN)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        what = "must be > 0" if not v[r, c] > 0 else f"is below {VI_MIN:g} (its weight overflows)"
+        raise StatsError(f"rma_batch: analysis {r + 1}, study {c + 1}: vi {what}")
+    k = m.sum(1)
+    if (k == 0).any():
+        raise StatsError(f"rma_batch: analysis {int(np.argmax(k == 0)) + 1} has no studies")
+    if hksj and (k < 2).any():
+        raise StatsError(f"rma_batch: analysis {int(np.argmax(k < 2)) + 1} has one study; "
+                         "HKSJ needs at least 2")
+    return np.where(m, y, 0.0), np.where(m, v, 1.0), m, k
+
+
+def _batch_tau2(method: str, y: np.ndarray, v: np.ndarray, m: np.ndarray, q: np.ndarray,
+                df: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """tau2 per row (0 for FE and single-study rows); DL also starts REML."""
+    if method == "FE":
+        return np.zeros(y.shape[0])
+    multi = df > 0
+    # DerSimonian & Laird 1986
+    tau2 = np.where(multi, np.maximum(0.0, (q - df) / np.where(multi, c, 1.0)), 0.0)
+    if method == "PM":
+        tau2 = _pm(y, v, m, df.astype(float))
+    elif method == "REML":
+        tau2 = _reml(y, v, m, tau2)
+    return np.where(multi, tau2, 0.0)
+
+
+def _batch_tests(
+    y: np.ndarray, m: np.ndarray, w: np.ndarray, sw: np.ndarray, mu: np.ndarray,
+    df: np.ndarray, hksj: bool, level: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """(se, critical value, statistic, p-value, "z" | "t") per row: Wald or HKSJ."""
+    alpha = 1.0 - level
+    if hksj:
+        s2 = (w * (y - mu[:, None]) ** 2).sum(1) / df
+        spread = np.where(m, y, -np.inf).max(1) - np.where(m, y, np.inf).min(1)
+        flat = ~(s2 > 0) | (spread == 0)
+        if flat.any():
+            raise StatsError(f"rma_batch: analysis {int(np.argmax(flat)) + 1}: all studies "
+                             "have the same estimate, so the HKSJ variance factor is 0")
+        se = np.sqrt(s2 / sw)
+        crit = stdtrit(df, 1 - alpha / 2)
+        stat = mu / se
+        return se, crit, stat, 2 * stdtr(df, -np.abs(stat)), "t"
+    se = np.sqrt(1.0 / sw)
+    crit = np.full(y.shape[0], ndtri(1 - alpha / 2))
+    stat = mu / se
+    return se, crit, stat, 2 * ndtr(-np.abs(stat)), "z"

@@ -140,72 +140,95 @@ def mean_sd_from_median(
         raise StatsError("mean_method must be 'luo' or 'wan'; sd_method 'shi' or 'wan'")
     steps: list[str] = []
     if has_iqr and has_range:
-        a, b, lo, hi = _num("min", minimum), _num("max", maximum), _num("q1", q1), _num("q3", q3)
-        if not a <= lo <= m <= hi <= b:
-            raise StatsError("need min <= q1 <= median <= q3 <= max")
-        scen = "S2 (min, q1, median, q3, max)"
-        if mean_method == "luo":
-            # Luo et al. 2018, eq. (15)
-            w1 = 2.2 / (2.2 + n**0.75)
-            w2 = 0.7 - 0.72 / n**0.55
-            mean = w1 * (a + b) / 2 + w2 * (lo + hi) / 2 + (1 - w1 - w2) * m
-            steps.append(f"mean (Luo 2018 eq. 15) = w1 (min+max)/2 + w2 (q1+q3)/2 + "
-                         f"(1-w1-w2) median, w1 = 2.2/(2.2+n^0.75) = {w1:.6f}, "
-                         f"w2 = 0.7-0.72/n^0.55 = {w2:.6f} -> {_g(mean)}")
-        else:
-            mean = (a + 2 * lo + 2 * m + 2 * hi + b) / 8  # Wan et al. 2014, eq. (10)
-            steps.append(f"mean (Wan 2014 eq. 10) = (min + 2 q1 + 2 median + 2 q3 + max)/8 = "
-                         f"{_g(mean)}")
-        xi, eta = _xi(n), _eta(n)
-        if sd_method == "shi":
-            # Shi et al. 2020, eq. (11)
-            w = 1 / (1 + 0.07 * n**0.6)
-            sd = w * (b - a) / xi + (1 - w) * (hi - lo) / eta
-            steps.append(f"SD (Shi 2020 eq. 11) = w (max-min)/xi + (1-w)(q3-q1)/eta, "
-                         f"w = 1/(1+0.07 n^0.6) = {w:.6f}, xi = {xi:.6f}, eta = {eta:.6f} "
-                         f"-> {_g(sd)}")
-        else:
-            sd = 0.5 * ((b - a) / xi + (hi - lo) / eta)  # Wan et al. 2014, eqs. (12)-(13)
-            steps.append(f"SD (Wan 2014 eqs. 12-13) = ((max-min)/xi + (q3-q1)/eta)/2, "
-                         f"xi = {xi:.6f}, eta = {eta:.6f} -> {_g(sd)}")
+        scen, mean, sd = _median_s2(n, m, minimum, maximum, q1, q3, mean_method, sd_method,
+                                    steps)
     elif has_range:
-        a, b = _num("min", minimum), _num("max", maximum)
-        if not a <= m <= b:
-            raise StatsError("need min <= median <= max")
-        scen = "S1 (min, median, max)"
-        if mean_method == "luo":
-            w = 4 / (4 + n**0.75)  # Luo et al. 2018, scenario C1
-            mean = w * (a + b) / 2 + (1 - w) * m
-            steps.append(f"mean (Luo 2018, C1) = w (min+max)/2 + (1-w) median, "
-                         f"w = 4/(4+n^0.75) = {w:.6f} -> {_g(mean)}")
-        else:
-            mean = (a + 2 * m + b) / 4  # Wan et al. 2014, C1 (Hozo et al. 2005)
-            steps.append(f"mean (Wan 2014, C1) = (min + 2 median + max)/4 = {_g(mean)}")
-        xi = _xi(n)
-        sd = (b - a) / xi  # Wan et al. 2014, scenario C1
-        steps.append(f"SD (Wan 2014, C1) = (max-min)/xi, xi = 2 Phi^-1((n-0.375)/(n+0.25)) "
-                     f"= {xi:.6f} -> {_g(sd)}")
+        scen, mean, sd = _median_s1(n, m, minimum, maximum, mean_method, steps)
     else:
-        lo, hi = _num("q1", q1), _num("q3", q3)
-        if not lo <= m <= hi:
-            raise StatsError("need q1 <= median <= q3")
-        scen = "S3 (q1, median, q3)"
-        if mean_method == "luo":
-            w = 0.7 + 0.39 / n  # Luo et al. 2018, scenario C3
-            mean = w * (lo + hi) / 2 + (1 - w) * m
-            steps.append(f"mean (Luo 2018, C3) = w (q1+q3)/2 + (1-w) median, "
-                         f"w = 0.7+0.39/n = {w:.6f} -> {_g(mean)}")
-        else:
-            mean = (lo + m + hi) / 3  # Wan et al. 2014, scenario C3
-            steps.append(f"mean (Wan 2014, C3) = (q1 + median + q3)/3 = {_g(mean)}")
-        eta = _eta(n)
-        sd = (hi - lo) / eta  # Wan et al. 2014, scenario C3
-        steps.append(f"SD (Wan 2014, C3) = (q3-q1)/eta, eta = 2 Phi^-1((0.75n-0.125)/"
-                     f"(n+0.25)) = {eta:.6f} -> {_g(sd)}")
+        scen, mean, sd = _median_s3(n, m, q1, q3, mean_method, steps)
     src = ("Wan X et al. BMC Med Res Methodol 2014;14:135; Luo D et al. Stat Methods Med Res "
            "2018;27:1785-805; Shi J et al. Res Synth Methods 2020;11:641-54")
     return Derived({"mean": mean, "sd": sd}, f"median_{mean_method}_{sd_method}", src,
                    f"{scen}, n = {_g(n)}: " + "; ".join(steps))
+
+
+def _median_s2(n: float, m: float, minimum: float | None, maximum: float | None,
+               q1: float | None, q3: float | None, mean_method: str, sd_method: str,
+               steps: list[str]) -> tuple[str, float, float]:
+    """Scenario S2 (min, q1, median, q3, max): (scenario, mean, SD), steps appended."""
+    a, b, lo, hi = _num("min", minimum), _num("max", maximum), _num("q1", q1), _num("q3", q3)
+    if not a <= lo <= m <= hi <= b:
+        raise StatsError("need min <= q1 <= median <= q3 <= max")
+    scen = "S2 (min, q1, median, q3, max)"
+    if mean_method == "luo":
+        # Luo et al. 2018, eq. (15)
+        w1 = 2.2 / (2.2 + n**0.75)
+        w2 = 0.7 - 0.72 / n**0.55
+        mean = w1 * (a + b) / 2 + w2 * (lo + hi) / 2 + (1 - w1 - w2) * m
+        steps.append(f"mean (Luo 2018 eq. 15) = w1 (min+max)/2 + w2 (q1+q3)/2 + "
+                     f"(1-w1-w2) median, w1 = 2.2/(2.2+n^0.75) = {w1:.6f}, "
+                     f"w2 = 0.7-0.72/n^0.55 = {w2:.6f} -> {_g(mean)}")
+    else:
+        mean = (a + 2 * lo + 2 * m + 2 * hi + b) / 8  # Wan et al. 2014, eq. (10)
+        steps.append(f"mean (Wan 2014 eq. 10) = (min + 2 q1 + 2 median + 2 q3 + max)/8 = "
+                     f"{_g(mean)}")
+    xi, eta = _xi(n), _eta(n)
+    if sd_method == "shi":
+        # Shi et al. 2020, eq. (11)
+        w = 1 / (1 + 0.07 * n**0.6)
+        sd = w * (b - a) / xi + (1 - w) * (hi - lo) / eta
+        steps.append(f"SD (Shi 2020 eq. 11) = w (max-min)/xi + (1-w)(q3-q1)/eta, "
+                     f"w = 1/(1+0.07 n^0.6) = {w:.6f}, xi = {xi:.6f}, eta = {eta:.6f} "
+                     f"-> {_g(sd)}")
+    else:
+        sd = 0.5 * ((b - a) / xi + (hi - lo) / eta)  # Wan et al. 2014, eqs. (12)-(13)
+        steps.append(f"SD (Wan 2014 eqs. 12-13) = ((max-min)/xi + (q3-q1)/eta)/2, "
+                     f"xi = {xi:.6f}, eta = {eta:.6f} -> {_g(sd)}")
+    return scen, mean, sd
+
+
+def _median_s1(n: float, m: float, minimum: float | None, maximum: float | None,
+               mean_method: str, steps: list[str]) -> tuple[str, float, float]:
+    """Scenario S1 (min, median, max): (scenario, mean, SD), steps appended."""
+    a, b = _num("min", minimum), _num("max", maximum)
+    if not a <= m <= b:
+        raise StatsError("need min <= median <= max")
+    scen = "S1 (min, median, max)"
+    if mean_method == "luo":
+        w = 4 / (4 + n**0.75)  # Luo et al. 2018, scenario C1
+        mean = w * (a + b) / 2 + (1 - w) * m
+        steps.append(f"mean (Luo 2018, C1) = w (min+max)/2 + (1-w) median, "
+                     f"w = 4/(4+n^0.75) = {w:.6f} -> {_g(mean)}")
+    else:
+        mean = (a + 2 * m + b) / 4  # Wan et al. 2014, C1 (Hozo et al. 2005)
+        steps.append(f"mean (Wan 2014, C1) = (min + 2 median + max)/4 = {_g(mean)}")
+    xi = _xi(n)
+    sd = (b - a) / xi  # Wan et al. 2014, scenario C1
+    steps.append(f"SD (Wan 2014, C1) = (max-min)/xi, xi = 2 Phi^-1((n-0.375)/(n+0.25)) "
+                 f"= {xi:.6f} -> {_g(sd)}")
+    return scen, mean, sd
+
+
+def _median_s3(n: float, m: float, q1: float | None, q3: float | None, mean_method: str,
+               steps: list[str]) -> tuple[str, float, float]:
+    """Scenario S3 (q1, median, q3): (scenario, mean, SD), steps appended."""
+    lo, hi = _num("q1", q1), _num("q3", q3)
+    if not lo <= m <= hi:
+        raise StatsError("need q1 <= median <= q3")
+    scen = "S3 (q1, median, q3)"
+    if mean_method == "luo":
+        w = 0.7 + 0.39 / n  # Luo et al. 2018, scenario C3
+        mean = w * (lo + hi) / 2 + (1 - w) * m
+        steps.append(f"mean (Luo 2018, C3) = w (q1+q3)/2 + (1-w) median, "
+                     f"w = 0.7+0.39/n = {w:.6f} -> {_g(mean)}")
+    else:
+        mean = (lo + m + hi) / 3  # Wan et al. 2014, scenario C3
+        steps.append(f"mean (Wan 2014, C3) = (q1 + median + q3)/3 = {_g(mean)}")
+    eta = _eta(n)
+    sd = (hi - lo) / eta  # Wan et al. 2014, scenario C3
+    steps.append(f"SD (Wan 2014, C3) = (q3-q1)/eta, eta = 2 Phi^-1((0.75n-0.125)/"
+                 f"(n+0.25)) = {eta:.6f} -> {_g(sd)}")
+    return scen, mean, sd
 
 
 # ----------------------------------------------------------------------------- change scores

@@ -111,71 +111,82 @@ def escalc(
     if measure not in MEASURES:
         raise StatsError(f"unknown effect measure {measure!r}; use one of {', '.join(MEASURES)}")
     labs = tuple(str(s) for s in labels) if labels is not None else ()
-    notes: list[str] = []
     if measure == "GEN":
         y = _arr(yi, "yi")
         v = _arr(vi, "vi", len(y))
         miss, notes = _check_missing({"yi": y, "vi": v}, labs)
         _check_positive(v, miss, "vi", labs)
         return EffectSizes(y.copy(), v.copy(), measure, tuple(notes), _idx(miss), labs)
-
     if measure in CONTINUOUS:
         a_n1 = _arr(n1, "n1")
         k = len(a_n1)
-        cols = {
-            "n1": a_n1,
-            "mean1": _arr(mean1, "mean1", k),
-            "sd1": _arr(sd1, "sd1", k),
-            "n2": _arr(n2, "n2", k),
-            "mean2": _arr(mean2, "mean2", k),
-            "sd2": _arr(sd2, "sd2", k),
-        }
-        miss, notes = _check_missing(cols, labs)
-        m1, s1, m2, s2 = cols["mean1"], cols["sd1"], cols["mean2"], cols["sd2"]
-        nn1, nn2 = cols["n1"], cols["n2"]
-        _check_positive(nn1, miss, "n1", labs)
-        _check_positive(nn2, miss, "n2", labs)
-        _check_nonneg(s1, miss, "sd1", labs)
-        _check_nonneg(s2, miss, "sd2", labs)
-        with np.errstate(all="ignore"):
-            if measure == "MD":
-                # metafor escalc "MD": yi = m1 - m2, vi = sd1^2/n1 + sd2^2/n2 (vtype "LS")
-                y = m1 - m2
-                v = s1**2 / nn1 + s2**2 / nn2
-            else:
-                big_n = nn1 + nn2
-                # pooled SD with n - 1 weights (Cohen's d denominator; Hedges & Olkin 1985)
-                sp = np.sqrt(((nn1 - 1) * s1**2 + (nn2 - 1) * s2**2) / (big_n - 2))
-                d = (m1 - m2) / sp
-                if measure == "SMD":
-                    # exact correction c(m) = Γ(m/2) / (√(m/2) Γ((m-1)/2)), m = N - 2
-                    # (Hedges 1981; metafor's .cmicalc), via log-gamma so large N is safe
-                    mdf = big_n - 2
-                    cm = np.exp(gammaln(mdf / 2) - 0.5 * np.log(mdf / 2) - gammaln((mdf - 1) / 2))
-                    y = cm * d
-                    # metafor vtype "LS": vi = 1/n1 + 1/n2 + yi^2 / (2 (n1 + n2))
-                    v = 1 / nn1 + 1 / nn2 + y**2 / (2 * big_n)
-                else:
-                    # RevMan 5 algorithms: g = d (1 - 3/(4N - 9)), var = N/(n1 n2) + g^2/(2(N-3.94))
-                    y = d * (1 - 3 / (4 * big_n - 9))
-                    v = big_n / (nn1 * nn2) + y**2 / (2 * (big_n - 3.94))
-            if measure != "MD":
-                bad = ~miss & ~(sp > 0)
-                for i in np.flatnonzero(bad):
-                    raise StatsError(
-                        f"{_label(labs, int(i))}: pooled SD is 0, the standardised mean "
-                        "difference is undefined"
-                    )
-        y[miss] = np.nan
-        v[miss] = np.nan
-        _check_positive(v, miss, "variance (vi)", labs)
-        return EffectSizes(y, v, measure, tuple(notes), _idx(miss), labs)
-
-    # dichotomous: 2x2 table a | b (experimental events / non-events), c | d (control)
+        cols = {"n1": a_n1, "mean1": _arr(mean1, "mean1", k), "sd1": _arr(sd1, "sd1", k),
+                "n2": _arr(n2, "n2", k), "mean2": _arr(mean2, "mean2", k),
+                "sd2": _arr(sd2, "sd2", k)}
+        return _continuous(measure, cols, labs)
     e1 = _arr(events1, "events1")
     k = len(e1)
     cols = {"events1": e1, "n1": _arr(n1, "n1", k), "events2": _arr(events2, "events2", k),
             "n2": _arr(n2, "n2", k)}
+    return _dichotomous(measure, cols, labs, add, to, drop00)
+
+
+def _continuous(measure: str, cols: dict[str, np.ndarray],
+                labs: tuple[str, ...]) -> EffectSizes:
+    """MD, SMD (metafor) or SMD_REVMAN5 from arm means, SDs and sizes."""
+    miss, notes = _check_missing(cols, labs)
+    m1, s1, m2, s2 = cols["mean1"], cols["sd1"], cols["mean2"], cols["sd2"]
+    nn1, nn2 = cols["n1"], cols["n2"]
+    _check_positive(nn1, miss, "n1", labs)
+    _check_positive(nn2, miss, "n2", labs)
+    _check_nonneg(s1, miss, "sd1", labs)
+    _check_nonneg(s2, miss, "sd2", labs)
+    if measure != "MD":
+        _check_smd_df(nn1, nn2, miss, labs)
+    with np.errstate(all="ignore"):
+        if measure == "MD":
+            # metafor escalc "MD": yi = m1 - m2, vi = sd1^2/n1 + sd2^2/n2 (vtype "LS")
+            y = m1 - m2
+            v = s1**2 / nn1 + s2**2 / nn2
+        else:
+            y, v = _smd(measure, m1, s1, nn1, m2, s2, nn2, miss, labs)
+    y[miss] = np.nan
+    v[miss] = np.nan
+    _check_positive(v, miss, "variance (vi)", labs)
+    return EffectSizes(y, v, measure, tuple(notes), _idx(miss), labs)
+
+
+def _smd(measure: str, m1: np.ndarray, s1: np.ndarray, nn1: np.ndarray, m2: np.ndarray,
+         s2: np.ndarray, nn2: np.ndarray, miss: np.ndarray,
+         labs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Hedges' g and its variance, metafor's or Review Manager 5's form."""
+    big_n = nn1 + nn2
+    # pooled SD with n - 1 weights (Cohen's d denominator; Hedges & Olkin 1985)
+    sp = np.sqrt(((nn1 - 1) * s1**2 + (nn2 - 1) * s2**2) / (big_n - 2))
+    d = (m1 - m2) / sp
+    if measure == "SMD":
+        # exact correction c(m) = Γ(m/2) / (√(m/2) Γ((m-1)/2)), m = N - 2
+        # (Hedges 1981; metafor's .cmicalc), via log-gamma so large N is safe
+        mdf = big_n - 2
+        cm = np.exp(gammaln(mdf / 2) - 0.5 * np.log(mdf / 2) - gammaln((mdf - 1) / 2))
+        y = cm * d
+        # metafor vtype "LS": vi = 1/n1 + 1/n2 + yi^2 / (2 (n1 + n2))
+        v = 1 / nn1 + 1 / nn2 + y**2 / (2 * big_n)
+    else:
+        # RevMan 5 algorithms: g = d (1 - 3/(4N - 9)), var = N/(n1 n2) + g^2/(2(N-3.94))
+        y = d * (1 - 3 / (4 * big_n - 9))
+        v = big_n / (nn1 * nn2) + y**2 / (2 * (big_n - 3.94))
+    for i in np.flatnonzero(~miss & ~(sp > 0)):
+        raise StatsError(f"{_label(labs, int(i))}: pooled SD is 0, the standardised mean "
+                         "difference is undefined")
+    return y, v
+
+
+def _dichotomous(measure: str, cols: dict[str, np.ndarray], labs: tuple[str, ...],
+                 add: float, to: str, drop00: bool) -> EffectSizes:
+    """OR, RR (log) or RD from a 2x2 table a | b (experimental events / non-events), c | d
+    (control), with metafor's continuity correction and drop00."""
+    k = cols["events1"].size
     miss, notes = _check_missing(cols, labs)
     a, c = cols["events1"], cols["events2"]
     nn1, nn2 = cols["n1"], cols["n2"]
@@ -254,6 +265,17 @@ def _check_positive(x: np.ndarray, skip: np.ndarray, name: str, labs: tuple[str,
 def _check_nonneg(x: np.ndarray, skip: np.ndarray, name: str, labs: tuple[str, ...]) -> None:
     for i in np.flatnonzero(~skip & ~(x >= 0)):
         raise StatsError(f"{_label(labs, int(i))}: {name} must be >= 0, got {x[i]:g}")
+
+
+def _check_smd_df(n1: np.ndarray, n2: np.ndarray, skip: np.ndarray,
+                  labs: tuple[str, ...]) -> None:
+    """The pooled SD has n1 + n2 - 2 degrees of freedom: none with one participant per arm."""
+    for i in np.flatnonzero(~skip & (n1 + n2 - 2 < 1)):
+        raise StatsError(
+            f"{_label(labs, int(i))}: n1 = {n1[i]:g} and n2 = {n2[i]:g} leave no degrees of "
+            "freedom for the pooled SD (n1 + n2 - 2 = 0; needs n1 + n2 >= 3), so the "
+            "standardised mean difference is undefined"
+        )
 
 
 def _check_table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Literal
 
@@ -27,6 +27,10 @@ METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM")
 _SQRT2 = math.sqrt(2.0)
 _TOL = 1e-15  # relative step size at which the iterative tau2 solvers stop
 _MAXITER = 500
+# Smallest sampling variance accepted: the random-effects formulas use sums of 1/vi^3, which
+# overflow double precision (~1.8e308) long before vi reaches 1e-300; no real study is this
+# precise (an SE of 1e-50 on any scale is a data error).
+VI_MIN = 1e-100
 
 
 @dataclass(frozen=True)
@@ -104,12 +108,6 @@ class MetaResult:
             out["notes"] = list(self.notes)
         return out
 
-    def as_dict(self) -> dict[str, object]:
-        """All fields as a plain dict (with ``tau2_ci``, without the arrays behind it)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tau2_ci_data"}
-        d["tau2_ci"] = self.tau2_ci
-        return d
-
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -131,6 +129,12 @@ def _as_arrays(
         i = int(np.flatnonzero(~(v > 0))[0])
         raise StatsError(
             f"{study_label(labels, i)}: sampling variance vi must be > 0, got {v[i]:g}"
+        )
+    if v.min() < VI_MIN:
+        i = int(np.argmin(v))
+        raise StatsError(
+            f"{study_label(labels, i)}: sampling variance vi = {v[i]:g} is too small to pool "
+            f"(below {VI_MIN:g}, its weight 1/vi overflows); check the SE, CI or SD it came from"
         )
     return y, v
 
@@ -396,8 +400,27 @@ def rma(
     if k == 1 and hksj:
         only = study_label(labels, 0)
         raise StatsError(f"the HKSJ adjustment needs at least 2 studies; only {only}")
-    df = k - 1
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # checked below
+            res = _fit_iv(y, v, method, hksj, level, measure, tau2_ci and k > 1)
+    except (ZeroDivisionError, OverflowError, FloatingPointError):
+        res = None
+    if res is None or not (math.isfinite(res.estimate) and math.isfinite(res.se)):
+        # one weight dwarfs the others so far that sums of weights lose every digit
+        i = int(np.argmin(v))
+        raise StatsError(
+            f"{study_label(labels, i)}: sampling variance vi = {v[i]:g} is too small beside "
+            f"the others' (largest {v.max():g}) to fit a {method} model in double precision; "
+            "check the SE, CI or SD it came from"
+        )
+    return res
 
+
+def _fit_iv(y: np.ndarray, v: np.ndarray, method: str, hksj: bool, level: float,
+            measure: str, keep_ci_data: bool) -> MetaResult:
+    """The inverse-variance model on validated arrays: tau2, pooled estimate, CI, test."""
+    k = y.size
+    df = k - 1
     w0 = 1.0 / v
     sw0 = float(w0.sum())
     ww0 = float(w0 @ w0)
@@ -418,24 +441,7 @@ def rma(
         w = 1.0 / (v + tau2)
         sw = float(w.sum())
         mu = float(w @ y) / sw
-
-    if hksj:
-        # Knapp & Hartung 2003 / Sidik & Jonkman 2002: scaled variance, t_{k-1}
-        s2 = float(w @ (y - mu) ** 2) / df
-        if not s2 > 0 or np.ptp(y) == 0:
-            raise StatsError("the HKSJ adjustment is undefined here: all studies have the "
-                             "same estimate, so its variance factor is 0 (use the Wald CI)")
-        se = math.sqrt(s2 / sw)
-        crit = float(stdtrit(df, 1 - (1 - level) / 2))
-        stat = mu / se
-        pval = float(2 * stdtr(df, -abs(stat)))
-        test = "t"
-    else:
-        se = math.sqrt(1.0 / sw)
-        crit = _zcrit(level)
-        stat = mu / se
-        pval = _pz(stat)
-        test = "z"
+    se, crit, stat, pval, test = _wald_or_hksj(y, w, sw, mu, df, hksj, level)
     ci_lb, ci_ub = mu - crit * se, mu + crit * se
 
     if method == "FE" or k == 1:
@@ -456,8 +462,27 @@ def rma(
         ci_ub=float(ci_ub), tau2=float(tau2), i2=float(i2), h2=float(h2), q=q,
         q_pval=q_pval, df=df, k=k, pi_lb=float(pi_lb), pi_ub=float(pi_ub),
         weights_percent=tuple((100.0 * w / sw).tolist()), method=method, test=test,
-        measure=measure, level=level, tau2_ci_data=(y, v) if (tau2_ci and k > 1) else None,
+        measure=measure, level=level, tau2_ci_data=(y, v) if keep_ci_data else None,
     )
+
+
+def _wald_or_hksj(
+    y: np.ndarray, w: np.ndarray, sw: float, mu: float, df: int, hksj: bool, level: float,
+) -> tuple[float, float, float, float, str]:
+    """(se, critical value, statistic, p-value, "z" | "t") of the pooled estimate."""
+    if hksj:
+        # Knapp & Hartung 2003 / Sidik & Jonkman 2002: scaled variance, t_{k-1}
+        s2 = float(w @ (y - mu) ** 2) / df
+        if not s2 > 0 or np.ptp(y) == 0:
+            raise StatsError("the HKSJ adjustment is undefined here: all studies have the "
+                             "same estimate, so its variance factor is 0 (use the Wald CI)")
+        se = math.sqrt(s2 / sw)
+        stat = mu / se
+        return (se, float(stdtrit(df, 1 - (1 - level) / 2)), stat,
+                float(2 * stdtr(df, -abs(stat))), "t")
+    se = math.sqrt(1.0 / sw)
+    stat = mu / se
+    return se, _zcrit(level), stat, _pz(stat), "z"
 
 
 # ----------------------------------------------------------------------------- MH and Peto

@@ -85,6 +85,8 @@ Formatters shared with tables: ``fmt_p``, ``fmt_num``, ``fmt_effect``, ``heterog
 ``effect_test_text``, ``subgroup_test_text``, ``egger_text``.
 """
 
+from schemas.values import is_ratio  # public here too: ratio measures get a log axis
+
 from .common import (
     effect_test_text,
     fmt_effect,
@@ -111,7 +113,6 @@ from .model import (
     SubgroupTest,
     SummaryForest,
     SummaryRow,
-    is_ratio,
 )
 from .prisma import prisma_svg
 from .rob import ROB1_DOMAINS, ROB2_DOMAINS, rob_summary_svg, rob_traffic_light_svg

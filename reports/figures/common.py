@@ -27,6 +27,8 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 
+from schemas.values import is_missing  # noqa: E402
+
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 
@@ -56,7 +58,6 @@ RC = {
     "svg.image_inline": True,
 }
 
-MINUS = "-"
 FONT_STACK = "'DejaVu Sans', 'Arial', 'Helvetica', 'Liberation Sans', sans-serif"
 BASELINE = 0.36  # baseline sits this many font sizes below a text's vertical centre
 
@@ -96,6 +97,16 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
+def inch_canvas(fig: Figure):
+    """An invisible axes covering ``fig`` in inches, y growing downwards (table text, grids)."""
+    w, h = fig.get_size_inches()
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)
+    ax.set_axis_off()
+    return ax
+
+
 def gid(cls: str, n: int | str = 0) -> str:
     """Artist gid that ``finish_svg`` turns into ``class="cls"`` on the artist's group."""
     return f"c--{cls}--{n}"
@@ -112,7 +123,7 @@ def figure_key(kind: str, obj: object) -> str:
 
 def fmt_num(x: float | None, decimals: int = 2) -> str:
     """Fixed decimals, ASCII minus, no "-0.00"; ``None``/NaN -> empty string."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if is_missing(x):
         return ""
     if abs(x) >= 1e6:  # absurd values (e.g. exp of a huge log ratio) stay readable
         return f"{x:.{decimals}e}"
@@ -159,7 +170,7 @@ def fmt_weight(w: float | None) -> str:
 
 def fmt_value(x: float | int | None) -> str:
     """An arm's mean/SD/count: integers as integers, others to at most 2 decimals."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if is_missing(x):
         return ""
     if float(x).is_integer():
         return str(int(x))
@@ -271,11 +282,7 @@ def figure_to_svg(fig: Figure, key: str, title: str, desc: str,
 
 def _label_overlay(fig: Figure, labels: tuple[Label, ...] | list[Label]):
     """Draw ``labels`` with matplotlib (for PNG previews only; same positions as the SVG)."""
-    w, h = fig.get_size_inches()
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.set_axis_off()
+    ax = inch_canvas(fig)
     ax.patch.set_visible(False)
     for lab in labels:
         ax.text(lab.x, lab.y + BASELINE * lab.size / 72, lab.text, fontsize=lab.size,
@@ -320,63 +327,77 @@ def finish_svg(raw: str, *, key: str, title: str, desc: str,
     root = etree.fromstring(raw.encode("utf-8"), parser)
     for meta in root.findall(f"{{{SVG_NS}}}metadata"):
         root.remove(meta)
-
-    referenced: set[str] = set()
-    href_attr = f"{{{XLINK_NS}}}href"
+    referenced = _referenced_ids(root)
     for el in root.iter():
-        for attr in (href_attr, "href"):
+        if isinstance(el.tag, str):
+            _scope_element(el, key, referenced)
+    if labels:
+        _append_labels(root, labels)
+    add_accessibility(root, key=key, title=title, desc=desc)
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, encoding="unicode")
+
+
+_HREF = f"{{{XLINK_NS}}}href"
+
+
+def _referenced_ids(root: etree._Element) -> set[str]:
+    """Ids some element points at (href="#id" or url(#id))."""
+    referenced: set[str] = set()
+    for el in root.iter():
+        for attr in (_HREF, "href"):
             v = el.get(attr)
             if v and v.startswith("#"):
                 referenced.add(v[1:])
         for name, v in el.attrib.items():
             if "url(#" in v and name != "id":
                 referenced.update(_URL_REF.findall(v))
+    return referenced
 
+
+def _scope_element(el: etree._Element, key: str, referenced: set[str]) -> None:
+    """Per-figure ids and references, gids as classes, plain href, scoped style rules."""
     def rename(i: str) -> str:
         return f"{key}-{i}"
 
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        i = el.get("id")
-        if i is not None and i.startswith("c--"):
-            # gid "c--study-square--3" -> class="study-square" (for tests and CSS)
-            el.set("class", i.split("--")[1])
+    i = el.get("id")
+    if i is not None and i.startswith("c--"):
+        # gid "c--study-square--3" -> class="study-square" (for tests and CSS)
+        el.set("class", i.split("--")[1])
+        del el.attrib["id"]
+    elif i is not None:
+        if i in referenced:
+            el.set("id", rename(i))
+        else:
             del el.attrib["id"]
-        elif i is not None:
-            if i in referenced:
-                el.set("id", rename(i))
-            else:
-                del el.attrib["id"]
-        v = el.get(href_attr)
-        if v is not None:
-            del el.attrib[href_attr]
-            el.set("href", "#" + rename(v[1:]) if v.startswith("#") else v)
-        elif el.get("href", "").startswith("#"):
-            el.set("href", "#" + rename(el.get("href")[1:]))
-        for name, v in list(el.attrib.items()):
-            if "url(#" in v and name != "id":
-                el.set(name, _URL_REF.sub(lambda m: f"url(#{rename(m.group(1))})", v))
-        if el.tag == f"{{{SVG_NS}}}style" and el.text:
-            el.text = re.sub(r"(^|\})\s*\*\s*\{", lambda m: f"{m.group(1)}#{key} *{{", el.text)
+    v = el.get(_HREF)
+    if v is not None:
+        del el.attrib[_HREF]
+        el.set("href", "#" + rename(v[1:]) if v.startswith("#") else v)
+    elif el.get("href", "").startswith("#"):
+        el.set("href", "#" + rename(el.get("href")[1:]))
+    for name, v in list(el.attrib.items()):
+        if "url(#" in v and name != "id":
+            el.set(name, _URL_REF.sub(lambda m: f"url(#{rename(m.group(1))})", v))
+    if el.tag == f"{{{SVG_NS}}}style" and el.text:
+        el.text = re.sub(r"(^|\})\s*\*\s*\{", lambda m: f"{m.group(1)}#{key} *{{", el.text)
 
-    if labels:
-        group = etree.SubElement(root, f"{{{SVG_NS}}}g")
-        group.set("class", "figure-text")
-        group.text = "\n"
-        for lab in labels:
-            el = _label_element(lab)
-            if lab.cls:
-                wrap = etree.SubElement(group, f"{{{SVG_NS}}}g")
-                wrap.set("class", lab.cls)
-                wrap.append(el)
-                wrap.tail = "\n"
-            else:
-                group.append(el)
-                el.tail = "\n"
-    add_accessibility(root, key=key, title=title, desc=desc)
-    etree.cleanup_namespaces(root)
-    return etree.tostring(root, encoding="unicode")
+
+def _append_labels(root: etree._Element, labels: tuple[Label, ...] | list[Label]) -> None:
+    """The table text as <text> elements in one <g class="figure-text">."""
+    group = etree.SubElement(root, f"{{{SVG_NS}}}g")
+    group.set("class", "figure-text")
+    group.text = "\n"
+    for lab in labels:
+        el = _label_element(lab)
+        if lab.cls:
+            wrap = etree.SubElement(group, f"{{{SVG_NS}}}g")
+            wrap.set("class", lab.cls)
+            wrap.append(el)
+            wrap.tail = "\n"
+        else:
+            group.append(el)
+            el.tail = "\n"
 
 
 def add_accessibility(root: etree._Element, *, key: str, title: str, desc: str) -> None:

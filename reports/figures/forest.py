@@ -9,12 +9,14 @@ transforms (exp of log ratios, marker sizes, axis limits).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from matplotlib.collections import LineCollection
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, NullLocator
+
+from schemas.values import is_ratio
 
 from .common import (
     DIAMOND_COLOUR,
@@ -34,6 +36,7 @@ from .common import (
     fmt_weight,
     gid,
     heterogeneity_text,
+    inch_canvas,
     new_figure,
     safe_exp,
     subgroup_test_text,
@@ -47,7 +50,6 @@ from .model import (
     StudyRow,
     SummaryForest,
     SummaryRow,
-    is_ratio,
 )
 
 ROW_H = 0.19  # inches per table row (8 pt text + leading)
@@ -349,46 +351,75 @@ def _layout(table: _Table) -> tuple[float, float]:
     return left, plot_w
 
 
-def _render(table: _Table, key: str, title: str, desc: str) -> str:
-    left, plot_w = _layout(table)
-    n_body = len(table.body)
-    header_h = 2 * ROW_H + 0.06
-    y_top = MARGIN + header_h
-    y_bottom = y_top + n_body * ROW_H + 0.05
-    footer_h = max(len(table.footer) * ROW_H, 2.4 * ROW_H) + 0.1
-    height = y_bottom + footer_h + MARGIN
-    width = MARGIN + left + plot_w + RIGHT_MARGIN
-    x_plot = MARGIN + left
+@dataclass
+class _Frame:
+    """Where everything goes, in inches from the top-left corner; collects the text."""
 
-    fig = new_figure(width, height)
-    canvas = fig.add_axes((0, 0, 1, 1))
-    canvas.set_xlim(0, width)
-    canvas.set_ylim(height, 0)
-    canvas.set_axis_off()
+    table: _Table
+    left: float  # width of the table left of the plot
+    plot_w: float
+    width: float
+    height: float
+    y_top: float  # top of the first body row
+    y_bottom: float  # bottom of the plot area
+    xs: dict[str, tuple[float, float]]  # column key -> (x, width)
+    labels: list[Label] = field(default_factory=list)
 
-    labels: list[Label] = []
+    @property
+    def x_plot(self) -> float:
+        return MARGIN + self.left
 
-    def put(x: float, y: float, s: str, align: Align = "left", bold: bool = False,
+    def put(self, x: float, y: float, s: str, align: Align = "left", bold: bool = False,
             size: float = FONT_SIZE, cls: str | None = None) -> None:
         if s:
-            labels.append(Label(x, y, s, align, size, bold, cls=cls))
+            self.labels.append(Label(x, y, s, align, size, bold, cls=cls))
 
-    # column x positions
-    xs: dict[str, tuple[float, float]] = {}
-    x = MARGIN
-    for c in table.cols:
-        xs[c.key] = (x, c.width)
-        x += c.width
-
-    def anchor(c: _Col) -> float:
-        x0, w = xs[c.key]
+    def anchor(self, c: _Col) -> float:
+        x0, w = self.xs[c.key]
         if c.align == "left":
             return x0
         if c.align == "right":
             return x0 + w - PAD / 2
         return x0 + w / 2
 
-    # header: group labels / effect name on line 1, column names on line 2
+    def row_y(self, i: int) -> float:
+        return self.y_top + (i + 0.5) * ROW_H
+
+
+def _frame(table: _Table) -> _Frame:
+    """Figure size, plot position and column x positions."""
+    left, plot_w = _layout(table)
+    y_top = MARGIN + 2 * ROW_H + 0.06
+    y_bottom = y_top + len(table.body) * ROW_H + 0.05
+    footer_h = max(len(table.footer) * ROW_H, 2.4 * ROW_H) + 0.1
+    xs: dict[str, tuple[float, float]] = {}
+    x = MARGIN
+    for c in table.cols:
+        xs[c.key] = (x, c.width)
+        x += c.width
+    return _Frame(table, left, plot_w, width=MARGIN + left + plot_w + RIGHT_MARGIN,
+                  height=y_bottom + footer_h + MARGIN, y_top=y_top, y_bottom=y_bottom, xs=xs)
+
+
+def _render(table: _Table, key: str, title: str, desc: str) -> str:
+    fr = _frame(table)
+    fig = new_figure(fr.width, fr.height)
+    canvas = inch_canvas(fig)
+    _header(fr, canvas)
+    for i, row in enumerate(table.body):
+        _row_text(fr, row, fr.row_y(i))
+    for i, row in enumerate(table.footer):
+        _row_text(fr, row, fr.y_bottom + (i + 0.5) * ROW_H)
+    ax, (xmin, xmax) = _plot_axes(fig, fr)
+    _reference_lines(ax, fr)
+    _draw_marks(ax, fr, xmin, xmax)
+    _favours_labels(fr, xmin, xmax)
+    return figure_to_svg(fig, key, title, desc, fr.labels)
+
+
+def _header(fr: _Frame, canvas) -> None:
+    """Group labels / effect name on line 1, column names on line 2, and the rules."""
+    table = fr.table
     rules: list[list[tuple[float, float]]] = []
     y1, y2 = MARGIN + 0.5 * ROW_H, MARGIN + 1.5 * ROW_H
     seen: set[str] = set()
@@ -396,37 +427,36 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
         if c.group and c.group not in seen:
             seen.add(c.group)
             members = [d for d in table.cols if d.group == c.group]
-            x0 = xs[members[0].key][0]
-            x1 = xs[members[-1].key][0] + xs[members[-1].key][1]
-            put((x0 + x1) / 2, y1, c.group, "center", bold=True)
+            x0 = fr.xs[members[0].key][0]
+            x1 = fr.xs[members[-1].key][0] + fr.xs[members[-1].key][1]
+            fr.put((x0 + x1) / 2, y1, c.group, "center", bold=True)
             rules.append([(x0 + 0.04, y1 + 0.45 * ROW_H), (x1 - 0.04, y1 + 0.45 * ROW_H)])
-        align = "left" if c.align == "left" else c.align
-        put(anchor(c), y2, c.header, align, bold=True)
+        fr.put(fr.anchor(c), y2, c.header, c.align, bold=True)
     eff = next(c for c in table.cols if c.key == "effect")
-    put(anchor(eff), y1, table.effect_header[0], "center", bold=True)
-    put(x_plot + plot_w / 2, y1, table.effect_header[0], "center", bold=True)
-    put(x_plot + plot_w / 2, y2, table.effect_header[1], "center", bold=True)
-    rules.append([(MARGIN, y_top - 0.03), (width - MARGIN, y_top - 0.03)])
+    mid = fr.x_plot + fr.plot_w / 2
+    fr.put(fr.anchor(eff), y1, table.effect_header[0], "center", bold=True)
+    fr.put(mid, y1, table.effect_header[0], "center", bold=True)
+    fr.put(mid, y2, table.effect_header[1], "center", bold=True)
+    rules.append([(MARGIN, fr.y_top - 0.03), (fr.width - MARGIN, fr.y_top - 0.03)])
     canvas.add_collection(LineCollection(rules, colors="black", linewidths=[0.5] * (
         len(rules) - 1) + [0.8]))
 
-    def row_text(row: _Row, y: float) -> None:
-        if row.span is not None:
-            put(MARGIN, y, row.span, "left", bold=row.bold)
-        for c in table.cols:
-            put(anchor(c), y, row.cells.get(c.key, ""), c.align, bold=row.bold)
 
-    for i, row in enumerate(table.body):
-        row_text(row, y_top + (i + 0.5) * ROW_H)
-    for i, row in enumerate(table.footer):
-        row_text(row, y_bottom + (i + 0.5) * ROW_H)
+def _row_text(fr: _Frame, row: _Row, y: float) -> None:
+    if row.span is not None:
+        fr.put(MARGIN, y, row.span, "left", bold=row.bold)
+    for c in fr.table.cols:
+        fr.put(fr.anchor(c), y, row.cells.get(c.key, ""), c.align, bold=row.bold)
 
-    # ---- the plot column
+
+def _plot_axes(fig, fr: _Frame) -> tuple[object, tuple[float, float]]:
+    """The plot column: an axes sharing the table's y coordinates; its x limits."""
+    table = fr.table
     (xmin, xmax), ticks = _axis(table)
-    ax = fig.add_axes((x_plot / width, 1 - y_bottom / height, plot_w / width,
-                       (y_bottom - y_top) / height))
+    ax = fig.add_axes((fr.x_plot / fr.width, 1 - fr.y_bottom / fr.height,
+                       fr.plot_w / fr.width, (fr.y_bottom - fr.y_top) / fr.height))
     ax.patch.set_visible(False)
-    ax.set_ylim(y_bottom, y_top)
+    ax.set_ylim(fr.y_bottom, fr.y_top)
     if table.ratio:
         ax.set_xscale("log")
     ax.set_xlim(xmin, xmax)
@@ -438,90 +468,121 @@ def _render(table: _Table, key: str, title: str, desc: str) -> str:
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticks(ticks, [_tick_label(t) for t in ticks], fontsize=SMALL_FONT)
     ax.tick_params(axis="x", length=3, width=0.8, pad=2)
+    return ax, (xmin, xmax)
 
-    def tx(v: float) -> float:
-        return safe_exp(v) if table.ratio else v
 
+def _tx(table: _Table, v: float) -> float:
+    """Analysis scale -> display scale (exp of log ratios)."""
+    return safe_exp(v) if table.ratio else v
+
+
+def _reference_lines(ax, fr: _Frame) -> None:
+    """The null line and, in summary plots, the dashed line at the overall estimate."""
+    table = fr.table
     null = 1.0 if table.ratio else 0.0
-    ax.plot([null, null], [y_bottom, y_top], color="black", lw=0.8, zorder=1,
+    ax.plot([null, null], [fr.y_bottom, fr.y_top], color="black", lw=0.8, zorder=1,
             gid=gid("null-line"))
     if table.ref_line is not None:
-        ax.plot([tx(table.ref_line)] * 2, [y_bottom, y_top], color="#555555", lw=0.7,
-                ls=(0, (3, 2)), zorder=1, gid=gid("reference-line"))
+        ax.plot([_tx(table, table.ref_line)] * 2, [fr.y_bottom, fr.y_top], color="#555555",
+                lw=0.7, ls=(0, (3, 2)), zorder=1, gid=gid("reference-line"))
 
+
+@dataclass
+class _Marks:
+    """Study marks batched by kind: one collection per kind keeps 500-study plots fast."""
+
+    squares: tuple[list[float], list[float], list[float]] = field(
+        default_factory=lambda: ([], [], []))  # x, y, marker area
+    points: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
+    segments: list[list[tuple[float, float]]] = field(default_factory=list)
+    arrows: dict[str, tuple[list[float], list[float]]] = field(
+        default_factory=lambda: {"<": ([], []), ">": ([], [])})
+
+    def interval(self, lo: float, hi: float, y: float, xmin: float, xmax: float) -> None:
+        """A CI clipped to the axis, with an arrow head where it runs (or lies) off it."""
+        a, b = max(lo, xmin), min(hi, xmax)
+        if a <= b:
+            self.segments.append([(a, y), (b, y)])
+        if lo < xmin and hi >= xmin:
+            self.arrow("<", xmin, y)
+        if hi > xmax and lo <= xmax:
+            self.arrow(">", xmax, y)
+        if hi < xmin or lo > xmax:
+            side = "<" if hi < xmin else ">"
+            self.arrow(side, xmin if side == "<" else xmax, y)
+
+    def arrow(self, side: str, x: float, y: float) -> None:
+        self.arrows[side][0].append(x)
+        self.arrows[side][1].append(y)
+
+
+def _draw_marks(ax, fr: _Frame, xmin: float, xmax: float) -> None:
+    """Squares, points, CI lines, diamonds and prediction intervals, in row order."""
+    table = fr.table
     weights = [r.graphic[4] for r in table.body
                if r.graphic and r.graphic[0] == "square" and r.graphic[4] is not None]
     w_max = max(weights, default=0.0)
-
-    # batch the artists: one collection per kind keeps 500-study plots fast
-    squares: tuple[list[float], list[float], list[float]] = ([], [], [])
-    points: tuple[list[float], list[float]] = ([], [])
-    segments: list[list[tuple[float, float]]] = []
-    arrows: dict[str, tuple[list[float], list[float]]] = {"<": ([], []), ">": ([], [])}
+    marks = _Marks()
     for i, row in enumerate(table.body):
         g = row.graphic
         if g is None:
             continue
-        y = y_top + (i + 0.5) * ROW_H
+        y = fr.row_y(i)
         if g[0] in ("square", "point"):
-            lo, hi = tx(g[2]), tx(g[3])
-            a, b = max(lo, xmin), min(hi, xmax)
-            if a <= b:
-                segments.append([(a, y), (b, y)])
-            # an arrow head where the interval runs (or lies wholly) off the scale
-            if lo < xmin and hi >= xmin:
-                arrows["<"][0].append(xmin)
-                arrows["<"][1].append(y)
-            if hi > xmax and lo <= xmax:
-                arrows[">"][0].append(xmax)
-                arrows[">"][1].append(y)
-            if hi < xmin or lo > xmax:
-                side = "<" if hi < xmin else ">"
-                arrows[side][0].append(xmin if side == "<" else xmax)
-                arrows[side][1].append(y)
-            est = tx(g[1])
+            marks.interval(_tx(table, g[2]), _tx(table, g[3]), y, xmin, xmax)
+            est = _tx(table, g[1])
             if not xmin <= est <= xmax:
                 continue
             if g[0] == "square":
                 w = g[4]
                 side = (MAX_SQUARE_PT * math.sqrt(w / w_max)) if (w and w_max) else 4.0
-                squares[0].append(est)
-                squares[1].append(y)
-                squares[2].append(max(side, MIN_SQUARE_PT) ** 2)
+                marks.squares[0].append(est)
+                marks.squares[1].append(y)
+                marks.squares[2].append(max(side, MIN_SQUARE_PT) ** 2)
             else:
-                points[0].append(est)
-                points[1].append(y)
+                marks.points[0].append(est)
+                marks.points[1].append(y)
         elif g[0] == "diamond":
             h = 0.34 * ROW_H
-            pts = [(tx(g[2]), y), (tx(g[1]), y - h), (tx(g[3]), y), (tx(g[1]), y + h)]
-            ax.add_patch(Polygon(pts, closed=True, facecolor=DIAMOND_COLOUR,
-                                 edgecolor=DIAMOND_COLOUR, lw=0.5, zorder=3,
-                                 gid=gid("pooled-diamond", i)))
+            lo, mid, hi = (_tx(table, g[j]) for j in (2, 1, 3))
+            ax.add_patch(Polygon([(lo, y), (mid, y - h), (hi, y), (mid, y + h)], closed=True,
+                                 facecolor=DIAMOND_COLOUR, edgecolor=DIAMOND_COLOUR, lw=0.5,
+                                 zorder=3, gid=gid("pooled-diamond", i)))
         elif g[0] == "pi":
-            _ci_line(ax, tx(g[1]), tx(g[2]), y, xmin, xmax, lw=2.2, colour="#8B1A1A",
-                     caps=True, cls=f"prediction-interval--{i}")
-    if segments:
-        ax.add_collection(LineCollection(segments, colors="black", linewidths=0.9,
+            _ci_line(ax, _tx(table, g[1]), _tx(table, g[2]), y, xmin, xmax, lw=2.2,
+                     colour="#8B1A1A", caps=True, cls=f"prediction-interval--{i}")
+    _flush_marks(ax, marks)
+
+
+def _flush_marks(ax, marks: _Marks) -> None:
+    """Add the batched marks to the axes (one artist per kind)."""
+    if marks.segments:
+        ax.add_collection(LineCollection(marks.segments, colors="black", linewidths=0.9,
                                          capstyle="butt", zorder=2, gid=gid("ci-line")))
-    for marker, (axs, ays) in arrows.items():
+    for marker, (axs, ays) in marks.arrows.items():
         if axs:
             ax.plot(axs, ays, ls="none", marker=marker, markersize=4, color="black",
                     zorder=2, clip_on=False, gid=gid("ci-arrow", marker == "<"))
-    if squares[0]:
-        ax.scatter(squares[0], squares[1], s=squares[2], marker="s", color=SQUARE_COLOUR,
-                   linewidths=0, zorder=3, gid=gid("study-square"))
-    if points[0]:
-        ax.scatter(points[0], points[1], s=22, marker="o", color=SQUARE_COLOUR, linewidths=0,
-                   zorder=3, gid=gid("summary-point"))
+    if marks.squares[0]:
+        ax.scatter(marks.squares[0], marks.squares[1], s=marks.squares[2], marker="s",
+                   color=SQUARE_COLOUR, linewidths=0, zorder=3, gid=gid("study-square"))
+    if marks.points[0]:
+        ax.scatter(marks.points[0], marks.points[1], s=22, marker="o", color=SQUARE_COLOUR,
+                   linewidths=0, zorder=3, gid=gid("summary-point"))
 
-    # favours labels under the tick labels, on either side of the null line
+
+def _favours_labels(fr: _Frame, xmin: float, xmax: float) -> None:
+    """The favours texts under the tick labels, on either side of the null line."""
+    table = fr.table
+    null = 1.0 if table.ratio else 0.0
     frac = ((math.log(null) - math.log(xmin)) / (math.log(xmax) - math.log(xmin))
             if table.ratio else (null - xmin) / (xmax - xmin))
-    x_null = x_plot + frac * plot_w
-    y_fav = y_bottom + 1.75 * ROW_H
-    put(x_null - 0.06, y_fav, table.favours[0], "right", size=SMALL_FONT, cls="favours-left")
-    put(x_null + 0.06, y_fav, table.favours[1], "left", size=SMALL_FONT, cls="favours-right")
-    return figure_to_svg(fig, key, title, desc, labels)
+    x_null = fr.x_plot + frac * fr.plot_w
+    y_fav = fr.y_bottom + 1.75 * ROW_H
+    fr.put(x_null - 0.06, y_fav, table.favours[0], "right", size=SMALL_FONT,
+           cls="favours-left")
+    fr.put(x_null + 0.06, y_fav, table.favours[1], "left", size=SMALL_FONT,
+           cls="favours-right")
 
 
 def _ci_line(ax, lo: float, hi: float, y: float, xmin: float, xmax: float,
@@ -595,8 +656,6 @@ def leave_one_out_svg(plot: SummaryForest) -> str:
 
 
 def _replace_mode(plot: SummaryForest, mode: str) -> SummaryForest:
-    from dataclasses import replace
-
     title = plot.title
     if mode == "leave_one_out" and title == "Cumulative forest plot":
         title = "Leave-one-out plot"

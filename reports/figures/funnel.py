@@ -8,6 +8,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, NullLocator
 
+from schemas.values import Z975, is_ratio
+
 from .common import (
     FONT_SIZE,
     SMALL_FONT,
@@ -21,10 +23,9 @@ from .common import (
     new_figure,
     safe_exp,
 )
-from .model import EFFECT_NAMES, FunnelPlot, is_ratio
+from .model import EFFECT_NAMES, FunnelPlot
 
-# Phi^-1(0.975): the pseudo 95% region is estimate +/- 1.96 SE (Sterne & Egger 2001, BMJ).
-Z975 = 1.959963984540054
+# the pseudo 95% region is estimate +/- Z975 SE (Sterne & Egger 2001, BMJ)
 
 _LOG_CANDIDATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50,
                    100, 200, 500, 1000)
@@ -64,14 +65,35 @@ def _draw(plot: FunnelPlot, ratio: bool, name: str, key: str) -> str:
     span = max(xs) - min(xs)
     x_lo, x_hi = min(xs) - 0.04 * span, max(xs) + 0.04 * span
 
-    width, height = 5.2, 3.7
-    fig = new_figure(width, height)
+    fig = new_figure(5.2, 3.7)
     ax = fig.add_axes((0.13, 0.22, 0.82, 0.71))
     if ratio:
         ax.set_xscale("log")
     ax.set_xlim(tx(x_lo), tx(x_hi))
     ax.set_ylim(se_max, 0)  # inverted: SE 0 at the top
+    handles = _funnel_marks(ax, plot, tx, se_max, (lo_tri, hi_tri))
+    _funnel_axes(ax, ratio, name, tx(x_lo), tx(x_hi))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=3,
+              fontsize=SMALL_FONT, frameon=False, handlelength=1.6, columnspacing=1.2)
+    text = egger_text(plot.egger)
+    if text:
+        fig.text(0.95, 0.955, text, ha="right", va="center", fontsize=FONT_SIZE,
+                 parse_math=False, gid=gid("egger"))
+    desc = plot.description or (
+        f"Funnel plot of {len(plot.yi)} studies: {name} against its standard error, "
+        f"with the pseudo 95% confidence region around the pooled estimate "
+        f"{fmt_num(tx(plot.estimate), 2)}."
+        + (f" {len(plot.filled_yi)} studies imputed by trim and fill are drawn hollow."
+           if plot.filled_yi else "")
+        + (f" {text}." if text else "")
+    )
+    return figure_to_svg(fig, key, plot.title, desc)
 
+
+def _funnel_marks(ax, plot: FunnelPlot, tx, se_max: float,
+                  tri: tuple[float, float]) -> list:
+    """The pseudo 95% region, pooled line, studies, filled studies; the legend handles."""
+    lo_tri, hi_tri = tri
     region = Polygon([(tx(lo_tri), se_max), (tx(plot.estimate), 0), (tx(hi_tri), se_max)],
                      closed=True, facecolor="#EEEEEE", edgecolor="#777777", lw=0.8,
                      ls=(0, (4, 2)), zorder=0, gid=gid("funnel-region"))
@@ -94,9 +116,12 @@ def _draw(plot: FunnelPlot, ratio: bool, name: str, key: str) -> str:
                               label="Adjusted (trim and fill)"))
     handles.append(Polygon([(0, 0)], facecolor="#EEEEEE", edgecolor="#777777",
                            ls=(0, (4, 2)), label="Pseudo 95% CI"))
+    return handles
 
+
+def _funnel_axes(ax, ratio: bool, name: str, lo: float, hi: float) -> None:
+    """Ticks and axis labels (log ticks for ratio measures)."""
     if ratio:
-        lo, hi = tx(x_lo), tx(x_hi)
         ticks = [t for t in _LOG_CANDIDATES if lo <= t <= hi]
         if len(ticks) > 7:
             ticks = [t for t in ticks if f"{t:g}"[0] in "15"]
@@ -111,19 +136,3 @@ def _draw(plot: FunnelPlot, ratio: bool, name: str, key: str) -> str:
     ax.tick_params(labelsize=SMALL_FONT)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=3,
-              fontsize=SMALL_FONT, frameon=False, handlelength=1.6, columnspacing=1.2)
-    text = egger_text(plot.egger)
-    if text:
-        fig.text(0.95, 0.955, text, ha="right", va="center", fontsize=FONT_SIZE,
-                 parse_math=False, gid=gid("egger"))
-
-    desc = plot.description or (
-        f"Funnel plot of {len(plot.yi)} studies: {name} against its standard error, "
-        f"with the pseudo 95% confidence region around the pooled estimate "
-        f"{fmt_num(tx(plot.estimate), 2)}."
-        + (f" {len(plot.filled_yi)} studies imputed by trim and fill are drawn hollow."
-           if plot.filled_yi else "")
-        + (f" {text}." if text else "")
-    )
-    return figure_to_svg(fig, key, plot.title, desc)

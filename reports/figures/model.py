@@ -14,9 +14,6 @@ from typing import Any, Literal
 
 Direction = Literal["lower_is_better", "higher_is_better"]
 
-# Measures whose effects are ratios: log-scale axis, null value 1.
-RATIO_MEASURES = frozenset({"RR", "OR", "HR", "IRR", "ROM", "PETO", "PETO_OR"})
-
 EFFECT_NAMES = {
     "RR": "Risk Ratio",
     "OR": "Odds Ratio",
@@ -31,11 +28,6 @@ EFFECT_NAMES = {
     "SMD_REVMAN5": "Std. Mean Difference",
     "GEN": "Effect",
 }
-
-
-def is_ratio(measure: str) -> bool:
-    """True when ``measure`` is a ratio measure (drawn on a log axis around 1)."""
-    return measure.upper() in RATIO_MEASURES
 
 
 @dataclass(frozen=True)

@@ -78,32 +78,66 @@ def _layout_box(b: _Box) -> None:
     b.h = len(out) * LINE + 2 * PAD
 
 
-def prisma_svg(flow: PrismaFlow) -> str:
-    """Draw the PRISMA 2020 flow diagram of an updated review as an SVG string."""
-    key = figure_key("prisma", flow)
-    f = flow
+@dataclass(frozen=True)
+class _Grid:
+    """Column x positions of the diagram and which optional columns it has."""
+
+    other: bool  # the "other methods" column pair
+    has_previous: bool  # the "previous studies" column
+    x_prev: float
+    x_db: float
+    x_ex: float
+    x_oth: float
+    x_oex: float
+    width: float
+
+
+def _grid(f: PrismaFlow) -> _Grid:
     other = bool(f.other_identified or f.other_sought is not None
                  or f.other_assessed is not None)
-    has_previous = (f.previous_studies is not None
-                    or f.previous_reports is not None)
-
+    has_previous = f.previous_studies is not None or f.previous_reports is not None
     x_prev = MARGIN + SIDE_W + 8
     x_db = x_prev + (COL_W + COL_GAP if has_previous else 0)
     x_ex = x_db + COL_W + COL_GAP
     x_oth = x_ex + COL_W + COL_GAP
     x_oex = x_oth + COL_W + COL_GAP
     width = (x_oex + COL_W if other else x_ex + COL_W) + MARGIN
+    return _Grid(other, has_previous, x_prev, x_db, x_ex, x_oth, x_oex, width)
 
-    # ---- boxes, row by row
-    prev_lines = [(f"Studies included in previous version of review "
-                   f"{n_text(f.previous_studies)}", False), ("", False),
-                  (f"Reports of studies included in previous version of review "
-                   f"{n_text(f.previous_reports)}", False)]
-    if f.previous_label:
-        prev_lines = [(f"Previous review: {f.previous_label}", False), ("", False)] + prev_lines
-    identified = [("Records identified from:", False)] + [
-        (f"{src} {n_text(n)}", True) for src, n in f.identified
-    ]
+
+def prisma_svg(flow: PrismaFlow) -> str:
+    """Draw the PRISMA 2020 flow diagram of an updated review as an SVG string."""
+    key = figure_key("prisma", flow)
+    grid = _grid(flow)
+    rows = _box_rows(flow, grid)
+    row_y, height = _place(rows)
+    boxes = {b.key: b for row in rows for b in row}
+    root, g_all = _svg_root(grid.width, height, key)
+    _headers(g_all, grid)
+    _phases(g_all, row_y)
+    for b in boxes.values():
+        _draw_box(g_all, b)
+    _arrows(g_all, boxes, grid, key)
+    desc = flow.description or _describe(boxes)
+    add_accessibility(root, key=key, title=flow.title, desc=desc)
+    return etree.tostring(root, encoding="unicode")
+
+
+def _counted(title: str, n: int | None) -> list[tuple[str, bool]]:
+    return [(title, False), (n_text(n), False)]
+
+
+def _pair(first: str, n1: int | None, second: str, n2: int | None) -> list[tuple[str, bool]]:
+    return [(f"{first} {n_text(n1)}", False), ("", False), (f"{second} {n_text(n2)}", False)]
+
+
+def _listed(title: str, items: tuple[tuple[str, int | None], ...]) -> list[tuple[str, bool]]:
+    return [(title, False)] + [(f"{src} {n_text(n)}", True) for src, n in items]
+
+
+def _box_rows(f: PrismaFlow, grid: _Grid) -> list[list[_Box]]:
+    """The boxes, row by row (identification, screening x 3, included x 2)."""
+    identified = _listed("Records identified from:", f.identified)
     if not f.identified:
         identified.append(("no database searched yet", True))
     removed = [("Records removed before screening:", False),
@@ -111,48 +145,52 @@ def prisma_svg(flow: PrismaFlow) -> str:
                (f"Records marked as ineligible by automation tools "
                 f"{n_text(f.automation_removed)}", True),
                (f"Records removed for other reasons {n_text(f.other_removed)}", True)]
-    reasons = [("Reports excluded:", False)] + [
-        (f"{r} {n_text(n)}", True) for r, n in f.excluded_reasons
-    ]
+    x_db, x_ex = grid.x_db, grid.x_ex
     rows: list[list[_Box]] = [
         [_Box("identified", identified, x_db), _Box("removed", removed, x_ex)],
-        [_Box("screened", [("Records screened", False), (n_text(f.screened), False)], x_db),
-         _Box("screened_excluded", [("Records excluded", False),
-                                    (n_text(f.screened_excluded), False)], x_ex)],
-        [_Box("sought", [("Reports sought for retrieval", False), (n_text(f.sought), False)],
-              x_db),
-         _Box("not_retrieved", [("Reports not retrieved", False),
-                                (n_text(f.not_retrieved), False)], x_ex)],
-        [_Box("assessed", [("Reports assessed for eligibility", False),
-                           (n_text(f.assessed), False)], x_db),
-         _Box("excluded_reasons", reasons, x_ex)],
-        [_Box("new_included", [(f"New studies included in review {n_text(f.new_studies)}",
-                                False), ("", False),
-                               (f"Reports of new included studies {n_text(f.new_reports)}",
-                                False)], x_db)],
-        [_Box("total_included", [(f"Total studies included in review "
-                                  f"{n_text(f.total_studies)}", False), ("", False),
-                                 (f"Reports of total included studies "
-                                  f"{n_text(f.total_reports)}", False)], x_db)],
+        [_Box("screened", _counted("Records screened", f.screened), x_db),
+         _Box("screened_excluded", _counted("Records excluded", f.screened_excluded), x_ex)],
+        [_Box("sought", _counted("Reports sought for retrieval", f.sought), x_db),
+         _Box("not_retrieved", _counted("Reports not retrieved", f.not_retrieved), x_ex)],
+        [_Box("assessed", _counted("Reports assessed for eligibility", f.assessed), x_db),
+         _Box("excluded_reasons", _listed("Reports excluded:", f.excluded_reasons), x_ex)],
+        [_Box("new_included", _pair("New studies included in review", f.new_studies,
+                                    "Reports of new included studies", f.new_reports), x_db)],
+        [_Box("total_included", _pair("Total studies included in review", f.total_studies,
+                                      "Reports of total included studies", f.total_reports),
+              x_db)],
     ]
-    if has_previous:
-        rows[0].insert(0, _Box("previous", prev_lines, x_prev))
-    if other:
-        o_reasons = [("Reports excluded:", False)] + [
-            (f"{r} {n_text(n)}", True) for r, n in f.other_excluded_reasons
-        ]
-        rows[0].append(_Box("other_identified", [("Records identified from:", False)] + [
-            (f"{src} {n_text(n)}", True) for src, n in f.other_identified], x_oth))
-        rows[2] += [_Box("other_sought", [("Reports sought for retrieval", False),
-                                          (n_text(f.other_sought), False)], x_oth),
-                    _Box("other_not_retrieved", [("Reports not retrieved", False),
-                                                 (n_text(f.other_not_retrieved), False)], x_oex)]
-        rows[3] += [_Box("other_assessed", [("Reports assessed for eligibility", False),
-                                            (n_text(f.other_assessed), False)], x_oth),
-                    _Box("other_excluded_reasons", o_reasons, x_oex)]
+    if grid.has_previous:
+        prev = _pair("Studies included in previous version of review", f.previous_studies,
+                     "Reports of studies included in previous version of review",
+                     f.previous_reports)
+        if f.previous_label:
+            prev = [(f"Previous review: {f.previous_label}", False), ("", False)] + prev
+        rows[0].insert(0, _Box("previous", prev, grid.x_prev))
+    if grid.other:
+        x_oth, x_oex = grid.x_oth, grid.x_oex
+        rows[0].append(_Box("other_identified",
+                            _listed("Records identified from:", f.other_identified), x_oth))
+        rows[2] += [_Box("other_sought", _counted("Reports sought for retrieval",
+                                                  f.other_sought), x_oth),
+                    _Box("other_not_retrieved", _counted("Reports not retrieved",
+                                                         f.other_not_retrieved), x_oex)]
+        rows[3] += [_Box("other_assessed", _counted("Reports assessed for eligibility",
+                                                    f.other_assessed), x_oth),
+                    _Box("other_excluded_reasons",
+                         _listed("Reports excluded:", f.other_excluded_reasons), x_oex)]
+    return rows
 
-    header_h = 2 * LINE + 2 * PAD
-    y = MARGIN + header_h + 14
+
+# boxes of one row drawn with the row's common height (the others keep their own)
+_SAME_HEIGHT = frozenset({"screened", "screened_excluded", "sought", "not_retrieved",
+                          "other_sought", "other_not_retrieved"})
+HEADER_H = 2 * LINE + 2 * PAD
+
+
+def _place(rows: list[list[_Box]]) -> tuple[list[tuple[float, float]], float]:
+    """Wrap every box and stack the rows; (top, bottom) of each row and the total height."""
+    y = MARGIN + HEADER_H + 14
     row_y: list[tuple[float, float]] = []
     for row in rows:
         for b in row:
@@ -160,15 +198,15 @@ def prisma_svg(flow: PrismaFlow) -> str:
         h = max(b.h for b in row)
         for b in row:
             b.y = y
-            if b.key not in ("previous",):
-                b.h = h if b.key in ("screened", "screened_excluded", "sought",
-                                     "not_retrieved", "other_sought",
-                                     "other_not_retrieved") else b.h
+            if b.key in _SAME_HEIGHT:
+                b.h = h
         row_y.append((y, y + h))
         y += h + GAP
-    height = y - GAP + MARGIN
-    boxes = {b.key: b for row in rows for b in row}
+    return row_y, y - GAP + MARGIN
 
+
+def _svg_root(width: float, height: float, key: str) -> tuple[etree._Element, etree._Element]:
+    """The <svg> element with the arrow-head marker, and the group everything goes in."""
     root = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
     root.set("width", f"{width:.0f}pt")
     root.set("height", f"{height:.0f}pt")
@@ -181,27 +219,33 @@ def prisma_svg(flow: PrismaFlow) -> str:
     etree.SubElement(marker, f"{{{SVG_NS}}}path", d="M 0 0 L 10 5 L 0 10 z", fill="#000000")
     g_all = etree.SubElement(root, f"{{{SVG_NS}}}g", attrib={
         "font-family": FONT_FAMILY, "font-size": f"{FONT:g}", "fill": "#000000"})
+    return root, g_all
 
-    # ---- column headers
+
+def _headers(g_all: etree._Element, grid: _Grid) -> None:
+    """The coloured column headers."""
     def header(x: float, w: float, text: str, colour: str, name: str) -> None:
         g = etree.SubElement(g_all, f"{{{SVG_NS}}}g", attrib={"data-box": f"header_{name}"})
         etree.SubElement(g, f"{{{SVG_NS}}}rect", x=f"{x:.1f}", y=f"{MARGIN:.1f}",
-                         width=f"{w:.1f}", height=f"{header_h:.1f}", rx="6", fill=colour,
+                         width=f"{w:.1f}", height=f"{HEADER_H:.1f}", rx="6", fill=colour,
                          stroke="#000000", attrib={"stroke-width": "0.6"})
         lines = _wrap(text, w - 2 * PAD)
-        y0 = MARGIN + header_h / 2 - (len(lines) - 1) * LINE / 2 + FONT * 0.35
+        y0 = MARGIN + HEADER_H / 2 - (len(lines) - 1) * LINE / 2 + FONT * 0.35
         _text(g, x + w / 2, y0, lines, anchor="middle", bold=True)
 
-    if has_previous:
-        header(x_prev, COL_W, "Previous studies", HEADER_COLOURS["previous"], "previous")
-    header(x_db, 2 * COL_W + COL_GAP,
+    if grid.has_previous:
+        header(grid.x_prev, COL_W, "Previous studies", HEADER_COLOURS["previous"], "previous")
+    header(grid.x_db, 2 * COL_W + COL_GAP,
            "Identification of new studies via databases and registers",
            HEADER_COLOURS["databases"], "databases")
-    if other:
-        header(x_oth, 2 * COL_W + COL_GAP, "Identification of new studies via other methods",
-               HEADER_COLOURS["other"], "other")
+    if grid.other:
+        header(grid.x_oth, 2 * COL_W + COL_GAP,
+               "Identification of new studies via other methods", HEADER_COLOURS["other"],
+               "other")
 
-    # ---- phase labels on the left
+
+def _phases(g_all: etree._Element, row_y: list[tuple[float, float]]) -> None:
+    """The phase labels on the left (Identification, Screening, Included)."""
     phases = [("Identification", row_y[0][0], row_y[0][1]),
               ("Screening", row_y[1][0], row_y[3][1]),
               ("Included", row_y[4][0], row_y[5][1])]
@@ -216,21 +260,25 @@ def prisma_svg(flow: PrismaFlow) -> str:
                              attrib={"text-anchor": "middle", "font-weight": "bold"})
         t.text = name
 
-    # ---- boxes
-    for b in boxes.values():
-        g = etree.SubElement(g_all, f"{{{SVG_NS}}}g", attrib={"data-box": b.key})
-        etree.SubElement(g, f"{{{SVG_NS}}}rect", x=f"{b.x:.1f}", y=f"{b.y:.1f}",
-                         width=f"{b.w:.1f}", height=f"{b.h:.1f}", fill="#FFFFFF",
-                         stroke="#000000", attrib={"stroke-width": "0.8"})
-        assert b.wrapped is not None
-        y0 = b.y + PAD + FONT * 0.85
-        t = etree.SubElement(g, f"{{{SVG_NS}}}text", x=f"{b.x + PAD:.1f}", y=f"{y0:.1f}")
-        for i, (line, off) in enumerate(b.wrapped):
-            ts = etree.SubElement(t, f"{{{SVG_NS}}}tspan", x=f"{b.x + PAD + off:.1f}",
-                                  y=f"{y0 + i * LINE:.1f}")
-            ts.text = line if line else "\u00a0"
 
-    # ---- arrows
+def _draw_box(g_all: etree._Element, b: _Box) -> None:
+    g = etree.SubElement(g_all, f"{{{SVG_NS}}}g", attrib={"data-box": b.key})
+    etree.SubElement(g, f"{{{SVG_NS}}}rect", x=f"{b.x:.1f}", y=f"{b.y:.1f}",
+                     width=f"{b.w:.1f}", height=f"{b.h:.1f}", fill="#FFFFFF",
+                     stroke="#000000", attrib={"stroke-width": "0.8"})
+    if b.wrapped is None:
+        raise ValueError(f"PRISMA box {b.key!r} drawn before its layout")
+    y0 = b.y + PAD + FONT * 0.85
+    t = etree.SubElement(g, f"{{{SVG_NS}}}text", x=f"{b.x + PAD:.1f}", y=f"{y0:.1f}")
+    for i, (line, off) in enumerate(b.wrapped):
+        ts = etree.SubElement(t, f"{{{SVG_NS}}}tspan", x=f"{b.x + PAD + off:.1f}",
+                              y=f"{y0 + i * LINE:.1f}")
+        ts.text = line if line else "\u00a0"
+
+
+def _arrows(g_all: etree._Element, boxes: dict[str, _Box], grid: _Grid, key: str) -> None:
+    """Arrows down each column, right to the exclusion boxes, and the elbows that join the
+    other-methods and previous-studies columns to the included boxes."""
     def arrow(x1: float, y1: float, x2: float, y2: float) -> None:
         etree.SubElement(g_all, f"{{{SVG_NS}}}path", d=f"M {x1:.1f} {y1:.1f} L {x2:.1f} {y2:.1f}",
                          fill="none", stroke="#000000", attrib={
@@ -246,38 +294,32 @@ def prisma_svg(flow: PrismaFlow) -> str:
         y = ba.y + min(ba.h, bb.h) / 2
         arrow(ba.x + ba.w, y, bb.x, y)
 
+    def elbow(a: str, b: str, x_end: float) -> None:
+        # down from the middle of box a, then across to x_end at the middle of box b
+        ba, bb = boxes[a], boxes[b]
+        x = ba.x + ba.w / 2
+        y_mid = bb.y + bb.h / 2
+        etree.SubElement(g_all, f"{{{SVG_NS}}}path",
+                         d=f"M {x:.1f} {ba.y + ba.h:.1f} L {x:.1f} {y_mid:.1f}", fill="none",
+                         stroke="#000000", attrib={"stroke-width": "0.9"})
+        arrow(x, y_mid, x_end, y_mid)
+
     for a, b in (("identified", "screened"), ("screened", "sought"), ("sought", "assessed"),
                  ("assessed", "new_included"), ("new_included", "total_included")):
         down(a, b)
     for a, b in (("identified", "removed"), ("screened", "screened_excluded"),
                  ("sought", "not_retrieved"), ("assessed", "excluded_reasons")):
         right(a, b)
-    if other:
+    if grid.other:
         down("other_identified", "other_sought")
         down("other_sought", "other_assessed")
         right("other_sought", "other_not_retrieved")
         right("other_assessed", "other_excluded_reasons")
         # other methods feed the new studies box: down from assessed, then left
-        oa, ni = boxes["other_assessed"], boxes["new_included"]
-        x = oa.x + oa.w / 2
-        y_mid = ni.y + ni.h / 2
-        etree.SubElement(g_all, f"{{{SVG_NS}}}path",
-                         d=f"M {x:.1f} {oa.y + oa.h:.1f} L {x:.1f} {y_mid:.1f}", fill="none",
-                         stroke="#000000", attrib={"stroke-width": "0.9"})
-        arrow(x, y_mid, ni.x + ni.w, y_mid)
-    if has_previous:
-        pv, tot = boxes["previous"], boxes["total_included"]
-        x = pv.x + pv.w / 2
-        y_mid = tot.y + tot.h / 2
-        etree.SubElement(g_all, f"{{{SVG_NS}}}path",
-                         d=f"M {x:.1f} {pv.y + pv.h:.1f} L {x:.1f} {y_mid:.1f}", fill="none",
-                         stroke="#000000", attrib={"stroke-width": "0.9"})
-        arrow(x, y_mid, tot.x, y_mid)
-
-    title = f.title
-    desc = f.description or _describe(boxes)
-    add_accessibility(root, key=key, title=title, desc=desc)
-    return etree.tostring(root, encoding="unicode")
+        ni = boxes["new_included"]
+        elbow("other_assessed", "new_included", ni.x + ni.w)
+    if grid.has_previous:
+        elbow("previous", "total_included", boxes["total_included"].x)
 
 
 def _text(parent: etree._Element, x: float, y: float, lines: list[str], anchor: str = "start",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from matplotlib.collections import LineCollection
 
@@ -15,6 +16,7 @@ from .common import (
     figure_key,
     figure_to_svg,
     gid,
+    inch_canvas,
     new_figure,
     text_width,
 )
@@ -131,87 +133,127 @@ def rob_traffic_light_svg(table: RobTable) -> str:
         return _traffic(table, key)
 
 
-def _traffic(table: RobTable, key: str) -> str:
+_COL_W, _ROW_H, _MARGIN = 0.42, 0.3, 0.1  # traffic-light grid, inches
+
+
+@dataclass
+class _Traffic:
+    """Geometry of the traffic-light plot and the text collected while drawing it."""
+
+    domains: list[tuple[str, str]]
+    cells: list[list[str]]
+    overall: list[str] | None
+    label_w: float
+    legend_lines: list[str]
+    width: float
+    height: float
+    labels: list[Label] = field(default_factory=list)
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.domains) + (1 if self.overall is not None else 0)
+
+    @property
+    def x0(self) -> float:
+        return _MARGIN + self.label_w
+
+    @property
+    def y0(self) -> float:
+        return _MARGIN + 2 * _ROW_H
+
+    def put(self, x: float, y: float, s: str, align: str = "left", size: float = FONT_SIZE,
+            bold: bool = False, colour: str | None = None) -> None:
+        self.labels.append(Label(x, y, s, align, size, bold, colour=colour))
+
+
+def _traffic_frame(table: RobTable) -> _Traffic:
     domains, cells, overall = _matrix(table)
     n_cols = len(domains) + (1 if overall is not None else 0)
-    col_w, row_h, margin = 0.42, 0.3, 0.1
     label_w = max([text_width(r.study) for r in table.rows] + [text_width("Study", bold=True)]
                   ) + 0.2
     legend_lines = [f"D{i + 1}: {name}" for i, (_, name) in enumerate(domains)]
     legend_w = max([text_width(t, SMALL_FONT) for t in legend_lines], default=0.0)
-    grid_w = label_w + n_cols * col_w
-    width = max(grid_w, legend_w + 0.2, 4.2) + 2 * margin
-    header_h = 2 * row_h
-    grid_h = len(table.rows) * row_h
+    grid_w = label_w + n_cols * _COL_W
+    width = max(grid_w, legend_w + 0.2, 4.2) + 2 * _MARGIN
     legend_h = (len(legend_lines) + 2.2) * 0.17 + 0.1
-    height = margin + header_h + grid_h + 0.15 + legend_h + margin
+    height = _MARGIN + 2 * _ROW_H + len(table.rows) * _ROW_H + 0.15 + legend_h + _MARGIN
+    return _Traffic(domains, cells, overall, label_w, legend_lines, width, height)
 
-    fig = new_figure(width, height)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(height, 0)
-    ax.set_axis_off()
-    labels: list[Label] = []
 
-    def put(x: float, y: float, s: str, align: str = "left", size: float = FONT_SIZE,
-            bold: bool = False, colour: str | None = None) -> None:
-        labels.append(Label(x, y, s, align, size, bold, colour=colour))
+def _traffic(table: RobTable, key: str) -> str:
+    tr = _traffic_frame(table)
+    fig = new_figure(tr.width, tr.height)
+    ax = inch_canvas(fig)
+    _traffic_header(ax, tr, len(table.rows))
+    used = _traffic_dots(ax, tr, table)
+    _traffic_legend(ax, tr, table.tool, used, len(table.rows))
+    desc = table.description or _traffic_desc(table, tr.domains, tr.cells, tr.overall)
+    return figure_to_svg(fig, key, table.title, desc, tr.labels)
 
-    x0 = margin + label_w
-    y0 = margin + header_h
-    headers = [f"D{i + 1}" for i in range(len(domains))] + (["Overall"] if overall else [])
-    put(x0 + len(domains) * col_w / 2, margin + 0.5 * row_h, "Risk of bias domains", "center",
-        bold=True)
-    put(margin, margin + 1.5 * row_h, "Study", bold=True)
+
+def _traffic_header(ax, tr: _Traffic, n_rows: int) -> None:
+    """Column headers and the light grid (as in robvis)."""
+    x0, y0 = tr.x0, tr.y0
+    headers = [f"D{i + 1}" for i in range(len(tr.domains))] + (["Overall"] if tr.overall
+                                                               else [])
+    tr.put(x0 + len(tr.domains) * _COL_W / 2, _MARGIN + 0.5 * _ROW_H, "Risk of bias domains",
+           "center", bold=True)
+    tr.put(_MARGIN, _MARGIN + 1.5 * _ROW_H, "Study", bold=True)
     for j, h in enumerate(headers):
-        put(x0 + (j + 0.5) * col_w, margin + 1.5 * row_h, h, "center",
-            FONT_SIZE if h != "Overall" else SMALL_FONT, bold=True)
-    # light grid as in robvis
-    grid = [[(x0, y0 + i * row_h), (x0 + n_cols * col_w, y0 + i * row_h)]
-            for i in range(len(table.rows) + 1)]
-    grid += [[(x0 + j * col_w, y0), (x0 + j * col_w, y0 + grid_h)] for j in range(n_cols + 1)]
+        tr.put(x0 + (j + 0.5) * _COL_W, _MARGIN + 1.5 * _ROW_H, h, "center",
+               FONT_SIZE if h != "Overall" else SMALL_FONT, bold=True)
+    grid_h = n_rows * _ROW_H
+    grid = [[(x0, y0 + i * _ROW_H), (x0 + tr.n_cols * _COL_W, y0 + i * _ROW_H)]
+            for i in range(n_rows + 1)]
+    grid += [[(x0 + j * _COL_W, y0), (x0 + j * _COL_W, y0 + grid_h)]
+             for j in range(tr.n_cols + 1)]
     ax.add_collection(LineCollection(grid, colors="#BBBBBB", linewidths=0.5))
 
+
+def _traffic_dots(ax, tr: _Traffic, table: RobTable) -> set[str]:
+    """One coloured dot with its symbol per study and domain; the judgements used."""
     used: set[str] = set()
     dots: dict[str, tuple[list[float], list[float]]] = {}
     for i, row in enumerate(table.rows):
-        y = y0 + (i + 0.5) * row_h
-        put(margin, y, row.study)
-        values = cells[i] + ([overall[i]] if overall is not None else [])
+        y = tr.y0 + (i + 0.5) * _ROW_H
+        tr.put(_MARGIN, y, row.study)
+        values = tr.cells[i] + ([tr.overall[i]] if tr.overall is not None else [])
         for j, judg in enumerate(values):
             used.add(judg)
-            x = x0 + (j + 0.5) * col_w
+            x = tr.x0 + (j + 0.5) * _COL_W
             xs, ys = dots.setdefault(judg, ([], []))
             xs.append(x)
             ys.append(y)
             sym = SYMBOLS[judg]
-            put(x, y, sym, "center", FONT_SIZE + (2 if len(sym) == 1 else -1.5), bold=True,
-                colour=_TEXT_ON.get(judg))
+            tr.put(x, y, sym, "center", FONT_SIZE + (2 if len(sym) == 1 else -1.5), bold=True,
+                   colour=_TEXT_ON.get(judg))
     for judg in ("low", "some_concerns", "unclear", "high", "no_information"):
         if judg in dots:  # one collection per judgement, in a fixed order
             ax.scatter(*dots[judg], s=(0.24 * 72) ** 2, color=ROB_COLOURS[judg],
                        linewidths=0.5, edgecolors="#333333", zorder=3,
                        gid=gid(f"rob-dot rob-{judg}"))
+    return used
 
-    y = y0 + grid_h + 0.15 + 0.17 * 0.6
-    for line in legend_lines:
-        put(margin, y, line, size=SMALL_FONT)
+
+def _traffic_legend(ax, tr: _Traffic, tool: str, used: set[str], n_rows: int) -> None:
+    """Domain names, then the judgements used with their symbols."""
+    y = tr.y0 + n_rows * _ROW_H + 0.15 + 0.17 * 0.6
+    for line in tr.legend_lines:
+        tr.put(_MARGIN, y, line, size=SMALL_FONT)
         y += 0.17
     y += 0.17 * 0.6
-    x = margin
-    put(x, y, "Judgement:", size=SMALL_FONT, bold=True)
+    x = _MARGIN
+    tr.put(x, y, "Judgement:", size=SMALL_FONT, bold=True)
     x += text_width("Judgement:", SMALL_FONT, bold=True) + 0.12
-    for j in _legend_items(table.tool, used):
+    for j in _legend_items(tool, used):
         ax.scatter([x + 0.07], [y], s=(0.15 * 72) ** 2, color=ROB_COLOURS[j], linewidths=0.5,
                    edgecolors="#333333", zorder=3)
-        put(x + 0.07, y, SYMBOLS[j], "center", SMALL_FONT - (1.5 if len(SYMBOLS[j]) > 1 else 0),
-            bold=True, colour=_TEXT_ON.get(j))
-        label = judgement_label(j, table.tool)
-        put(x + 0.2, y, label, size=SMALL_FONT)
+        tr.put(x + 0.07, y, SYMBOLS[j], "center",
+               SMALL_FONT - (1.5 if len(SYMBOLS[j]) > 1 else 0), bold=True,
+               colour=_TEXT_ON.get(j))
+        label = judgement_label(j, tool)
+        tr.put(x + 0.2, y, label, size=SMALL_FONT)
         x += 0.2 + text_width(label, SMALL_FONT) + 0.2
-
-    desc = table.description or _traffic_desc(table, domains, cells, overall)
-    return figure_to_svg(fig, key, table.title, desc, labels)
 
 
 def _traffic_desc(table: RobTable, domains: list[tuple[str, str]], cells: list[list[str]],
@@ -271,10 +313,7 @@ def _summary(table: RobTable, bars: list[tuple[str, dict[str, float]]], weighted
     width = margin + label_w + bar_w + 0.3
     height = margin + len(bars) * row_h + 0.9
     fig = new_figure(width, height)
-    canvas = fig.add_axes((0, 0, 1, 1))
-    canvas.set_xlim(0, width)
-    canvas.set_ylim(height, 0)
-    canvas.set_axis_off()
+    canvas = inch_canvas(fig)
     x0 = margin + label_w
     ax = fig.add_axes((x0 / width, 1 - (margin + len(bars) * row_h) / height, bar_w / width,
                        len(bars) * row_h / height))

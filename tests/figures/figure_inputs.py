@@ -25,9 +25,9 @@ from reports.figures import (
     StudyRow,
     SubgroupTest,
 )
+from schemas.values import Z975
 
 SVG = "{http://www.w3.org/2000/svg}"
-Z975 = 1.959963984540054
 
 
 @dataclass(frozen=True)

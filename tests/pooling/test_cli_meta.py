@@ -164,3 +164,70 @@ def test_errors_are_one_line_with_exit_codes(app, tmp_path) -> None:
     p.write_text("study,yi,vi\nA,0.3,0.1\nB,0.2,0\n")
     res = _run(app, p, "--method", "DL")
     assert res.exit_code == 6 and "study 'B'" in res.stderr
+
+
+# ------------------------------------------------------------- --map (issue 10 item 19)
+# The two CSVs of ../shared/examples are read as published (metadat 1.2-0 column names);
+# expected values: the metafor reference files computed from the same data (bcg_OR.json,
+# normand1999_MD.json, metafor 3.8-1).
+
+BCG_MAP = ("--map", "tpos=events1", "--map", "tneg=nonevents1", "--map", "cpos=events2",
+           "--map", "cneg=nonevents2", "--map", "author=study")
+NORMAND_MAP = ("--map", "n1i=n1", "--map", "m1i=mean1", "--map", "sd1i=sd1", "--map", "n2i=n2",
+               "--map", "m2i=mean2", "--map", "sd2i=sd2", "--map", "source=study")
+
+
+@pytest.mark.parametrize(("csv", "args", "ref", "model"), [
+    ("bcg_colditz1994.csv", ("--measure", "OR", "--method", "DL", *BCG_MAP), "bcg_OR.json",
+     "DL"),
+    ("normand1999_stroke_los.csv", ("--measure", "MD", "--method", "REML", *NORMAND_MAP),
+     "normand1999_MD.json", "REML"),
+])
+def test_map_reads_the_example_csvs_unedited(app, shared, reference_dir, csv, args, ref,
+                                             model) -> None:
+    res = _run(app, shared / "examples" / csv, *args, "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    expected = _case(reference_dir, ref)
+    for key in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "Q"):
+        assert out[key] == _approx(expected["models"][model][key]), key
+    assert out["yi"] == [_approx(x) for x in expected["effect_sizes"]["yi"]]
+
+
+def test_map_to_study_replaces_the_files_study_column(app, shared) -> None:
+    res = _run(app, shared / "examples" / "normand1999_stroke_los.csv", "--measure", "MD",
+               *NORMAND_MAP, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["studies"][:2] == ["Edinburgh", "Orpington-Mild"]
+
+
+def test_map_keeps_repeated_labels_distinct(app, shared) -> None:
+    res = _run(app, shared / "examples" / "bcg_colditz1994.csv", "--measure", "RR", *BCG_MAP,
+               "--json")
+    assert res.exit_code == 0, res.output
+    studies = json.loads(res.stdout)["studies"]
+    assert len(studies) == 13
+    assert "Rosenthal et al.1" in studies and "Rosenthal et al.2" in studies
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ("tpos", "COLUMN=FIELD"),
+    ("tpos=events9", "unknown field 'events9'"),
+    ("nope=events1", "'nope'"),
+    ("trial=yi", None),
+])
+def test_map_errors_are_one_line(app, shared, item, message) -> None:
+    res = _run(app, shared / "examples" / "bcg_colditz1994.csv", "--measure", "OR",
+               "--map", item)
+    assert res.exit_code != 0
+    assert "Traceback" not in res.output
+    if message:
+        assert message in res.output
+
+
+def test_map_onto_an_existing_column_is_refused(app, tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("study,yi,vi,y2\nA,0.1,0.1,0.3\nB,0.2,0.1,0.4\n")
+    res = _run(app, path, "--map", "y2=yi")
+    assert res.exit_code != 0
+    assert "already has a column" in res.output and "'yi'" in res.output

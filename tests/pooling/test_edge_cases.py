@@ -158,9 +158,6 @@ def test_analyse_input_errors() -> None:
         analyse(t, measure="GEN", by="nope")
     with pytest.raises(StatsError, match="needs events"):
         analyse(t, measure="GEN", method="MH")
-    dup = pd.DataFrame({"study": ["A", "A"], "yi": [0.1, 0.2], "vi": [0.1, 0.1]})
-    with pytest.raises(InputError, match="repeated: A"):
-        analyse(dup, measure="GEN")
     txt = pd.DataFrame({"study": ["A", "B"], "yi": ["0.1", "abc"], "vi": [0.1, 0.1]})
     with pytest.raises(InputError, match=r"'B' \(row 3\).*'yi'.*'abc'"):
         analyse(txt, measure="GEN")
@@ -173,3 +170,38 @@ def test_batch_errors_name_the_analysis() -> None:
         rma_batch([[0.1]], [[0.1]], hksj=True)
     with pytest.raises(StatsError, match="analysis 2: all studies have the same estimate"):
         rma_batch([[0.1, 0.2], [0.3, 0.3, 0.3]], [[0.1, 0.1], [0.1, 0.2, 0.1]], hksj=True)
+
+
+# ----------------------------------------------------------------------------- issue 10 item 11
+
+
+@pytest.mark.parametrize("method", ["DL", "REML", "PM"])
+def test_vanishing_variance_is_a_stats_error_naming_the_study(method: str) -> None:
+    # used to end in an uncaught OverflowError (sw0**2 in the typical within-study variance)
+    with pytest.raises(StatsError, match=r"study 'tiny'.*vi = 1e-300 is too small"):
+        rma([0.1, 0.2, 0.3], [1e-300, 0.1, 0.2], method=method, labels=["tiny", "b", "c"])
+    with pytest.raises(StatsError, match=r"study 'tiny'.*too small"):
+        rma([0.1, 200, -300], [1e-90, 0.1, 0.2], method=method, labels=["tiny", "b", "c"])
+
+
+def test_smd_with_one_participant_per_arm_names_the_degrees_of_freedom() -> None:
+    # n1 = n2 = 1: the pooled SD has n1 + n2 - 2 = 0 df; the old message said "pooled SD is 0"
+    with pytest.raises(StatsError, match=r"'X'.*n1 = 1 and n2 = 1.*no degrees of freedom"):
+        escalc("SMD", n1=[1], mean1=[2], sd1=[1], n2=[1], mean2=[1], sd2=[1], labels=["X"])
+    with pytest.raises(StatsError, match="no degrees of freedom"):
+        escalc("SMD_REVMAN5", n1=[1], mean1=[2], sd1=[1], n2=[1], mean2=[1], sd2=[1])
+    # one participant in one arm only is fine (metafor pools it: the other arm gives the SD)
+    es = escalc("SMD", n1=[1], mean1=[2], sd1=[0], n2=[10], mean2=[1], sd2=[1])
+    assert np.isfinite(es.yi[0])
+
+
+def test_duplicate_study_labels_are_kept_distinct_and_numbered_as_metafor() -> None:
+    # metafor numbers repeated slab labels ".1", ".2" (.make.unique in misc.func.hidden.r)
+    dup = pd.DataFrame({"study": ["A", "B", "A"], "yi": [0.1, 0.2, 0.4],
+                        "vi": [0.1, 0.1, 0.2]})
+    a = analyse(dup, measure="GEN", method="FE", leave_one_out=True)
+    assert a.studies == ("A.1", "B", "A.2")
+    assert a.result.k == 3
+    one = rma([0.1, 0.2, 0.4], [0.1, 0.1, 0.2], method="FE")
+    assert a.result.estimate == pytest.approx(one.estimate, rel=1e-12)
+    assert a.to_json_dict()["leave_one_out"]["study"] == ["A.1", "B", "A.2"]
