@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,15 @@ class DedupWrite:
     pairs: Any = None
     clusters: Any = None
     run: dict[str, Any] | None = None  # dedup_runs row (without id) when anything changed
+
+
+def _pending_scope(review: str | None) -> tuple[str, list[Any]]:
+    """WHERE clause keeping pending pairs whose two records a review's runs returned."""
+    if review is None:
+        return "", []
+    scope = ("SELECT rr.record_id FROM run_records rr JOIN search_runs s USING (run_id) "
+             "WHERE s.review = ?")
+    return (f"WHERE p.record_a IN ({scope}) AND p.record_b IN ({scope})", [review, review])
 
 
 class DedupMixin(StoreCore):
@@ -298,16 +307,20 @@ class DedupMixin(StoreCore):
         return self._dicts("SELECT * FROM dedup_decisions ORDER BY decided_at, 1, 2, 3, 4")
 
     # -- the queue ---------------------------------------------------------------------
-    def dedup_pending(self, limit: int | None = None) -> list[dict[str, Any]]:
+    def dedup_pending(
+        self, limit: int | None = None, *, review: str | None = None
+    ) -> list[dict[str, Any]]:
         """Uncertain pairs awaiting a person, highest score first, with both records'
         display fields (suffix ``_a`` / ``_b``) and their clusters (``cluster_a``/``_b``).
-        One pair per two clusters: deciding it settles the others."""
+        One pair per two clusters: deciding it settles the others. ``review``: only pairs
+        whose two records that review's runs brought in."""
         fields = (
             "record_id", "source", "source_id", "pmid", "doi", "pmcid", "title", "authors",
             "year", "journal", "volume", "pages", "publication_types",
         )
         sel = ", ".join(f"ra.{f} AS {f}_a, rb.{f} AS {f}_b" for f in fields)
         lim = "" if limit is None else f" LIMIT {int(limit)}"
+        where, params = _pending_scope(review)
         return self._dicts(
             f"SELECT p.score, p.title_similarity, p.why, p.cluster_a, p.cluster_b, "
             f"ka.identity AS identity_a, "
@@ -316,12 +329,30 @@ class DedupMixin(StoreCore):
             "JOIN records rb ON rb.record_id = p.record_b "
             "JOIN dedup_keys ka ON ka.record_id = p.record_a "
             "JOIN dedup_keys kb ON kb.record_id = p.record_b "
-            f"ORDER BY p.score DESC, p.record_a, p.record_b{lim}"
+            f"{where} ORDER BY p.score DESC, p.record_a, p.record_b{lim}",
+            params,
         )
 
-    def dedup_pending_count(self) -> int:
-        """How many uncertain pairs await a decision."""
-        return int(self._scalar("SELECT count(*) FROM v_dedup_pending"))
+    def dedup_pending_count(self, *, review: str | None = None) -> int:
+        """How many uncertain pairs await a decision (in ``review``'s scope when given)."""
+        where, params = _pending_scope(review)
+        return int(self._scalar(f"SELECT count(*) FROM v_dedup_pending p {where}", params))
+
+    def dedup_cluster_rows(self, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+        """Every record's (source, source_id, record_id, cluster_id, is_primary,
+        cluster_size, deleted), in cluster order, fetched in bounded batches."""
+        cur = self._con.cursor()
+        try:
+            cur.execute(
+                "SELECT r.source, r.source_id, r.record_id, c.cluster_id, c.is_primary, "
+                "count(*) OVER (PARTITION BY c.cluster_id) AS cluster_size, r.deleted "
+                "FROM records r JOIN v_record_cluster c USING (record_id) "
+                "ORDER BY c.cluster_id, NOT c.is_primary, r.record_id"
+            )
+            while rows := cur.fetchmany(batch):
+                yield from rows
+        finally:
+            cur.close()
 
     def dedup_decisions_since_last_run(self) -> bool:
         """True when a decision was stored after the latest dedup run started (clusters

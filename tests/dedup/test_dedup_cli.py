@@ -81,7 +81,7 @@ def test_import_rejects_a_bad_decision_and_stores_nothing(
 
 def test_interactive_review_d_n_q(tmp_path: Path, ncbi_pubmed: Path) -> None:
     db = make_db(tmp_path, ncbi_pubmed)
-    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="d\nn\nq\n")
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--walk"], input="d\nn\nq\n")
     assert res.exit_code == 0, res.output
     assert "pair 1/3" in res.output and "pair 3/3" in res.output
     assert "1 duplicate, 1 not duplicate, 0 skipped; 1 pair(s) still pending" in res.output
@@ -90,7 +90,7 @@ def test_interactive_review_d_n_q(tmp_path: Path, ncbi_pubmed: Path) -> None:
             "duplicate", "not_duplicate"]
         assert s.dedup_pending_count() == 1
     # Quitting kept the decisions; the remaining pair comes back next time.
-    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="s\n")
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--walk"], input="s\n")
     assert "pair 1/1" in res.output
 
 
@@ -98,7 +98,7 @@ def test_interactive_review_stops_cleanly_at_end_of_input(
     tmp_path: Path, ncbi_pubmed: Path
 ) -> None:
     db = make_db(tmp_path, ncbi_pubmed)
-    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="d\n")
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--walk"], input="d\n")
     assert res.exit_code == 0, res.output
     assert "1 duplicate, 0 not duplicate, 0 skipped; 2 pair(s) still pending" in res.output
     with Store(db) as s:
@@ -109,6 +109,6 @@ def test_review_with_an_empty_queue(tmp_path: Path, ncbi_pubmed: Path) -> None:
     db = tmp_path / "reg.duckdb"
     with Store(db) as s:
         import_file(s, ncbi_pubmed, source="pubmed")
-    res = runner.invoke(app, ["--db", str(db), "dedup", "--review"], input="")
+    res = runner.invoke(app, ["--db", str(db), "dedup", "--walk"], input="")
     assert res.exit_code == 0, res.output
     assert "no uncertain pairs to review" in res.output

@@ -94,10 +94,10 @@ def test_candidate_pairs_block_on_title_and_year_within_one() -> None:
         key(1), key(2, year=2021), key(3, year=2022), key(4, year=None),
         key(5, title="Something else entirely about renal dialysis outcomes"),
     )}
-    pairs = candidate_pairs(keys, [1])
+    pairs = candidate_pairs(keys, [1]).pairs
     assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 2), (1, 4)]
     # An undated new record is compared with every year.
-    pairs = candidate_pairs(keys, [4])
+    pairs = candidate_pairs(keys, [4]).pairs
     assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 4), (2, 4), (3, 4)]
 
 
