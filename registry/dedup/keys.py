@@ -149,6 +149,8 @@ def blocking_keys(title_norm: str) -> tuple[str, ...]:
     # Prefixes of the four longest words survive a late typo together with a dropped word.
     keys.add("p:" + " ".join(sorted(w[:4] for w in sorted(
         words, key=lambda w: (-len(w), w))[:4])))
+    # Three-letter heads of the first four words survive a typo and a cut title together.
+    keys.add("h:" + " ".join(w[:3] for w in words[:4]))
     if len(words) > 2:
         keys.add("e:" + " ".join(words[0::2][:5]))
         keys.add("o:" + " ".join(words[1::2][:5]))

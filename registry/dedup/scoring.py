@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import process
@@ -28,12 +29,16 @@ LOW = 0.80
 MIN_TITLE_AUTO = 0.90
 # Titles with fewer significant words than this ("Editorial", "Reply") cannot identify a work.
 SHORT_TITLE_WORDS = 4
+# Titles at least this alike differ only by a typo, case or punctuation.
+NEAR_IDENTICAL = 0.95
 # Agreement on author, year, journal and page adds at most 0.11 to the title similarity,
 # so a pair whose titles are less alike than LOW - 0.11 can never reach the queue.
 SIM_FLOOR = LOW - 0.11
 # A cut title or a dropped subtitle: the shorter title (at least this many significant
-# words) matches the start of the longer one this closely (a typo allowed) ...
-TRUNCATED_MIN_WORDS = 6
+# words and characters: fewer say too little) matches the start of the longer one this
+# closely (a typo allowed) ...
+TRUNCATED_MIN_WORDS = SHORT_TITLE_WORDS
+TRUNCATED_MIN_CHARS = 30
 TRUNCATED_MIN_SIMILARITY = 0.95
 # ... and then counts as this similar (links only when first author and year agree).
 TRUNCATED_SIMILARITY = 0.9
@@ -49,6 +54,9 @@ _SERIES = re.compile(
     r"(\d+|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten|[a-h])\b"
 )
 _ROMAN = frozenset("i ii iii iv v vi vii viii ix".split())
+# Words an ISO journal abbreviation leaves out ("J Cataract Refract Surg" is "Journal of
+# Cataract and Refractive Surgery"), in the languages PubMed journals are named in.
+_JOURNAL_SKIP = frozenset("of the and for in on e y de del der des du et fur la le und".split())
 _BELOW_HIGH = HIGH - 0.01
 
 
@@ -65,7 +73,7 @@ def _truncated(short: str, long_: str, start_similarity: float) -> bool:
     """True when ``short`` is ``long_`` cut short (or with its subtitle dropped)."""
     if start_similarity < TRUNCATED_MIN_SIMILARITY:
         return False
-    if len(significant_words(short)) < TRUNCATED_MIN_WORDS:
+    if len(short) < TRUNCATED_MIN_CHARS or len(significant_words(short)) < TRUNCATED_MIN_WORDS:
         return False
     return not COMPANION_TAIL.intersection(long_[len(short):].split())
 
@@ -98,7 +106,7 @@ def title_similarities(a: Sequence[str], b: Sequence[str], *, workers: int = -1)
     lb = np.fromiter(map(len, b), dtype=np.int64, count=n)
     sims[(la == 0) | (lb == 0)] = 0.0
     # Only a pair below the raised value with a long enough shorter title can be a cut copy.
-    maybe = np.nonzero((sims < TRUNCATED_SIMILARITY) & (np.minimum(la, lb) >= 20))[0]
+    maybe = np.nonzero((sims < TRUNCATED_SIMILARITY) & (np.minimum(la, lb) >= TRUNCATED_MIN_CHARS))[0]
     if len(maybe):
         shorts = [a[i] if la[i] <= lb[i] else b[i] for i in maybe]
         longs = [b[i] if la[i] <= lb[i] else a[i] for i in maybe]
@@ -111,8 +119,33 @@ def title_similarities(a: Sequence[str], b: Sequence[str], *, workers: int = -1)
     return sims
 
 
-def _numbers(title_norm: str) -> set[str]:
-    return {w for w in title_norm.split() if w in _ROMAN or any(c.isdigit() for c in w)}
+def _numbers(title_norm: str, *, cut: bool = False) -> set[str]:
+    """Number-like words of a title (digits or roman numerals); ``cut``: the title was cut
+    short, so its last word may be part of a number ("13" cut to "1") and is left out."""
+    words = title_norm.split()
+    if cut:
+        words = words[:-1]
+    return {w for w in words if w in _ROMAN or any(c.isdigit() for c in w)}
+
+
+@lru_cache(maxsize=65536)  # journal names repeat across pairs
+def _abbreviates(short: str, full: str) -> bool:
+    """True when ``short`` is an abbreviation of ``full``: each of its words begins the
+    corresponding significant word of ``full`` (later words of ``full`` may follow: "Science
+    (New York, N.Y.)")."""
+    sw = short.split()
+    fw = [w for w in full.split() if w not in _JOURNAL_SKIP]
+    if not sw or len(sw) > len(fw) or short.startswith("issn:") or full.startswith("issn:"):
+        return False
+    return all(f.startswith(s) for s, f in zip(sw, fw, strict=False))
+
+
+def journals_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two records' journal keys name one journal: a shared name, abbreviation or ISSN, or
+    one's abbreviation abbreviates the other's full name."""
+    if set(a) & set(b):
+        return True
+    return any(_abbreviates(x, y) or _abbreviates(y, x) for x in a for y in b)
 
 
 def _series(title_norm: str) -> set[tuple[str, str]]:
@@ -153,7 +186,7 @@ def _agreement(a: RecordKey, b: RecordKey, why: list[str]) -> tuple[float, bool]
             delta -= 0.03
             why.append(f"years {a.year}/{b.year}")
     if a.journal_keys and b.journal_keys:
-        if set(a.journal_keys) & set(b.journal_keys):
+        if journals_agree(a.journal_keys, b.journal_keys):
             delta += 0.03
             why.append("same journal")
         else:
@@ -177,6 +210,9 @@ def _cap(a: RecordKey, b: RecordKey, sim: float, page_conflict: bool, why: list[
     # Agreement elsewhere cannot make up for a title that differs in substance
     # (a protocol and its results paper share authors, journal and often the year).
     cap = 1.0 if sim >= MIN_TITLE_AUTO else _BELOW_HIGH
+    if sim < NEAR_IDENTICAL and not (a.first_author and a.first_author == b.first_author):
+        # A cut or reworded title links only when the first author agrees too.
+        cap = _BELOW_HIGH
     id_conflict = False
     if a.doi and b.doi and a.doi != b.doi:
         id_conflict = True
@@ -189,7 +225,11 @@ def _cap(a: RecordKey, b: RecordKey, sim: float, page_conflict: bool, why: list[
         return 0.0
     if id_conflict or page_conflict:
         cap = min(cap, _BELOW_HIGH)
-    na, nb = _numbers(a.title_norm), _numbers(b.title_norm)
+    # A title cut short may end in part of a number: its last word does not count.
+    cut = sim == TRUNCATED_SIMILARITY and len(a.title_norm) != len(b.title_norm)
+    short_is_a = len(a.title_norm) < len(b.title_norm)
+    na = _numbers(a.title_norm, cut=cut and short_is_a)
+    nb = _numbers(b.title_norm, cut=cut and not short_is_a)
     if (na - nb and nb - na) or bool(_series(a.title_norm)) != bool(_series(b.title_norm)):
         # "... week 12" vs "week 13", "phase 2" vs "phase 3", "Part 1" vs no part: typos
         # rarely change numbers, series titles differ only there.
@@ -204,7 +244,7 @@ def _cap(a: RecordKey, b: RecordKey, sim: float, page_conflict: bool, why: list[
         why.append("short title")
         same_who_when = bool(a.first_author and a.first_author == b.first_author
                              and a.year == b.year)
-        same_where = bool(set(a.journal_keys) & set(b.journal_keys)
+        same_where = bool(journals_agree(a.journal_keys, b.journal_keys)
                           and a.first_page and a.first_page == b.first_page)
         if not same_who_when or id_conflict:
             cap = 0.0
