@@ -389,7 +389,7 @@ def report(n: int, r: dict) -> None:
           f"{r['truth']} planted pairs missed, {r['extra']} extra); links {r['hard']} hard, "
           f"{r['fuzzy']} fuzzy; {r['queued']} queued; {r['candidates']:,} candidate pairs; "
           f"{r['windowed_blocks']} oversized block(s) by sorted neighbourhood")
-    print(f"{'':>18}dedup stages (s wall): {r['stages']}")
+    print(f"{'':>18}dedup stages (s CPU): {r['stages']}")
 
 
 def main() -> None:

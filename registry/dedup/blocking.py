@@ -23,6 +23,7 @@ from registry.dedup.scoring import HIGH, PairScore, title_similarity
 # A (block key, year) shared by more records than this is compared by sorted neighbourhood
 # instead of all-against-all.
 MAX_BLOCK = 200
+_YEARS = 1 << 14  # packing base for (block code, year + 1); years are below 16383
 # Neighbours each record of such a block is compared with, after sorting by title.
 WINDOW = 25
 
@@ -59,17 +60,31 @@ def _ordered(left: np.ndarray, right: np.ndarray) -> pd.DataFrame:
 
 def _merge_pairs(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
     """New records' blocks (left) probed against every record's (right), years +-1; an
-    undated record on either side matches any year."""
+    undated record on either side matches any year. Blocks are integer codes (``code``)
+    and the join key is code and year packed in one int64, so the joins hash integers."""
+    def packed(code: pd.Series, year: pd.Series | int) -> np.ndarray:
+        years = year if isinstance(year, int) else year.to_numpy(np.int64)
+        return code.to_numpy(np.int64) * _YEARS + (years + 1)
+
+    right = pd.DataFrame({"key": packed(right["code"], right["year"]),
+                          "code": right["code"].to_numpy(np.int64),
+                          "record_id_r": right["record_id"].to_numpy(np.int64)})
     dated = left[left["year"] >= 0]
     undated = left[left["year"] < 0]
     probes = pd.concat(
-        [dated.assign(year=dated["year"] + d) for d in (-1, 0, 1)] + [dated.assign(year=-1)],
+        [pd.DataFrame({"key": packed(dated["code"], dated["year"] + d),
+                       "record_id_l": dated["record_id"].to_numpy(np.int64)})
+         for d in (-1, 0, 1)]
+        + [pd.DataFrame({"key": packed(dated["code"], -1),
+                         "record_id_l": dated["record_id"].to_numpy(np.int64)})],
         ignore_index=True,
     )
-    merged = [probes.merge(right, on=["block", "year"], suffixes=("_l", "_r"))]
+    merged = [probes.merge(right[["key", "record_id_r"]], on="key")]
     if not undated.empty:
-        merged.append(undated.drop(columns="year").merge(
-            right.drop(columns="year"), on="block", suffixes=("_l", "_r")))
+        merged.append(pd.DataFrame({
+            "code": undated["code"].to_numpy(np.int64),
+            "record_id_l": undated["record_id"].to_numpy(np.int64),
+        }).merge(right[["code", "record_id_r"]], on="code"))
     return pd.concat(merged, ignore_index=True)[["record_id_l", "record_id_r"]]
 
 
@@ -79,10 +94,10 @@ def _window_pairs(
     """Sorted-neighbourhood pairs inside oversized blocks: records sorted by title, each
     paired with the next ``window`` records of its block (years +-1, one of them new)."""
     rows = rows.assign(title=[keys[int(r)].title_norm for r in rows["record_id"]])
-    rows = rows.sort_values(["block", "title", "record_id"], ignore_index=True)
+    rows = rows.sort_values(["code", "title", "record_id"], ignore_index=True)
     ids = rows["record_id"].to_numpy()
     years = rows["year"].to_numpy()
-    blocks = pd.factorize(rows["block"])[0]
+    blocks = rows["code"].to_numpy()
     is_new = np.isin(ids, np.fromiter(new, dtype=np.int64, count=len(new)))
     lefts, rights = [], []
     for off in range(1, min(window, len(ids) - 1) + 1):
@@ -116,19 +131,26 @@ def candidate_pairs(
         return Candidates(empty)
     left = _block_rows(keys[i] for i in sorted(new))
     right = _block_rows(keys.values())
-    # Only blocks a new record is in can yield a pair.
-    right = right[right["block"].isin(set(left["block"]))]
+    # One factorisation gives every block an integer code; codes seen only on the right
+    # (blocks no new record is in) cannot yield a pair.
+    codes, _ = pd.factorize(pd.concat([left["block"], right["block"]], ignore_index=True))
+    left = left.assign(code=codes[: len(left)])
+    right = right.assign(code=codes[len(left):])
+    right = right[np.isin(right["code"].to_numpy(), left["code"].to_numpy())]
     if right.empty:
         return Candidates(empty)
-    size = right.groupby(["block", "year"])["record_id"].transform("size")
-    big = set(right.loc[size > max_block, "block"])
-    parts = [_merge_pairs(left[~left["block"].isin(big)], right[~right["block"].isin(big)])]
-    if big:
-        parts.append(_window_pairs(right[right["block"].isin(big)], keys, new, window))
+    packed = right["code"].to_numpy(np.int64) * _YEARS + right["year"].to_numpy(np.int64) + 1
+    _, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
+    big_codes = np.unique(right["code"].to_numpy()[counts[inverse] > max_block])
+    in_big_l = np.isin(left["code"].to_numpy(), big_codes)
+    in_big_r = np.isin(right["code"].to_numpy(), big_codes)
+    parts = [_merge_pairs(left[~in_big_l], right[~in_big_r])]
+    if len(big_codes):
+        parts.append(_window_pairs(right[in_big_r], keys, new, window))
     pairs = pd.concat(parts, ignore_index=True)
     return Candidates(
         _ordered(pairs["record_id_l"].to_numpy(np.int64), pairs["record_id_r"].to_numpy(np.int64)),
-        windowed_blocks=len(big),
+        windowed_blocks=len(big_codes),
     )
 
 

@@ -140,21 +140,25 @@ def blocking_keys(title_norm: str) -> tuple[str, ...]:
     words = significant_words(title_norm)
     if not words:
         return ()
-    longest = sorted(set(words), key=lambda w: (-len(w), w))[:3]
+    ranked = sorted(words, key=_longest_first)
+    longest = list(dict.fromkeys(ranked))[:3]
     keys = {
         "f:" + " ".join(words[:4]),
         "l:" + " ".join(words[-4:]),
         "s:" + " ".join(sorted(longest)),
+        # Prefixes of the four longest words survive a late typo with a dropped word.
+        "p:" + " ".join(sorted(w[:4] for w in ranked[:4])),
+        # Three-letter heads of the first four words survive a typo and a cut title.
+        "h:" + " ".join(w[:3] for w in words[:4]),
     }
-    # Prefixes of the four longest words survive a late typo together with a dropped word.
-    keys.add("p:" + " ".join(sorted(w[:4] for w in sorted(
-        words, key=lambda w: (-len(w), w))[:4])))
-    # Three-letter heads of the first four words survive a typo and a cut title together.
-    keys.add("h:" + " ".join(w[:3] for w in words[:4]))
     if len(words) > 2:
         keys.add("e:" + " ".join(words[0::2][:5]))
         keys.add("o:" + " ".join(words[1::2][:5]))
     return tuple(sorted(keys))
+
+
+def _longest_first(word: str) -> tuple[int, str]:
+    return -len(word), word
 
 
 def first_page(pages: str | None) -> str | None:

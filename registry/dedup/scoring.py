@@ -106,7 +106,8 @@ def title_similarities(a: Sequence[str], b: Sequence[str], *, workers: int = -1)
     lb = np.fromiter(map(len, b), dtype=np.int64, count=n)
     sims[(la == 0) | (lb == 0)] = 0.0
     # Only a pair below the raised value with a long enough shorter title can be a cut copy.
-    maybe = np.nonzero((sims < TRUNCATED_SIMILARITY) & (np.minimum(la, lb) >= TRUNCATED_MIN_CHARS))[0]
+    long_enough = np.minimum(la, lb) >= TRUNCATED_MIN_CHARS
+    maybe = np.nonzero((sims < TRUNCATED_SIMILARITY) & long_enough)[0]
     if len(maybe):
         shorts = [a[i] if la[i] <= lb[i] else b[i] for i in maybe]
         longs = [b[i] if la[i] <= lb[i] else a[i] for i in maybe]
