@@ -26,6 +26,9 @@ _KEY_COLUMNS = (
     "journal_keys", "year", "first_page", "notice", "blocks", "completeness", "fingerprint",
 )
 
+_LINK_COLUMNS = ("record_a", "record_b", "reason", "score")
+_PAIR_COLUMNS = ("record_a", "record_b", "score", "title_similarity", "why")
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -157,53 +160,13 @@ class DedupMixin(StoreCore):
                     ),
                 )
             if write.keys is not None and len(write.keys):
-                keys = write.keys.loc[:, list(_KEY_COLUMNS)].copy()
-                keys["keyed_at"] = now
-                self._bulk(
-                    keys,
-                    lambda v: (
-                        self._exec(
-                            f"DELETE FROM dedup_keys WHERE record_id IN "
-                            f"(SELECT record_id FROM {v})"
-                        ),
-                        self._exec(
-                            f"INSERT INTO dedup_keys SELECT {', '.join(_KEY_COLUMNS)}, "
-                            f"keyed_at FROM {v}"
-                        ),
-                    ),
-                )
+                self._save_keys(write.keys, now)
             if write.links is not None and len(write.links):
-                links = write.links.loc[:, ["record_a", "record_b", "reason", "score"]].copy()
-                links["created_at"] = now
-                self._bulk(
-                    links,
-                    lambda v: self._exec(
-                        f"INSERT INTO dedup_links SELECT record_a, record_b, reason, score, "
-                        f"created_at FROM {v} ON CONFLICT DO NOTHING"
-                    ),
-                )
+                self._insert_frame("dedup_links", write.links, _LINK_COLUMNS, now)
             if write.pairs is not None and len(write.pairs):
-                cols = ["record_a", "record_b", "score", "title_similarity", "why"]
-                pairs = write.pairs.loc[:, cols].copy()
-                pairs["created_at"] = now
-                self._bulk(
-                    pairs,
-                    lambda v: self._exec(
-                        f"INSERT INTO dedup_pairs SELECT {', '.join(cols)}, created_at "
-                        f"FROM {v} ON CONFLICT DO NOTHING"
-                    ),
-                )
+                self._insert_frame("dedup_pairs", write.pairs, _PAIR_COLUMNS, now)
             if write.clusters is not None:
-                self._exec("DELETE FROM dedup_clusters")
-                if len(write.clusters):
-                    frame = write.clusters.loc[:, ["record_id", "cluster_id", "is_primary"]]
-                    self._bulk(
-                        frame,
-                        lambda v: self._exec(
-                            f"INSERT INTO dedup_clusters SELECT record_id, cluster_id, "
-                            f"is_primary FROM {v}"
-                        ),
-                    )
+                self._save_clusters(write.clusters)
             if write.run is not None:
                 run = dict(write.run)
                 cols = list(run)
@@ -212,6 +175,48 @@ class DedupMixin(StoreCore):
                     f"VALUES ({', '.join('?' for _ in cols)})",
                     [run[c] for c in cols],
                 )
+
+    def _save_keys(self, frame: Any, now: dt.datetime) -> None:
+        keys = frame.loc[:, list(_KEY_COLUMNS)].copy()
+        keys["keyed_at"] = now
+        self._bulk(
+            keys,
+            lambda v: (
+                self._exec(
+                    f"DELETE FROM dedup_keys WHERE record_id IN (SELECT record_id FROM {v})"
+                ),
+                self._exec(
+                    f"INSERT INTO dedup_keys SELECT {', '.join(_KEY_COLUMNS)}, keyed_at FROM {v}"
+                ),
+            ),
+        )
+
+    def _insert_frame(
+        self, table: str, frame: Any, columns: Sequence[str], now: dt.datetime
+    ) -> None:
+        """Insert ``columns`` of ``frame`` plus created_at into a links/pairs table."""
+        rows = frame.loc[:, list(columns)].copy()
+        rows["created_at"] = now
+        self._bulk(
+            rows,
+            lambda v: self._exec(
+                f"INSERT INTO {table} SELECT {', '.join(columns)}, created_at FROM {v} "
+                "ON CONFLICT DO NOTHING"
+            ),
+        )
+
+    def _save_clusters(self, clusters: Any) -> None:
+        """Replace the whole cluster table."""
+        self._exec("DELETE FROM dedup_clusters")
+        if len(clusters):
+            frame = clusters.loc[:, ["record_id", "cluster_id", "is_primary"]]
+            self._bulk(
+                frame,
+                lambda v: self._exec(
+                    f"INSERT INTO dedup_clusters SELECT record_id, cluster_id, is_primary "
+                    f"FROM {v}"
+                ),
+            )
 
     def _forget(self, view: str) -> None:
         """Drop links and queued pairs touching the records listed in ``view``."""
