@@ -22,6 +22,7 @@ class UnionFind:
         self.cannot: dict[int, set[int]] = {}
 
     def find(self, x: int) -> int:
+        """The root of ``x``'s set (paths compressed on the way)."""
         parent = self.parent
         root = x
         while parent.get(root, root) != root:
@@ -31,6 +32,7 @@ class UnionFind:
         return root
 
     def forbid(self, a: int, b: int) -> None:
+        """Never join the sets of ``a`` and ``b`` (a "not duplicate" decision)."""
         self.cannot.setdefault(self.find(a), set()).add(b)
         self.cannot.setdefault(self.find(b), set()).add(a)
 
@@ -41,6 +43,8 @@ class UnionFind:
         return any(self.find(x) == rb for x in ca) or any(self.find(x) == ra for x in cb)
 
     def union(self, a: int, b: int) -> bool:
+        """Join the sets of ``a`` and ``b`` unless forbidden; False when refused. The
+        smaller root wins, so a cluster's id is its smallest record id."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True

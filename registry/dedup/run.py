@@ -63,11 +63,13 @@ class _Clock:
         self.stages: dict[str, float] = {}
 
     def lap(self, name: str) -> None:
+        """Close stage ``name`` (CPU seconds since the previous lap)."""
         now = time.process_time()
         self.stages[name] = round(now - self.c, 3)
         self.c = now
 
     def total(self) -> float:
+        """Wall seconds since the clock started."""
         return round(time.perf_counter() - self.t0, 3)
 
 

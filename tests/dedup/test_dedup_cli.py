@@ -24,6 +24,14 @@ def make_db(tmp_path: Path, ncbi_pubmed: Path) -> Path:
     return db
 
 
+def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    """Save an edited queue file as a spreadsheet would."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def test_dedup_prints_counts_and_is_quiet_the_second_time(
     tmp_path: Path, ncbi_pubmed: Path
 ) -> None:
@@ -48,10 +56,7 @@ def test_export_queue_then_import_decisions(tmp_path: Path, ncbi_pubmed: Path) -
     assert len(rows) == 3 and all(r["decision"] == "" for r in rows)
     rows[0]["decision"] = "duplicate"
     rows[1]["decision"] = "n"
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_rows(out, rows)
     res = runner.invoke(app, ["--db", str(db), "dedup", "--import-decisions", str(out)])
     assert res.exit_code == 0, res.output
     assert "2 decision(s) stored, 1 row(s) left undecided; 1 pair(s) still pending" in res.output
@@ -69,10 +74,7 @@ def test_import_rejects_a_bad_decision_and_stores_nothing(
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     rows[0]["decision"] = "d"
     rows[2]["decision"] = "maybe"
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_rows(out, rows)
     res = runner.invoke(app, ["--db", str(db), "dedup", "--import-decisions", str(out)])
     assert res.exit_code == 2
     assert "row 4, column decision: 'maybe'" in res.output
@@ -144,10 +146,7 @@ def test_export_queue_neutralises_formulas_and_import_restores_them(
     # still names the record, and a note starting with '-' is stored as written.
     hostile[0]["decision"] = "d"
     hostile[0]["note"] = "'- same trial, other database"
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_rows(out, rows)
     res = runner.invoke(app, ["--db", str(db), "dedup", "--import-decisions", str(out)])
     assert res.exit_code == 0, res.output
     with Store(db) as s:
