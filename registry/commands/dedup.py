@@ -172,6 +172,10 @@ def dedup(
         raise fail(
             "use only one of --walk, --export-queue, --import-decisions, --export-clusters", 2
         )
+    if review and (import_decisions or export_clusters):
+        # Decisions name their records, and the cluster file lists every record: a review
+        # scope would silently mean nothing there.
+        raise fail("--review applies to the dedup run, --walk and --export-queue only", 2)
     if walk:
         _walk(ctx, review)
     elif export_queue:
