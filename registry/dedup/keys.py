@@ -187,8 +187,9 @@ def journal_keys(journal: str | None, abbrev: str | None, issn: str | None) -> t
 
 # Descriptive fields counted (besides PMID, DOI, PMCID, authors, year, publication types)
 # to choose a cluster's primary record: the most complete.
-_COMPLETENESS_TEXT = ("abstract", "journal", "volume", "issue", "pages")
-_COMPLETENESS_LISTS = ("mesh_terms", "languages")
+_COMPLETENESS_TEXT = ("journal", "volume", "issue", "pages")
+# Long fields the store sends as ``has_<name>`` flags (a plain mapping may hold the values).
+_COMPLETENESS_FLAGS = ("abstract", "mesh_terms", "languages")
 
 
 def _filled(value: Any) -> bool:
@@ -200,6 +201,14 @@ def _filled(value: Any) -> bool:
     if isinstance(value, float):
         return value == value
     return True
+
+
+def _has(row: Mapping[str, Any], name: str) -> bool:
+    flag = row.get("has_" + name)
+    if flag is not None:
+        return bool(flag)
+    value = row.get(name)
+    return _filled(value) and (isinstance(value, str) or len(value) > 0)
 
 
 def make_key(row: Mapping[str, Any]) -> RecordKey:
@@ -224,7 +233,7 @@ def make_key(row: Mapping[str, Any]) -> RecordKey:
         sum(x is not None for x in (pmid, doi, pmcid, year))
         + bool(authors) + bool(pubtypes)
         + sum(_filled(row.get(f)) for f in _COMPLETENESS_TEXT)
-        + sum(_filled(v) and len(v) > 0 for v in map(row.get, _COMPLETENESS_LISTS))
+        + sum(_has(row, f) for f in _COMPLETENESS_FLAGS)
     )
     source = _s(row.get("source")) or ""
     identity = _s(row.get("source_id")) or _content_identity(pmid, doi, title_norm, year, author)

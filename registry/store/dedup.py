@@ -69,8 +69,9 @@ class DedupMixin(StoreCore):
     def dedup_records_to_key(self, review: str | None = None) -> Any:
         """Records that need (new) match keys: never keyed, or updated since they were.
 
-        Returns a DataFrame with the record fields the keys are built from plus the
-        stored ``fingerprint`` (None when never keyed). Deleted records are left out.
+        Returns a DataFrame with the record fields the keys are built from (abstract, MeSH
+        terms and languages as ``has_*`` flags) plus the stored ``fingerprint`` (None when
+        never keyed). Deleted records are left out.
         ``review`` limits the work to records that review's runs brought in.
         """
         scope, params = "", []
@@ -83,7 +84,12 @@ class DedupMixin(StoreCore):
         return self._df(
             "SELECT r.record_id, r.source, r.source_id, r.pmid, r.doi, r.pmcid, r.title, "
             "r.authors, r.journal, r.journal_abbrev, r.issn, r.volume, r.issue, r.pages, "
-            "r.year, r.abstract, r.publication_types, r.mesh_terms, r.languages, "
+            "r.year, r.publication_types, "
+            # Flags, not the texts: an abstract only counts towards completeness, and
+            # 200k abstracts held as Python strings would cost hundreds of MB.
+            "coalesce(length(trim(r.abstract)) > 0, FALSE) AS has_abstract, "
+            "coalesce(len(r.mesh_terms) > 0, FALSE) AS has_mesh_terms, "
+            "coalesce(len(r.languages) > 0, FALSE) AS has_languages, "
             "k.fingerprint AS old_fingerprint "
             "FROM records r LEFT JOIN dedup_keys k ON k.record_id = r.record_id "
             "WHERE NOT r.deleted AND (k.record_id IS NULL OR r.updated_at > k.keyed_at) "
