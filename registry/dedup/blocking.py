@@ -21,8 +21,9 @@ from registry.dedup.keys import RecordKey
 from registry.dedup.scoring import HIGH, PairScore, title_similarity
 
 # A (block key, year) shared by more records than this is compared by sorted neighbourhood
-# instead of all-against-all.
-MAX_BLOCK = 200
+# instead of all-against-all. Stock phrases make such blocks ("... a randomized controlled
+# trial" as the last words): all-against-all there grows with the square of the records.
+MAX_BLOCK = 40
 _YEARS = 1 << 14  # packing base for (block code, year + 1); years are below 16383
 # Neighbours each record of such a block is compared with, after sorting by title.
 WINDOW = 25
