@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,9 @@ _KEY_COLUMNS = (
     "record_id", "source", "identity", "pmid", "doi", "pmcid", "title_norm", "first_author",
     "journal_keys", "year", "first_page", "notice", "blocks", "completeness", "fingerprint",
 )
+
+_LINK_COLUMNS = ("record_a", "record_b", "reason", "score")
+_PAIR_COLUMNS = ("record_a", "record_b", "score", "title_similarity", "why")
 
 
 def _now() -> dt.datetime:
@@ -50,6 +53,15 @@ class DedupWrite:
     run: dict[str, Any] | None = None  # dedup_runs row (without id) when anything changed
 
 
+def _pending_scope(review: str | None) -> tuple[str, list[Any]]:
+    """WHERE clause keeping pending pairs whose two records a review's runs returned."""
+    if review is None:
+        return "", []
+    scope = ("SELECT rr.record_id FROM run_records rr JOIN search_runs s USING (run_id) "
+             "WHERE s.review = ?")
+    return (f"WHERE p.record_a IN ({scope}) AND p.record_b IN ({scope})", [review, review])
+
+
 class DedupMixin(StoreCore):
     """Verbs for deduplication: keys, links, the uncertain queue, decisions, clusters."""
 
@@ -57,8 +69,9 @@ class DedupMixin(StoreCore):
     def dedup_records_to_key(self, review: str | None = None) -> Any:
         """Records that need (new) match keys: never keyed, or updated since they were.
 
-        Returns a DataFrame with the record fields the keys are built from plus the
-        stored ``fingerprint`` (None when never keyed). Deleted records are left out.
+        Returns a DataFrame with the record fields the keys are built from (abstract, MeSH
+        terms and languages as ``has_*`` flags) plus the stored ``fingerprint`` (None when
+        never keyed). Deleted records are left out.
         ``review`` limits the work to records that review's runs brought in.
         """
         scope, params = "", []
@@ -71,7 +84,12 @@ class DedupMixin(StoreCore):
         return self._df(
             "SELECT r.record_id, r.source, r.source_id, r.pmid, r.doi, r.pmcid, r.title, "
             "r.authors, r.journal, r.journal_abbrev, r.issn, r.volume, r.issue, r.pages, "
-            "r.year, r.abstract, r.publication_types, r.mesh_terms, r.languages, "
+            "r.year, r.publication_types, "
+            # Flags, not the texts: an abstract only counts towards completeness, and
+            # 200k abstracts held as Python strings would cost hundreds of MB.
+            "coalesce(length(trim(r.abstract)) > 0, FALSE) AS has_abstract, "
+            "coalesce(len(r.mesh_terms) > 0, FALSE) AS has_mesh_terms, "
+            "coalesce(len(r.languages) > 0, FALSE) AS has_languages, "
             "k.fingerprint AS old_fingerprint "
             "FROM records r LEFT JOIN dedup_keys k ON k.record_id = r.record_id "
             "WHERE NOT r.deleted AND (k.record_id IS NULL OR r.updated_at > k.keyed_at) "
@@ -148,53 +166,13 @@ class DedupMixin(StoreCore):
                     ),
                 )
             if write.keys is not None and len(write.keys):
-                keys = write.keys.loc[:, list(_KEY_COLUMNS)].copy()
-                keys["keyed_at"] = now
-                self._bulk(
-                    keys,
-                    lambda v: (
-                        self._exec(
-                            f"DELETE FROM dedup_keys WHERE record_id IN "
-                            f"(SELECT record_id FROM {v})"
-                        ),
-                        self._exec(
-                            f"INSERT INTO dedup_keys SELECT {', '.join(_KEY_COLUMNS)}, "
-                            f"keyed_at FROM {v}"
-                        ),
-                    ),
-                )
+                self._save_keys(write.keys, now)
             if write.links is not None and len(write.links):
-                links = write.links.loc[:, ["record_a", "record_b", "reason", "score"]].copy()
-                links["created_at"] = now
-                self._bulk(
-                    links,
-                    lambda v: self._exec(
-                        f"INSERT INTO dedup_links SELECT record_a, record_b, reason, score, "
-                        f"created_at FROM {v} ON CONFLICT DO NOTHING"
-                    ),
-                )
+                self._insert_frame("dedup_links", write.links, _LINK_COLUMNS, now)
             if write.pairs is not None and len(write.pairs):
-                cols = ["record_a", "record_b", "score", "title_similarity", "why"]
-                pairs = write.pairs.loc[:, cols].copy()
-                pairs["created_at"] = now
-                self._bulk(
-                    pairs,
-                    lambda v: self._exec(
-                        f"INSERT INTO dedup_pairs SELECT {', '.join(cols)}, created_at "
-                        f"FROM {v} ON CONFLICT DO NOTHING"
-                    ),
-                )
+                self._insert_frame("dedup_pairs", write.pairs, _PAIR_COLUMNS, now)
             if write.clusters is not None:
-                self._exec("DELETE FROM dedup_clusters")
-                if len(write.clusters):
-                    frame = write.clusters.loc[:, ["record_id", "cluster_id", "is_primary"]]
-                    self._bulk(
-                        frame,
-                        lambda v: self._exec(
-                            f"INSERT INTO dedup_clusters SELECT record_id, cluster_id, "
-                            f"is_primary FROM {v}"
-                        ),
-                    )
+                self._save_clusters(write.clusters)
             if write.run is not None:
                 run = dict(write.run)
                 cols = list(run)
@@ -203,6 +181,48 @@ class DedupMixin(StoreCore):
                     f"VALUES ({', '.join('?' for _ in cols)})",
                     [run[c] for c in cols],
                 )
+
+    def _save_keys(self, frame: Any, now: dt.datetime) -> None:
+        keys = frame.loc[:, list(_KEY_COLUMNS)].copy()
+        keys["keyed_at"] = now
+        self._bulk(
+            keys,
+            lambda v: (
+                self._exec(
+                    f"DELETE FROM dedup_keys WHERE record_id IN (SELECT record_id FROM {v})"
+                ),
+                self._exec(
+                    f"INSERT INTO dedup_keys SELECT {', '.join(_KEY_COLUMNS)}, keyed_at FROM {v}"
+                ),
+            ),
+        )
+
+    def _insert_frame(
+        self, table: str, frame: Any, columns: Sequence[str], now: dt.datetime
+    ) -> None:
+        """Insert ``columns`` of ``frame`` plus created_at into a links/pairs table."""
+        rows = frame.loc[:, list(columns)].copy()
+        rows["created_at"] = now
+        self._bulk(
+            rows,
+            lambda v: self._exec(
+                f"INSERT INTO {table} SELECT {', '.join(columns)}, created_at FROM {v} "
+                "ON CONFLICT DO NOTHING"
+            ),
+        )
+
+    def _save_clusters(self, clusters: Any) -> None:
+        """Replace the whole cluster table."""
+        self._exec("DELETE FROM dedup_clusters")
+        if len(clusters):
+            frame = clusters.loc[:, ["record_id", "cluster_id", "is_primary"]]
+            self._bulk(
+                frame,
+                lambda v: self._exec(
+                    f"INSERT INTO dedup_clusters SELECT record_id, cluster_id, is_primary "
+                    f"FROM {v}"
+                ),
+            )
 
     def _forget(self, view: str) -> None:
         """Drop links and queued pairs touching the records listed in ``view``."""
@@ -298,16 +318,20 @@ class DedupMixin(StoreCore):
         return self._dicts("SELECT * FROM dedup_decisions ORDER BY decided_at, 1, 2, 3, 4")
 
     # -- the queue ---------------------------------------------------------------------
-    def dedup_pending(self, limit: int | None = None) -> list[dict[str, Any]]:
+    def dedup_pending(
+        self, limit: int | None = None, *, review: str | None = None
+    ) -> list[dict[str, Any]]:
         """Uncertain pairs awaiting a person, highest score first, with both records'
         display fields (suffix ``_a`` / ``_b``) and their clusters (``cluster_a``/``_b``).
-        One pair per two clusters: deciding it settles the others."""
+        One pair per two clusters: deciding it settles the others. ``review``: only pairs
+        whose two records that review's runs brought in."""
         fields = (
             "record_id", "source", "source_id", "pmid", "doi", "pmcid", "title", "authors",
             "year", "journal", "volume", "pages", "publication_types",
         )
         sel = ", ".join(f"ra.{f} AS {f}_a, rb.{f} AS {f}_b" for f in fields)
         lim = "" if limit is None else f" LIMIT {int(limit)}"
+        where, params = _pending_scope(review)
         return self._dicts(
             f"SELECT p.score, p.title_similarity, p.why, p.cluster_a, p.cluster_b, "
             f"ka.identity AS identity_a, "
@@ -316,12 +340,30 @@ class DedupMixin(StoreCore):
             "JOIN records rb ON rb.record_id = p.record_b "
             "JOIN dedup_keys ka ON ka.record_id = p.record_a "
             "JOIN dedup_keys kb ON kb.record_id = p.record_b "
-            f"ORDER BY p.score DESC, p.record_a, p.record_b{lim}"
+            f"{where} ORDER BY p.score DESC, p.record_a, p.record_b{lim}",
+            params,
         )
 
-    def dedup_pending_count(self) -> int:
-        """How many uncertain pairs await a decision."""
-        return int(self._scalar("SELECT count(*) FROM v_dedup_pending"))
+    def dedup_pending_count(self, *, review: str | None = None) -> int:
+        """How many uncertain pairs await a decision (in ``review``'s scope when given)."""
+        where, params = _pending_scope(review)
+        return int(self._scalar(f"SELECT count(*) FROM v_dedup_pending p {where}", params))
+
+    def dedup_cluster_rows(self, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+        """Every record's (source, source_id, record_id, cluster_id, is_primary,
+        cluster_size, deleted), in cluster order, fetched in bounded batches."""
+        cur = self._con.cursor()
+        try:
+            cur.execute(
+                "SELECT r.source, r.source_id, r.record_id, c.cluster_id, c.is_primary, "
+                "count(*) OVER (PARTITION BY c.cluster_id) AS cluster_size, r.deleted "
+                "FROM records r JOIN v_record_cluster c USING (record_id) "
+                "ORDER BY c.cluster_id, NOT c.is_primary, r.record_id"
+            )
+            while rows := cur.fetchmany(batch):
+                yield from rows
+        finally:
+            cur.close()
 
     def dedup_decisions_since_last_run(self) -> bool:
         """True when a decision was stored after the latest dedup run started (clusters

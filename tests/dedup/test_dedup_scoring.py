@@ -94,10 +94,10 @@ def test_candidate_pairs_block_on_title_and_year_within_one() -> None:
         key(1), key(2, year=2021), key(3, year=2022), key(4, year=None),
         key(5, title="Something else entirely about renal dialysis outcomes"),
     )}
-    pairs = candidate_pairs(keys, [1])
+    pairs = candidate_pairs(keys, [1]).pairs
     assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 2), (1, 4)]
     # An undated new record is compared with every year.
-    pairs = candidate_pairs(keys, [4])
+    pairs = candidate_pairs(keys, [4]).pairs
     assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 4), (2, 4), (3, 4)]
 
 
@@ -165,3 +165,55 @@ def test_own_identifier_and_own_pages_mean_another_item() -> None:
     assert score_pair(a, b).score == 0.0
     c = key(3, doi="10.1000/c", pages="101-110")  # same pages: a person looks
     assert LOW <= score_pair(a, c).score < HIGH
+
+
+# -- dedup 2: realistic copies and companion papers (issue 11 item 3) -----------------------
+@pytest.mark.parametrize(("one", "two"), [
+    ("Part 1", "Part 2"), ("Part I", "Part II"), ("part one", "part two"), ("Paper 1", "Paper 2"),
+])
+def test_companion_papers_stay_apart(one: str, two: str) -> None:
+    # Same authors, journal, year and a title that differs only in the part: two papers.
+    a = key(1, title=f"{TITLE}: {one}", pages="101-110")
+    b = key(2, title=f"{TITLE}: {two}", pages="111-120")
+    ps = score_pair(a, b)
+    assert ps.score == 0.0 and "companion" in ps.why
+    assert score_pair(a, key(3, title=f"{TITLE}: {one}".upper())).score >= HIGH
+
+
+def test_part_against_no_part_goes_to_a_person() -> None:
+    assert LOW <= score_pair(key(1, title=f"{TITLE}: Part 2"), key(2)).score < HIGH
+
+
+@pytest.mark.parametrize("short", [
+    TITLE.split(":")[0],  # subtitle dropped
+    TITLE[:70],  # cut mid-word by a database
+    TITLE.split(":")[0].replace("transplantation", "transplantaton"),  # and a typo
+])
+def test_cut_titles_and_dropped_subtitles_link_with_the_same_first_author(short: str) -> None:
+    copy = key(2, source="embase", title=short, authors=["Smith, A. B."], journal="Hepatology")
+    assert score_pair(key(1), copy).score >= HIGH
+    # Without a first author to agree, a person decides.
+    assert LOW <= score_pair(key(1), key(3, title=short, authors=[])).score < HIGH
+
+
+def test_a_protocol_is_not_a_dropped_subtitle() -> None:
+    protocol = key(2, title=TITLE.split(":")[0] + ": study protocol for a randomized trial")
+    assert score_pair(key(1, title=TITLE.split(":")[0]), protocol).score < HIGH
+
+
+def test_journal_abbreviation_agrees_with_the_full_name() -> None:
+    a = key(1, journal="Journal of Cataract and Refractive Surgery", pages="101-9")
+    b = key(2, journal=None, journal_abbrev="J Cataract Refract Surg", pages="101-109")
+    assert "same journal" in score_pair(a, b).why
+    c = key(3, journal="Journal of Hepatology")
+    assert "different journal" in score_pair(a, c).why
+
+
+def test_an_oversized_block_is_compared_by_sorted_neighbourhood_not_skipped() -> None:
+    # 30 records share every blocking key (one title, one year): with max_block 10 the old
+    # code skipped the block and the typo copy was never compared.
+    keys = {i: key(i, authors=[f"Author{i} A"]) for i in range(1, 31)}
+    keys[99] = key(99, title=TITLE.replace("cirrhosis", "cirrhossis"))
+    cands = candidate_pairs(keys, [99], max_block=10, window=5)
+    assert cands.windowed_blocks > 0
+    assert len(cands.pairs) > 0 and set(cands.pairs["record_b"]) == {99}

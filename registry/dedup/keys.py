@@ -1,0 +1,326 @@
+"""Match keys: what dedup compares of one record (pure functions, no store).
+
+A record's keys are its hard identifiers (PMID, normalised DOI, PMCID), its normalised
+title, first-author surname, journal names/ISSNs, year and start page, whether it is a
+notice about another article (erratum, retraction, comment ...), its blocking keys and a
+fingerprint of all of these (a record whose fingerprint is unchanged needs no re-scoring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from ingest.normalise import first_author_key, normalise_doi, normalise_title, strip_diacritics
+
+STOPWORDS = frozenset(
+    "a an and are as at be by for from in into is of on or the to with without vs versus "
+    "its their than that this these those via".split()
+)
+
+# Notices about another article: an erratum/retraction/comment must never merge with the
+# article it is about, even though its title usually repeats that article's title.
+_NOTICE_TITLE = [
+    (re.compile(r"^(erratum|errata|corrigendum|corrigenda|addendum)\b"), "erratum"),
+    (re.compile(r"^correction(s| notice)?\s*(to|of|for|on)?\s*[:\-\u2013\u2014\"\u201c'\[(]"),
+     "erratum"),
+    (re.compile(r"^(notice of retraction|retraction note|retraction notice|retracted article)\b"),
+     "retraction"),
+    (re.compile(r"^(retraction|retracted)\s*(to|of|for|on)?\s*[:\-\u2013\u2014\"\u201c'\[(]"),
+     "retraction"),
+    (re.compile(r"^(editorial )?(expression|notice) of concern\b"), "concern"),
+    (re.compile(r"^(withdrawn|withdrawal|notice of withdrawal)\s*[:\-\u2013\u2014\[(]"),
+     "withdrawal"),
+    (re.compile(r"^(comment|commentary)\s+(on|to)\b"), "comment"),
+    (re.compile(r"^(comment|commentary)\s*[:\-\u2013\u2014]"), "comment"),
+    (re.compile(r"^re\s*:"), "comment"),
+    (re.compile(r"^(reply to|in reply to|in reply\b|authors?'?s?'? (reply|response)\b)"), "reply"),
+    (re.compile(r"^(reply|response)\s*(to|on)?\s*[:\-\u2013\u2014\"\u201c\[(]"), "reply"),
+    (re.compile(r"^(reply|response|answer) to (the |a )?(letter|comment|commentary|editor|"
+                r"editorial|article|correspondence|critique)"), "reply"),
+    (re.compile(r"^letter to the editor\b|^letter\s*[:\-\u2013\u2014]"), "comment"),
+]
+# All title patterns as one alternation (tried in order, like the list): one match call
+# per title instead of thirteen.
+_NOTICE_ANY = re.compile(
+    "|".join(f"(?P<k{i}>{pattern.pattern})" for i, (pattern, _) in enumerate(_NOTICE_TITLE))
+)
+_NOTICE_PUBTYPE = {
+    "published erratum": "erratum",
+    "erratum": "erratum",
+    "correction": "erratum",
+    "retraction of publication": "retraction",
+    "retraction notice": "retraction",
+    "expression of concern": "concern",
+}
+_PAGE = re.compile(r"[A-Za-z]*\d+")
+_ISSN = re.compile(r"\b\d{4}-?\d{3}[\dXx]\b")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKey:
+    """What dedup compares: one record's match keys."""
+
+    record_id: int
+    source: str
+    identity: str
+    pmid: str | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    title_norm: str = ""
+    first_author: str | None = None
+    journal_keys: tuple[str, ...] = ()
+    year: int | None = None
+    first_page: str | None = None
+    notice: str | None = None
+    blocks: tuple[str, ...] = ()
+    completeness: int = 0
+    fingerprint: str = ""
+
+
+def _s(value: Any) -> str | None:
+    """A clean string or None (pandas gives NaN/NA/None for missing)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _list(value: Any) -> list[str]:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value if v is not None and str(v).strip()]
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if isinstance(value, float) and value != value:
+            return None
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def notice_kind(title: str | None, publication_types: Iterable[str] = ()) -> str | None:
+    """"erratum", "retraction", "concern", "withdrawal", "comment", "reply" when the record
+    is a notice about another article, else None."""
+    for pt in publication_types:
+        kind = _NOTICE_PUBTYPE.get(pt.strip().casefold())
+        if kind:
+            return kind
+    if not title:
+        return None
+    t = (title if title.isascii() else strip_diacritics(title)).casefold().lstrip(" [(\"'\u201c")
+    m = _NOTICE_ANY.match(t)
+    return _NOTICE_TITLE[int(m.lastgroup[1:])][1] if m and m.lastgroup else None
+
+
+def significant_words(title_norm: str) -> list[str]:
+    """Title words that carry meaning (no stop words, no one-letter words)."""
+    return [w for w in title_norm.split() if len(w) > 1 and w not in STOPWORDS]
+
+
+def blocking_keys(title_norm: str) -> tuple[str, ...]:
+    """Keys that put probable duplicates in one block: the first four and the last four
+    significant words, the three longest words (and the prefixes of the four longest), and
+    the words at even and at odd positions.
+    One typo or one dropped word changes only some of them (a typo never both the even and
+    the odd key), so a true pair still shares at least one key."""
+    words = significant_words(title_norm)
+    if not words:
+        return ()
+    ranked = sorted(words, key=_longest_first)
+    longest = list(dict.fromkeys(ranked))[:3]
+    keys = {
+        "f:" + " ".join(words[:4]),
+        "l:" + " ".join(words[-4:]),
+        "s:" + " ".join(sorted(longest)),
+        # Prefixes of the four longest words survive a late typo with a dropped word.
+        "p:" + " ".join(sorted(w[:4] for w in ranked[:4])),
+        # Three-letter heads of the first four words survive a typo and a cut title.
+        "h:" + " ".join(w[:3] for w in words[:4]),
+    }
+    if len(words) > 2:
+        keys.add("e:" + " ".join(words[0::2][:5]))
+        keys.add("o:" + " ".join(words[1::2][:5]))
+    return tuple(sorted(keys))
+
+
+def _longest_first(word: str) -> tuple[int, str]:
+    return -len(word), word
+
+
+def first_page(pages: str | None) -> str | None:
+    """Start page ("349-69" -> "349", "e1234" -> "e1234")."""
+    if not pages:
+        return None
+    m = _PAGE.search(pages)
+    if not m:
+        return None
+    return m.group(0).lower().lstrip("0") or None
+
+
+@lru_cache(maxsize=65536)  # journal names repeat across records; normalising is the cost
+def journal_keys(journal: str | None, abbrev: str | None, issn: str | None) -> tuple[str, ...]:
+    """Normalised journal name and abbreviation plus ISSNs: two records share a journal
+    when these sets overlap (databases spell journal names differently)."""
+    out = {normalise_title(j) for j in (journal, abbrev) if j}
+    for m in _ISSN.findall(issn or ""):
+        out.add("issn:" + m.replace("-", "").upper())
+    out.discard("")
+    return tuple(sorted(out))
+
+
+# Descriptive fields counted (besides PMID, DOI, PMCID, authors, year, publication types)
+# to choose a cluster's primary record: the most complete.
+_COMPLETENESS_TEXT = ("journal", "volume", "issue", "pages")
+# Long fields the store sends as ``has_<name>`` flags (a plain mapping may hold the values).
+_COMPLETENESS_FLAGS = ("abstract", "mesh_terms", "languages")
+
+
+def _filled(value: Any) -> bool:
+    """True for a non-empty value (text that is not blank, a list with items)."""
+    if value is None or value is pd.NA:
+        return False
+    if isinstance(value, str):
+        return bool(value) and not value.isspace()
+    if isinstance(value, float):
+        return value == value
+    return True
+
+
+def _has(row: Mapping[str, Any], name: str) -> bool:
+    flag = row.get("has_" + name)
+    if flag is not None:
+        return bool(flag)
+    value = row.get(name)
+    return _filled(value) and (isinstance(value, str) or len(value) > 0)
+
+
+def make_key(row: Mapping[str, Any]) -> RecordKey:
+    """Match keys of one record (a mapping with the ``records`` column names)."""
+    title = _s(row.get("title")) or ""
+    authors = _list(row.get("authors"))
+    pubtypes = _list(row.get("publication_types"))
+    pmid = _s(row.get("pmid"))
+    doi = normalise_doi(_s(row.get("doi")))
+    pmcid = _s(row.get("pmcid"))
+    pmcid = pmcid.upper() if pmcid else None
+    if pmcid and not pmcid.startswith("PMC"):
+        pmcid = "PMC" + pmcid
+    year = _int(row.get("year"))
+    title_norm = normalise_title(title)
+    author = first_author_key(authors) or None
+    jkeys = journal_keys(_s(row.get("journal")), _s(row.get("journal_abbrev")),
+                         _s(row.get("issn")))
+    page = first_page(_s(row.get("pages")))
+    notice = notice_kind(title, pubtypes)
+    completeness = (
+        sum(x is not None for x in (pmid, doi, pmcid, year))
+        + bool(authors) + bool(pubtypes)
+        + sum(_filled(row.get(f)) for f in _COMPLETENESS_TEXT)
+        + sum(_has(row, f) for f in _COMPLETENESS_FLAGS)
+    )
+    source = _s(row.get("source")) or ""
+    identity = _s(row.get("source_id")) or _content_identity(pmid, doi, title_norm, year, author)
+    basis = repr((source, identity, pmid, doi, pmcid, title_norm, author, jkeys, year, page,
+                  notice, completeness))
+    return RecordKey(
+        record_id=int(row["record_id"]),
+        source=source,
+        identity=identity,
+        pmid=pmid,
+        doi=doi,
+        pmcid=pmcid,
+        title_norm=title_norm,
+        first_author=author,
+        journal_keys=jkeys,
+        year=year,
+        first_page=page,
+        notice=notice,
+        blocks=blocking_keys(title_norm),
+        completeness=completeness,
+        fingerprint=hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20],
+    )
+
+
+def _content_identity(
+    pmid: str | None, doi: str | None, title_norm: str, year: int | None, author: str | None
+) -> str:
+    """Identity for a record without an accession number (the records store normally gives
+    one; this only matters for rows written by other means)."""
+    if pmid:
+        return f"pmid:{pmid}"
+    if doi:
+        return f"doi:{doi}"
+    basis = f"{title_norm}|{year or ''}|{author or ''}"
+    return "key:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+
+
+def keys_frame(keys: Sequence[RecordKey]) -> pd.DataFrame:
+    """RecordKeys as a DataFrame with the ``dedup_keys`` columns."""
+    cols = [f.name for f in fields(RecordKey)]
+    data: dict[str, Any] = {c: [getattr(k, c) for k in keys] for c in cols}
+    frame = pd.DataFrame(
+        {
+            c: pd.Series(
+                [list(v) for v in data[c]] if c in ("journal_keys", "blocks") else data[c],
+                dtype="Int64" if c in ("record_id", "year", "completeness") else object,
+            )
+            for c in cols
+        }
+    )
+    return frame
+
+
+def keys_from_frame(frame: pd.DataFrame) -> dict[int, RecordKey]:
+    """Stored ``dedup_keys`` rows back as RecordKeys, by record id (column-wise: this runs
+    over every stored record on each incremental run)."""
+    if frame.empty:
+        return {}
+
+    def col(name: str) -> list[Any]:
+        return frame[name].astype(object).where(frame[name].notna(), None).tolist()
+
+    out: dict[int, RecordKey] = {}
+    for (rid, source, identity, pmid, doi, pmcid, title_norm, author, jkeys, year, page,
+         notice, blocks, completeness, fingerprint) in zip(
+            *(col(c) for c in ("record_id", "source", "identity", "pmid", "doi", "pmcid",
+                               "title_norm", "first_author", "journal_keys", "year",
+                               "first_page", "notice", "blocks", "completeness",
+                               "fingerprint")), strict=True):
+        rid = int(rid)
+        out[rid] = RecordKey(
+            record_id=rid,
+            source=source,
+            identity=identity,
+            pmid=pmid,
+            doi=doi,
+            pmcid=pmcid,
+            title_norm=title_norm or "",
+            first_author=author,
+            journal_keys=tuple(jkeys) if jkeys is not None else (),
+            year=None if year is None else int(year),
+            first_page=page,
+            notice=notice,
+            blocks=tuple(blocks) if blocks is not None else (),
+            completeness=int(completeness),
+            fingerprint=fingerprint,
+        )
+    return out
+
+

@@ -1,0 +1,300 @@
+"""One dedup run: key the new records, block, score, cluster and save in one transaction.
+
+Incremental: only records that have no match keys yet (or whose source data changed) are
+scored, against every record; rerunning with nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from registry import __version__
+from registry.csvout import write_csv
+from registry.dedup.blocking import candidate_pairs, hard_key_matches
+from registry.dedup.clustering import UnionFind, build_clusters, same_clusters
+from registry.dedup.keys import RecordKey, _s, keys_frame, keys_from_frame, make_key
+from registry.dedup.scoring import HIGH, PairScore, score_candidates
+from registry.errors import InputError
+from registry.store.dedup import DedupWrite
+
+if TYPE_CHECKING:
+    from registry.store import Store
+
+Link = tuple[int, int, str, float | None]
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """What one :func:`deduplicate` run did and where the registry stands afterwards."""
+
+    examined: int  # records keyed and compared in this run
+    hard_links: int  # new links from a shared PMID / DOI / PMCID
+    fuzzy_links: int  # new links from a fuzzy score >= HIGH
+    queued: int  # new uncertain pairs
+    dropped: int  # deleted records taken out of dedup
+    clusters: int  # clusters of two or more records
+    duplicates: int  # records that are not their cluster's primary
+    pending: int  # uncertain pairs awaiting a decision
+    changed: bool  # False when the run wrote nothing
+    seconds: float = 0.0
+    candidates: int = 0  # fuzzy candidate pairs compared
+    windowed_blocks: int = 0  # oversized blocks compared by sorted neighbourhood
+    stages: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class _Clock:
+    """CPU seconds per stage (for the bench and ``--json``; CPU, not wall, so a busy
+    machine does not distort them) and wall seconds in all."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.c = time.process_time()
+        self.stages: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        """Close stage ``name`` (CPU seconds since the previous lap)."""
+        now = time.process_time()
+        self.stages[name] = round(now - self.c, 3)
+        self.c = now
+
+    def total(self) -> float:
+        """Wall seconds since the clock started."""
+        return round(time.perf_counter() - self.t0, 3)
+
+
+@dataclass
+class _Keyed:
+    """Records keyed this run: new or changed (``fresh``), touched upstream but unchanged
+    for dedup (``bumped``), changed ones whose old links go (``rekeyed``), deleted ones."""
+
+    fresh: list[RecordKey]
+    bumped: list[RecordKey]
+    rekeyed: list[int]
+    dropped: list[int]
+
+
+def _key_records(store: Store, review: str | None) -> _Keyed:
+    to_key = store.dedup_records_to_key(review)
+    out = _Keyed([], [], [], store.dedup_dropped())
+    columns = list(to_key.columns)
+    # itertuples + zip is several times faster than DataFrame.to_dict on object columns.
+    for values in to_key.itertuples(index=False, name=None):
+        row = dict(zip(columns, values, strict=True))
+        k = make_key(row)
+        old = row.get("old_fingerprint")
+        if _s(old) is None:
+            out.fresh.append(k)
+        elif old == k.fingerprint:
+            out.bumped.append(k)  # updated upstream, nothing dedup looks at changed
+        else:
+            out.fresh.append(k)
+            out.rekeyed.append(k.record_id)
+    return out
+
+
+def _decision_pairs(
+    decisions: Iterable[Mapping[str, Any]], keys: Mapping[int, RecordKey]
+) -> list[tuple[int, int, str]]:
+    """Stored decisions (by identity) as (record_a, record_b, decision) on current ids."""
+    by_identity: dict[tuple[str, str], list[int]] = {}
+    for k in keys.values():
+        by_identity.setdefault((k.source, k.identity), []).append(k.record_id)
+    out = []
+    for d in decisions:
+        for a in by_identity.get((d["source_a"], d["identity_a"]), []):
+            for b in by_identity.get((d["source_b"], d["identity_b"]), []):
+                if a != b:
+                    out.append((min(a, b), max(a, b), str(d["decision"])))
+    return out
+
+
+def _load_index(store: Store, keyed: _Keyed) -> tuple[dict[int, RecordKey], list[Link]]:
+    """Every record's keys (this run's replacing the stored ones) and the stored links
+    that still hold."""
+    keys = keys_from_frame(store.dedup_keys_frame())
+    gone = set(keyed.dropped) | set(keyed.rekeyed)
+    for rid in gone:
+        keys.pop(rid, None)
+    for k in keyed.fresh:
+        keys[k.record_id] = k
+    links_df = store.dedup_links_frame()
+    if len(links_df) and gone:
+        touch = links_df["record_a"].isin(gone) | links_df["record_b"].isin(gone)
+        links_df = links_df[~touch]
+    old_links = [
+        (int(a), int(b), str(r), None if s is None or s != s else float(s))
+        for a, b, r, s in links_df.itertuples(index=False)
+    ]
+    return keys, old_links
+
+
+@dataclass
+class _Found:
+    """What this run found: hard links, doubtful hard matches and fuzzy scores."""
+
+    hard: list[tuple[int, int, str]]
+    fuzzy: list[tuple[int, int, float]]
+    queue: list[tuple[int, int, PairScore]]
+    candidates: int
+    windowed_blocks: int
+
+
+def _match(
+    keys: dict[int, RecordKey], new_ids: list[int], old_links: list[Link],
+    decided: list[tuple[int, int, str]], clock: _Clock,
+) -> _Found:
+    """Hard-key links, then fuzzy links and queued pairs among the candidates that are
+    not already joined (by old links, hard keys or a decision) nor decided."""
+    hard, doubtful = hard_key_matches(keys, new_ids)
+    clock.lap("hard")
+    uf = UnionFind()
+    for a, b, _, _ in old_links:
+        uf.union(a, b)
+    for a, b, _ in hard:
+        uf.union(a, b)
+    for a, b, d in decided:
+        if d == "duplicate":
+            uf.union(a, b)
+    cands = candidate_pairs(keys, new_ids)
+    clock.lap("block")
+    scored = score_candidates(keys, cands.pairs["record_a"].to_numpy(),
+                              cands.pairs["record_b"].to_numpy())
+    skip = {(a, b) for a, b, _ in decided} | {(a, b) for a, b, _ in hard}
+    fuzzy: list[tuple[int, int, float]] = []
+    queue: list[tuple[int, int, PairScore]] = []
+    for a, b, ps in scored:
+        if (a, b) in skip or uf.find(a) == uf.find(b):
+            continue
+        if ps.score >= HIGH:
+            fuzzy.append((a, b, ps.score))
+        else:
+            queue.append((a, b, ps))
+    decided_set = {(a, b) for a, b, _ in decided}
+    queue += [(a, b, ps) for a, b, ps in doubtful if (a, b) not in decided_set]
+    clock.lap("score")
+    return _Found(hard, fuzzy, queue, len(cands.pairs), cands.windowed_blocks)
+
+
+def _write(store: Store, keyed: _Keyed, found: _Found, clusters: pd.DataFrame | None,
+           run: dict[str, Any]) -> None:
+    """Save keys, links, queued pairs, clusters (when changed) and the run log at once."""
+    links = pd.DataFrame(
+        [(a, b, r, None) for a, b, r in found.hard]
+        + [(a, b, "fuzzy", s) for a, b, s in found.fuzzy],
+        columns=["record_a", "record_b", "reason", "score"],
+    )
+    pairs = pd.DataFrame(
+        [(a, b, ps.score, ps.title_similarity, ps.why) for a, b, ps in found.queue],
+        columns=["record_a", "record_b", "score", "title_similarity", "why"],
+    )
+    store.save_dedup(DedupWrite(
+        dropped=sorted(keyed.dropped), rekeyed=sorted(keyed.rekeyed),
+        keys=keys_frame(keyed.fresh + keyed.bumped), links=links, pairs=pairs,
+        clusters=clusters, run=run,
+    ))
+
+
+def _unchanged(store: Store, clock: _Clock) -> DedupResult:
+    n_clusters, n_dup = store.dedup_cluster_stats()
+    return DedupResult(
+        examined=0, hard_links=0, fuzzy_links=0, queued=0, dropped=0, clusters=n_clusters,
+        duplicates=n_dup, pending=store.dedup_pending_count(), changed=False,
+        seconds=clock.total(), stages=clock.stages,
+    )
+
+
+def deduplicate(
+    store: Store, review: str | None = None, *, progress: Callable[[str], None] | None = None
+) -> DedupResult:
+    """Find duplicates among records not examined before (incremental) and update clusters.
+
+    ``review`` limits which new records are examined to those the review's runs brought
+    in (they are compared against every record already in the dedup index). One
+    transaction writes keys, links, queued pairs, clusters and the run log; with nothing
+    new nothing is written.
+    """
+    clock, say, started = _Clock(), progress or (lambda _msg: None), _now()
+    say("computing match keys")
+    keyed = _key_records(store, review)
+    clock.lap("keys")
+    decisions_new = store.dedup_decisions_since_last_run()
+    if not (keyed.fresh or keyed.bumped or keyed.dropped or decisions_new):
+        return _unchanged(store, clock)  # nothing new: nothing to compare or write
+    say("loading the dedup index")
+    keys, old_links = _load_index(store, keyed)
+    decided = _decision_pairs(store.dedup_decisions(), keys)
+    clock.lap("load")
+    say("matching")
+    found = _match(keys, [k.record_id for k in keyed.fresh], old_links, decided, clock)
+    say("building clusters")
+    clusters = build_clusters(keys, old_links + [(a, b, r, None) for a, b, r in found.hard]
+                              + [(a, b, "fuzzy", s) for a, b, s in found.fuzzy], decided)
+    clusters_changed = not same_clusters(clusters, store.dedup_clusters_frame())
+    clock.lap("cluster")
+    n_dup = int((~clusters["is_primary"]).sum()) if len(clusters) else 0
+    changed = bool(keyed.fresh or keyed.bumped or keyed.dropped or clusters_changed
+                   or decisions_new)
+    if changed:
+        say("saving")
+        _write(store, keyed, found, clusters if clusters_changed else None, {
+            "started_at": started, "finished_at": _now(),
+            "records_examined": len(keyed.fresh), "hard_links": len(found.hard),
+            "fuzzy_links": len(found.fuzzy), "pairs_queued": len(found.queue),
+            "records_dropped": len(keyed.dropped), "duplicates": n_dup,
+            "tool_version": __version__,
+        })
+        clock.lap("save")
+    return DedupResult(
+        examined=len(keyed.fresh), hard_links=len(found.hard), fuzzy_links=len(found.fuzzy),
+        queued=len(found.queue), dropped=len(keyed.dropped),
+        clusters=int(clusters["cluster_id"].nunique()) if len(clusters) else 0,
+        duplicates=n_dup, pending=store.dedup_pending_count(), changed=changed,
+        seconds=clock.total(), candidates=found.candidates,
+        windowed_blocks=found.windowed_blocks, stages=clock.stages,
+    )
+
+
+def prisma_identification(store: Store, review: str | None = None) -> dict[str, Any]:
+    """PRISMA identification counts (see ``Store.prisma_identification``)."""
+    return store.prisma_identification(review)
+
+
+@dataclass(frozen=True)
+class DedupReport:
+    """``registry dedup``: what the run did and the PRISMA identification counts."""
+
+    result: DedupResult
+    prisma: dict[str, Any]
+
+
+def dedup_and_count(
+    store: Store, review: str | None = None, *, progress: Callable[[str], None] | None = None
+) -> DedupReport:
+    """Deduplicate (scoped to ``review``'s new records), then count for PRISMA."""
+    result = deduplicate(store, review, progress=progress)
+    return DedupReport(result, store.prisma_identification(review))
+
+
+CLUSTER_COLUMNS = ("source", "source_id", "record_id", "cluster_id", "is_primary",
+                   "cluster_size", "deleted")
+
+
+def export_clusters(store: Store, path: str | Path) -> int:
+    """Bring the index up to date, then write every record's cluster to a CSV
+    (:data:`CLUSTER_COLUMNS`; formula cells neutralised). Returns the row count."""
+    deduplicate(store)
+    try:
+        return write_csv(path, CLUSTER_COLUMNS, store.dedup_cluster_rows())
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc}") from exc
