@@ -11,8 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry.curation import load_review
+from registry.dedup import deduplicate
 from registry.errors import NetworkError, RegistryError
-from registry.store import open_store
+from registry.search import run_search
+from registry.store import Store
+from reports.assemble import build_report
+from reports.render import write_report
+from schemas.protocol import Protocol, load_protocol
 
 EXIT_OK = 0
 EXIT_SOURCE_UNREACHABLE = 4
@@ -87,74 +93,66 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def make_report(db: str | Path | None, review: str, out: Path) -> ReportResult:
+def make_report(store: Store, review: str, out: Path) -> ReportResult:
     """Re-pool the review, store a new report version and write HTML + Markdown."""
-    from registry.analysis import build_report
-    from reports.render import write_report
-
-    with open_store(db) as store:
-        built = build_report(store, review)
-        if built.unchanged_version is not None:  # same data: re-render, no new version
-            html_path, md_path = write_report(built.report, out / review)
-            return ReportResult(built.report.version_label, html_path, md_path,
-                                built.unchanged_version, built.summary, unchanged=True)
-        version_id = store.save_report_version(
-            review=review,
-            label=built.report.version_label,
-            data_hash=built.report.data_hash,
-            tool_version=built.report.tool_version,
-            preset=built.preset,
-            n_records=built.n_records,
-            study_ids=built.study_ids,
-            summary=built.summary,
-            results=built.results,
-        )
+    built = build_report(store, review)
+    if built.unchanged_version is not None:  # same data: re-render, no new version
+        html_path, md_path = write_report(built.report, out / review)
+        return ReportResult(built.report.version_label, html_path, md_path,
+                            built.unchanged_version, built.summary, unchanged=True)
+    version_id = store.save_report_version(
+        review=review,
+        label=built.report.version_label,
+        data_hash=built.report.data_hash,
+        tool_version=built.report.tool_version,
+        preset=built.preset,
+        n_records=built.n_records,
+        study_ids=built.study_ids,
+        summary=built.summary,
+        results=built.results,
+    )
     html_path, md_path = write_report(built.report, out / review)
     return ReportResult(built.report.version_label, html_path, md_path, version_id, built.summary)
 
 
+def _search_live(store: Store, protocol: Protocol, summary: UpdateSummary, offline: bool) -> None:
+    """Run the protocol's live PubMed searches; an unreachable source is noted, not fatal."""
+    for saved in protocol.searches:
+        if not getattr(saved, "live", saved.source == "pubmed") or saved.source != "pubmed":
+            continue
+        if offline:
+            summary.unreachable.append(f"{saved.source} (skipped: --offline)")
+            continue
+        try:
+            runs = run_search(store, review=protocol.review)
+        except NetworkError as exc:
+            summary.unreachable.append(f"{saved.source} ({exc})")
+            continue
+        summary.searched.append(saved.source)
+        summary.new_records += sum(r.new for r in runs)
+        break  # run_search runs every saved PubMed query of the review at once
+
+
 def run_update(
-    db: str | Path | None, review: str, out: Path, *, offline: bool = False
+    store: Store, review: str, out: Path, *, offline: bool = False
 ) -> UpdateSummary:
     """Search every live source of the protocol, deduplicate, queue, re-pool and report."""
-    from registry.curation import load_review
-    from registry.dedup import deduplicate
-    from schemas.protocol import load_protocol
     started = time.monotonic()
     protocol = load_protocol(review)
     summary = UpdateSummary(review=review)
-    with open_store(db) as store:
-        loaded = load_review(store, review)
-        if getattr(loaded, "changed", False):
-            summary.notes.append(f"{review}: curated data loaded from {_shown(protocol.folder)}")
-        for saved in protocol.searches:
-            if not getattr(saved, "live", saved.source == "pubmed") or saved.source != "pubmed":
-                continue
-            if offline:
-                summary.unreachable.append(f"{saved.source} (skipped: --offline)")
-                continue
-            from registry.search import run_search
-
-            try:
-                runs = run_search(store, review=review)
-            except NetworkError as exc:
-                summary.unreachable.append(f"{saved.source} ({exc})")
-                continue
-            summary.searched.append(saved.source)
-            summary.new_records += sum(r.new for r in runs)
-            break  # run_search runs every saved PubMed query of the review at once
-        for line, new in _import_inbox(store, protocol):
-            summary.notes.append(line)
-            summary.new_records += new
-        before = store.prisma_identification(review)["duplicates_removed"]
-        deduplicate(store)
-        after = store.prisma_identification(review)["duplicates_removed"]
-        summary.duplicates_removed = max(0, int(after) - int(before))  # this cycle's only
-        if hasattr(store, "screening_summary"):
-            summary.awaiting_screening = int(
-                store.screening_summary(review).get("awaiting_screening", 0)
-            )
-    report = make_report(db, review, out)
+    loaded = load_review(store, review)
+    if getattr(loaded, "changed", False):
+        summary.notes.append(f"{review}: curated data loaded from {_shown(protocol.folder)}")
+    _search_live(store, protocol, summary, offline)
+    for line, new in _import_inbox(store, protocol):
+        summary.notes.append(line)
+        summary.new_records += new
+    before = store.prisma_identification(review)["duplicates_removed"]
+    deduplicate(store)
+    after = store.prisma_identification(review)["duplicates_removed"]
+    summary.duplicates_removed = max(0, int(after) - int(before))  # this cycle's only
+    summary.awaiting_screening = int(store.screening_summary(review).get("awaiting_screening", 0))
+    report = make_report(store, review, out)
     summary.report = report
     summary.new_studies = list(report.summary.get("new_studies", []))
     summary.changed_conclusions = list(report.summary.get("changed_conclusions", []))
@@ -189,9 +187,3 @@ def _import_inbox(store: Any, protocol: Any) -> list[tuple[str, int]]:
                 continue
             done.append((f"imported {res.line()}", res.new))
     return done
-
-
-def list_versions(db: str | Path | None, review: str | None) -> list[dict[str, Any]]:
-    """Stored report versions (newest first)."""
-    with open_store(db) as store:
-        return store.report_versions(review)

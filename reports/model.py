@@ -1,4 +1,4 @@
-"""What a report presents: plain, frozen view models filled by ``registry.analysis``.
+"""What a report presents: plain, frozen view models filled by :mod:`reports.assemble`.
 
 Templates receive one :class:`ReviewReport` and only present it: every number in it was
 computed before rendering. Figures arrive as finished SVG strings from ``reports.figures``.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from registry.evidence.whatsnew import WhatsNew  # the evidence layer's own record
 
 
 @dataclass(frozen=True)
@@ -112,19 +114,6 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
     empty_text: str = "None."
-
-
-@dataclass(frozen=True)
-class WhatsNew:
-    """Changes since the previous report version."""
-
-    first_version: bool
-    previous_label: str | None
-    new_records: int
-    new_studies: tuple[str, ...]
-    moved: tuple[str, ...]  # human sentences, one per estimate that moved
-    changed_conclusions: tuple[str, ...]
-    removed_studies: tuple[str, ...] = ()  # in the previous version, not in this one
 
 
 @dataclass(frozen=True)

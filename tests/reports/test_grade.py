@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from registry.analysis import build_report
 from registry.curation import load_review
 from registry.store import Store
+from reports.assemble import build_report
 
 
 def _sof(tmp_path: Path) -> dict[str, str]:

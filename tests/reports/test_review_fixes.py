@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from _report_cycle import update_at
 
-from registry.analysis import build_report
 from registry.curation import load_review
 from registry.store import Store
-from registry.update import run_update
+from reports.assemble import build_report
 
 
 def _edit(path: Path, fn) -> None:
@@ -53,13 +53,13 @@ def test_whats_new_names_removed_studies_and_lost_analyses(
     reviews: Path, db: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    first = run_update(db, "stroke-unit-los", out, offline=True)
+    first = update_at(db, "stroke-unit-los", out, offline=True)
     assert first.report is not None
     ext = reviews / "stroke-unit-los" / "extraction"
     keep = ["Edinburgh"]
     for f in ext.glob("*.csv"):
         _edit(f, lambda df: df[df["study_id"].isin(keep)] if "study_id" in df else df)
-    run_update(db, "stroke-unit-los", out, offline=True)
+    update_at(db, "stroke-unit-los", out, offline=True)
     md = (out / "stroke-unit-los" / "report.md").read_text(encoding="utf-8")
     assert "Studies no longer included: Orpington-Mild" in md
     # the length-of-stay analysis had 9 studies and P = 0.006; with one study left it is gone

@@ -1,0 +1,76 @@
+"""Report prose: the headline sentences of the primary outcomes and the methods paragraphs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from registry.evidence.results import fmt
+from registry.pooling import get_preset
+from reports.model import Headline, OutcomeSection
+from schemas.protocol import Outcome, Protocol
+
+
+def _headline(o: Outcome, sections: Sequence[OutcomeSection]) -> Headline:
+    pooled = [s for s in sections if s.main is not None]
+    if not pooled:
+        why = [s.note for s in sections if s.note.startswith("Not pooled")]
+        return Headline(o.name, "any time point", 0, None, why[0] + "." if why
+                        else "no time point has two or more studies with usable "
+                        "data yet; see Data gaps.")
+    sec = max(pooled, key=lambda s: (s.main.k, s.main.n_participants or 0))  # type: ignore[union-attr]
+    p = sec.main
+    assert p is not None
+    arm = "experimental intervention" if p.favours == "experimental" else "control"
+    verdict = f"favours the {arm}" if p.significant else "no significant difference"
+    return Headline(
+        o.name, sec.time_point, p.k, p.n_participants,
+        f"{p.effect.measure} {fmt(p.effect.estimate)} (95% CI {fmt(p.effect.ci_lb)} to "
+        f"{fmt(p.effect.ci_ub)}), {p.k} studies"
+        + (f", {p.n_participants} participants" if p.n_participants else "")
+        + f", I² = {fmt(p.i2, 0)}%: {verdict}.",
+        p,
+    )
+
+
+def headlines(
+    protocol: Protocol, by_outcome: dict[str, list[OutcomeSection]]
+) -> list[Headline]:
+    """One finding per primary outcome: its largest pooled analysis, or why there is none."""
+    return [_headline(o, by_outcome.get(o.id, [])) for o in protocol.outcomes if o.primary]
+
+
+def methods(protocol: Protocol, preset_name: str, runs: list[dict[str, Any]]) -> str:
+    """Three methods paragraphs: sources, analysis preset, certainty of evidence."""
+    pre = get_preset(preset_name)
+    sources = ", ".join(sorted({s.source for s in protocol.searches})) or "none (example data)"
+    live = [r for r in runs if r.get("kind") == "search" and r.get("outcome") == "ok"]
+    last = max((str(r.get("finished_at"))[:10] for r in live), default=None)
+    prev = protocol.previous_review
+    p1 = (f"Sources named in the protocol: {sources}. "
+          + (f"The last successful live search ran on {last}. " if last else
+             "No live search has completed in this registry yet; the review rests on the "
+             "curated data bundled with it. ")
+          + (f"This is an update of {prev.citation} (searched up to {prev.search_date})."
+             if prev else ""))
+    smd = ("standardised mean differences use Hedges' g with Review Manager 5's approximate "
+           "small-sample correction" if pre.smd == "SMD_REVMAN5" else
+           "standardised mean differences use Hedges' g with the exact small-sample correction")
+    p2 = (f"Analysis preset '{pre.name}': {pre.description}. Continuous outcomes are pooled as "
+          f"mean differences in the protocol's canonical units after unit conversion; {smd}. "
+          + ("Dichotomous outcomes use the Mantel-Haenszel method. " if pre.dichotomous == "MH"
+             else "Dichotomous outcomes use inverse-variance weights. ")
+          + f"Between-study variance is estimated by {pre.method}"
+          + (" with Hartung-Knapp-Sidik-Jonkman confidence intervals" if pre.hksj else
+             " with Wald-type (z) confidence intervals")
+          + (" and 95% prediction intervals" if pre.prediction_interval else "")
+          + ". Heterogeneity is reported as tau², Cochran's Q and I²; subgroup differences use "
+            "Review Manager's fixed-effect test across subgroup estimates. Sensitivity analyses "
+            "restrict to RCTs as assessed and to studies at low risk of bias; Egger's test and "
+            "trim-and-fill are shown from 10 studies.")
+    p3 = (f"Source of the method: {pre.source}. Certainty of evidence: GRADE; risk of bias, "
+          "inconsistency and imprecision are suggested from the data (more than half the "
+          "studies not at low risk; I² above 50% / 75%; 95% CI including no effect or fewer "
+          "than 400 participants), indirectness and publication bias are set by the curators "
+          "in the protocol.")
+    return "\n\n".join([p1, p2, p3])
