@@ -49,6 +49,8 @@ class UpdateSummary:
     awaiting_screening: int = 0
     new_studies: list[str] = field(default_factory=list)
     changed_conclusions: list[str] = field(default_factory=list)
+    first_estimates: list[str] = field(default_factory=list)  # outcomes pooled the first time
+    records_since_previous: int | None = None  # the report's count, when it differs
     report: ReportResult | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -58,12 +60,17 @@ class UpdateSummary:
         out = list(self.notes)
         for src in self.unreachable:
             out.append(f"{src}: unreachable; went on with the records the registry already holds")
+        records = f"{self.new_records} new records"
+        if self.records_since_previous not in (None, self.new_records):
+            # records imported between two updates: the report counts them, this cycle not
+            records = (f"{self.records_since_previous} new records since the previous report "
+                       f"version ({self.new_records} from this update's searches and imports)")
         out.append(
-            f"{self.review}: {self.new_records} new records, {self.duplicates_removed} duplicates "
-            f"removed, {self.awaiting_screening} awaiting screening, "
-            f"{len(self.new_studies)} new studies"
+            f"{self.review}: {records}, {self.duplicates_removed} duplicates removed, "
+            f"{self.awaiting_screening} awaiting screening, {len(self.new_studies)} new studies"
             + (f" ({', '.join(self.new_studies)})" if self.new_studies else "")
         )
+        out.extend(f"first pooled estimate: {c}" for c in self.first_estimates)
         if self.changed_conclusions:
             out.extend(f"conclusion changed: {c}" for c in self.changed_conclusions)
         else:
@@ -77,8 +84,11 @@ class UpdateSummary:
         return out
 
     def exit_code(self, *, strict: bool = False, fail_on_change: bool = False) -> int:
-        """0 when all went well; 10/4 when asked to signal changes or unreachable sources."""
-        if fail_on_change and self.changed_conclusions:
+        """0 when all went well; 10/4 when asked to signal changes or unreachable sources.
+
+        A first pooled estimate (an outcome reaching two studies) is news like a changed
+        conclusion."""
+        if fail_on_change and (self.changed_conclusions or self.first_estimates):
             return EXIT_CONCLUSION_CHANGED
         if strict and self.unreachable:
             return EXIT_SOURCE_UNREACHABLE
@@ -154,8 +164,11 @@ def run_update(
     summary.awaiting_screening = int(store.screening_summary(review).get("awaiting_screening", 0))
     report = make_report(store, review, out)
     summary.report = report
-    summary.new_studies = list(report.summary.get("new_studies", []))
-    summary.changed_conclusions = list(report.summary.get("changed_conclusions", []))
+    if not report.unchanged:  # an unchanged version's news was reported when it was made
+        summary.new_studies = list(report.summary.get("new_studies", []))
+        summary.changed_conclusions = list(report.summary.get("changed_conclusions", []))
+        summary.first_estimates = list(report.summary.get("first_estimates", []))
+        summary.records_since_previous = int(report.summary.get("new_records", 0))
     summary.seconds = time.monotonic() - started
     return summary
 

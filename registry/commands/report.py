@@ -40,7 +40,9 @@ def update(
         False, "--strict", help="Exit 4 when a live source was unreachable."
     ),
     fail_on_change: bool = typer.Option(
-        False, "--fail-on-change", help="Exit 10 when a conclusion changed (for schedulers)."
+        False, "--fail-on-change",
+        help="Exit 10 when a conclusion changed or an outcome was pooled for the first time "
+        "(for schedulers).",
     ),
 ) -> None:
     """The living cycle: search, import, deduplicate, queue, re-pool, report, summarise."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from registry.evidence.results import fmt, present
+from registry.evidence.results import fmt, measure_name, present
 
 MOVE_FRACTION = 0.10  # an estimate "moved" when it shifted by >10% of its previous CI width
 SENSITIVITY_LABELS = {"rct_only": "RCTs only", "low_rob": "low risk of bias only"}
@@ -25,6 +25,7 @@ class WhatsNew:
     moved: tuple[str, ...]  # human sentences, one per estimate that moved
     changed_conclusions: tuple[str, ...]
     removed_studies: tuple[str, ...] = ()  # in the previous version, not in this one
+    first_estimates: tuple[str, ...] = ()  # analyses pooled for the first time (k reached 2)
 
 
 def describe(r: dict[str, Any], names: dict[str, str], tp_labels: dict[str, str]) -> str:
@@ -63,6 +64,15 @@ def _compare(
             + (" in the opposite direction" if flipped else ""))
 
 
+def _first(r: dict[str, Any], what: str) -> str:
+    """'Ascites (6 months): first pooled estimate, RR 0.52 [0.30, 0.91], k = 2, P = 0.02'."""
+    m = r["measure"]
+    sig = "significant" if _significant(r) else "not significant"
+    return (f"{what}: first pooled estimate, {measure_name(m)} {fmt(present(m, r['estimate']))} "
+            f"[{fmt(present(m, r['ci_lb']))}, {fmt(present(m, r['ci_ub']))}], k = {r['k']} "
+            f"({sig})")
+
+
 def whats_new(
     prev: dict[str, Any] | None,
     prev_results: list[dict[str, Any]],
@@ -80,8 +90,11 @@ def whats_new(
     now = {r["analysis_id"] for r in results}
     moved: list[str] = []
     changed: list[str] = []
+    first: list[str] = []
     for r in results:
         o = old.get(r["analysis_id"])
+        if o is None and not r.get("subgroup_set") and not r.get("sensitivity"):
+            first.append(_first(r, describe(r, names, tp_labels)))
         if o is None or o["estimate"] is None or r["estimate"] is None:
             continue
         _compare(o, r, describe(r, names, tp_labels), moved, changed)
@@ -101,4 +114,5 @@ def whats_new(
         moved=tuple(moved),
         changed_conclusions=tuple(changed),
         removed_studies=tuple(s for s in before if s not in set(study_ids)),
+        first_estimates=tuple(first),
     )

@@ -94,6 +94,7 @@ def _summary(study_ids: list[str], sections: list[OutcomeSection], wn: Any) -> d
         "new_records": wn.new_records,
         "moved": list(wn.moved),
         "changed_conclusions": list(wn.changed_conclusions),
+        "first_estimates": list(wn.first_estimates),
     }
 
 

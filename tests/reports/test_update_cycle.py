@@ -198,3 +198,70 @@ def test_add_trial_on_a_folder_study_warns_that_update_restores_it(
                               "stroke-unit-los"])
     assert res.exit_code == 0, res.output
     assert "study Edinburgh comes from the review folder" in res.output
+
+
+def test_first_pooled_estimate_is_news_for_fail_on_change(
+    reviews: Path, db: Path, tmp_path: Path
+) -> None:
+    # Issue 10 item 14: one BCG trial cannot be pooled; when a second arrives the outcome
+    # has its first pooled estimate, which a scheduler must hear about (exit 10).
+    ext = reviews / "bcg-vaccine" / "extraction"
+    original = {f.name: f.read_bytes() for f in ext.glob("*.csv")}
+    _drop_studies(reviews, "bcg-vaccine", keep=1)
+    args = ["--db", str(db), "update", "--review", "bcg-vaccine", "--out", str(tmp_path / "o"),
+            "--offline", "--fail-on-change"]
+    assert runner.invoke(app, args).exit_code == 0
+    for name, data in original.items():
+        (ext / name).write_bytes(data)
+    _drop_studies(reviews, "bcg-vaccine", keep=2)
+    res = runner.invoke(app, args)
+    assert res.exit_code == 10, res.output
+    assert "first pooled estimate:" in res.output and "k = 2" in res.output
+    md = (tmp_path / "o" / "bcg-vaccine" / "report.md").read_text(encoding="utf-8")
+    assert "**New:**" in md and "first pooled estimate" in md
+    # the same data again: that version's news is not reported a second time
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "first pooled estimate" not in again.output
+
+
+def test_stale_conclusion_change_is_not_reprinted(reviews: Path, db: Path, tmp_path: Path
+                                                  ) -> None:
+    # Issue 10 item 14: after the version whose conclusion changed, a rerun on the same
+    # data neither prints "conclusion changed" again nor exits 10 again.
+    ext = reviews / "bcg-vaccine" / "extraction"
+    original = {f.name: f.read_bytes() for f in ext.glob("*.csv")}
+    studies = pd.read_csv(ext / "studies.csv", dtype=str)
+    keep = [s for s in studies["study_id"] if s in ("TPTMadras1980", "CoetzeeBerjak1968")]
+    for f in ext.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if "study_id" in df.columns:
+            df[df["study_id"].isin(keep)].to_csv(f, index=False)
+    args = ["--db", str(db), "update", "--review", "bcg-vaccine", "--out", str(tmp_path / "o"),
+            "--offline", "--fail-on-change"]
+    runner.invoke(app, args)
+    for name, data in original.items():
+        (ext / name).write_bytes(data)
+    assert runner.invoke(app, args).exit_code == 10
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "conclusion changed:" not in again.output
+
+
+def test_update_line_counts_records_as_the_report_does(
+    reviews: Path, db: Path, tmp_path: Path, fixtures: Path
+) -> None:
+    # Issue 10 item 14: records imported between two updates were "0 new records" in the
+    # update's line while the report counted them.
+    out = tmp_path / "o"
+    update_at(db, "msc-cirrhosis", out)
+    # asreview/pubmed_zotero.ris: 6 PubMed records exported as RIS by Zotero (SOURCES.md)
+    res = runner.invoke(app, ["--db", str(db), "import", str(fixtures / "asreview" /
+                                                            "pubmed_zotero.ris"),
+                              "--source", "embase", "--review", "msc-cirrhosis"])
+    assert res.exit_code == 0, res.output
+    second = update_at(db, "msc-cirrhosis", out)
+    md = (out / "msc-cirrhosis" / "report.md").read_text(encoding="utf-8")
+    assert "New records identified since the previous version: 6" in md
+    line = [s for s in second.lines() if s.startswith("msc-cirrhosis:") and "new records" in s]
+    assert line and line[0].startswith("msc-cirrhosis: 6 new records since the previous report")
