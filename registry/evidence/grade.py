@@ -24,15 +24,65 @@ class GradeSuggestion:
     reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class AbsoluteEffect:
+    """GRADE's absolute effect: risks per 1,000 without and with the intervention."""
+
+    control_per_1000: int  # assumed control risk
+    risk_per_1000: int  # corresponding intervention risk
+    lb_per_1000: int
+    ub_per_1000: int
+
+    @property
+    def difference(self) -> int:
+        """Intervention minus control, per 1,000 (negative: fewer)."""
+        return self.risk_per_1000 - self.control_per_1000
+
+
+def control_risk(df: pd.DataFrame | None) -> float | None:
+    """Assumed control risk: events over participants of the pooled studies' control arms
+    (GRADE handbook 5.2.2.1 and Cochrane Handbook 14.1.5.1 allow the pooled control-arm
+    risk when no external baseline risk is given)."""
+    if df is None or not {"events2", "n2"} <= set(df.columns):
+        return None
+    ev = pd.to_numeric(df["events2"], errors="coerce")
+    n = pd.to_numeric(df["n2"], errors="coerce")
+    if ev.isna().any() or n.isna().any() or n.sum() <= 0:
+        return None
+    return float(ev.sum() / n.sum())
+
+
+def _corresponding(measure: str, ratio: float, acr: float) -> float:
+    """Intervention risk from the control risk and a ratio. RR: ACR × RR; OR:
+    OR × ACR / (1 − ACR + OR × ACR) (Cochrane Handbook 14.1.5.1 / 15.4.4.2)."""
+    if measure == "OR":
+        return ratio * acr / (1 - acr + ratio * acr)
+    return acr * ratio
+
+
+def absolute_effect(
+    measure: str, ratio: float, lb: float, ub: float, acr: float | None
+) -> AbsoluteEffect | None:
+    """Per 1,000 from a pooled RR or OR (presentation scale) and the assumed control risk;
+    None for other measures or without a control risk."""
+    if measure not in ("RR", "OR") or acr is None:
+        return None
+
+    def per_1000(x: float) -> int:
+        return int(round(1000 * min(1.0, _corresponding(measure, x, acr))))
+
+    return AbsoluteEffect(int(round(1000 * acr)), per_1000(ratio), per_1000(lb), per_1000(ub))
+
+
 def _risk_of_bias(df: pd.DataFrame | None, reasons: list[str]) -> str:
     """Serious when more than half the judged studies are not at low overall risk."""
     if df is None or "rob_overall" not in df.columns:
         return "not assessed"
     judged = df["rob_overall"].astype(str)
     known = judged.isin(["low", "unclear", "some_concerns", "high"])
-    if not known.any():
+    if not known.any():  # nothing judged is not assessed, not a reason to downgrade
         reasons.append("no risk-of-bias judgements")
-        return "serious"
+        return "not assessed"
     share = float((judged[known] != "low").mean())
     of = "" if known.all() else f" ({int(known.sum())} of {len(known)} judged)"
     if share > 0.5:

@@ -174,6 +174,22 @@ def time_subgroup_section(ev: TimeSubgroupEvidence) -> OutcomeSection:
     )
 
 
+def _absolute_text(oe: OutcomeEvidence, p: Pooled) -> str:
+    """'150 per 1,000 → 74 per 1,000 (76 fewer; 95% CI 99 fewer to 45 fewer)' or a dash."""
+    e = p.effect
+    ab = grade.absolute_effect(e.measure, e.estimate, e.ci_lb, e.ci_ub,
+                               grade.control_risk(oe.df))
+    if ab is None:
+        return "—"
+
+    def diff(x: int) -> str:
+        return f"{abs(x)} fewer" if x < 0 else f"{x} more" if x > 0 else "no difference"
+
+    c = ab.control_per_1000
+    return (f"{c} per 1,000 → {ab.risk_per_1000} per 1,000 ({diff(ab.difference)}; 95% CI "
+            f"{diff(ab.lb_per_1000 - c)} to {diff(ab.ub_per_1000 - c)})")
+
+
 def sof_row(oe: OutcomeEvidence, sec: OutcomeSection, protocol: Protocol) -> tuple[str, ...]:
     """One Summary-of-Findings row with the suggested GRADE domains."""
     p = sec.main
@@ -188,6 +204,7 @@ def sof_row(oe: OutcomeEvidence, sec: OutcomeSection, protocol: Protocol) -> tup
         str(p.n_participants or "—"),
         f"{p.effect.measure} {fmt(p.effect.estimate)} [{fmt(p.effect.ci_lb)}, "
         f"{fmt(p.effect.ci_ub)}]",
+        _absolute_text(oe, p),
         g.shown["risk_of_bias"],
         g.shown["inconsistency"],
         g.shown["indirectness"],

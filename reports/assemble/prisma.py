@@ -12,6 +12,8 @@ from reports.figures.prisma import prisma_svg
 from reports.model import Figure, Table
 from schemas.protocol import Protocol
 
+OTHER_SOURCE = "curated extraction data (no registry record)"
+
 
 def screened_studies(scr: dict[str, Any]) -> dict[str, list[str]]:
     """Studies included at full text -> the records (reports) that include them."""
@@ -34,9 +36,15 @@ def _flow(
     excl = scr.get("excluded_full_text") or {}
     if not isinstance(excl, dict):
         excl = {}
-    total = list(dict.fromkeys([*study_ids, *screened_studies(scr)]))
+    screened = screened_studies(scr)
+    total = list(dict.fromkeys([*study_ids, *screened]))
     prev_n = (prev.studies_included or 0) if prev else 0
     new_reports = int(scr.get("reports_included", 0) or 0)
+    new_studies = max(0, len(total) - prev_n)
+    # new studies no screened record brought in came from the curated extraction data
+    # (e.g. an example review's published data set): PRISMA's "other methods" column, so
+    # the diagram never shows new studies out of zero records
+    other = max(0, new_studies - len(screened))
     flow = fig.PrismaFlow(
         previous_studies=prev.studies_included if prev else None,
         previous_reports=prev.reports_included if prev else None,
@@ -48,11 +56,15 @@ def _flow(
         not_retrieved=scr.get("reports_not_retrieved", 0),
         assessed=scr.get("reports_assessed", 0),
         excluded_reasons=tuple((str(k), int(v)) for k, v in excl.items()),
-        new_studies=max(0, len(total) - prev_n),
+        new_studies=new_studies,
         new_reports=new_reports,
         total_studies=len(total),
         total_reports=(prev.reports_included or 0) + new_reports if prev else None,
         previous_label=prev.citation if prev else None,
+        other_identified=((OTHER_SOURCE, other),) if other else (),
+        other_sought=other if other else None,
+        other_not_retrieved=0 if other else None,
+        other_assessed=other if other else None,
         title="PRISMA 2020 flow diagram (updated review)",
         description="Flow of records and studies: previous review, new identification, "
                     "screening, eligibility and inclusion.",
@@ -79,6 +91,8 @@ def _rows(
     reg = "registry"
     rows = _previous_rows(protocol)
     rows += [("Identification", f"Records from {src}", str(n), reg) for src, n in flow.identified]
+    rows += [("Identification (other methods)", f"Studies from {src}", str(n), "protocol folder")
+             for src, n in flow.other_identified]
     rows += [
         ("Identification", "Duplicates removed", str(ident["duplicates_removed"]), reg),
         ("Identification", "Uncertain duplicate pairs awaiting review",

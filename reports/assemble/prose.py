@@ -72,5 +72,6 @@ def methods(protocol: Protocol, preset_name: str, runs: list[dict[str, Any]]) ->
           "inconsistency and imprecision are suggested from the data (more than half the "
           "studies not at low risk; I² above 50% / 75%; 95% CI including no effect or fewer "
           "than 400 participants), indirectness and publication bias are set by the curators "
-          "in the protocol.")
+          "in the protocol. Absolute effects per 1,000 apply the pooled risk or odds ratio to the "
+          "assumed control risk, the pooled risk of the control arms.")
     return "\n\n".join([p1, p2, p3])

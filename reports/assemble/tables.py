@@ -163,5 +163,6 @@ def queue_table(store: Store, review: str, limit: int = 10) -> Table:
 
 
 SOF_COLUMNS = ("Outcome", "Time point", "Studies", "Participants", "Effect [95% CI]",
-               "Risk of bias", "Inconsistency", "Indirectness", "Imprecision",
-               "Publication bias", "Certainty", "Why")
+               "Absolute effect per 1,000 (control → intervention)", "Risk of bias",
+               "Inconsistency", "Indirectness", "Imprecision", "Publication bias", "Certainty",
+               "Why")

@@ -92,3 +92,19 @@ def test_both_arms_are_read_at_the_same_week(reviews: Path, tmp_path: Path) -> N
         data = pooling_inputs(store, "stroke-unit-los")[0].data
     row = data[data["study_id"] == "Edinburgh"].iloc[0]
     assert (row["mean1"], row["mean2"]) == (40.0, 75.0)  # both at week 6
+
+
+def test_prisma_of_an_example_review_has_no_studies_from_zero_records(
+    reviews: Path, tmp_path: Path
+) -> None:
+    # Issue 10 item 18: the BCG example (13 curated trials, no records) showed 13 new
+    # studies out of 0 records; they are counted as identified by other methods.
+    with Store(tmp_path / "r.duckdb") as store:
+        load_review(store, "bcg-vaccine")
+        built = build_report(store, "bcg-vaccine")
+    rows = {(r[0], r[1]): r[2] for r in built.report.prisma_table.rows}
+    other = [v for (stage, what), v in rows.items() if stage.endswith("(other methods)")]
+    assert other == ["13"]
+    assert rows[("Included", "New studies included")] == "13"
+    assert built.report.prisma is not None
+    assert "curated extraction data" in built.report.prisma.svg
