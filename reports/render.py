@@ -64,17 +64,24 @@ def fmt_pct(x: float | None, digits: int = 0) -> str:
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# ':key:' / ':+1:' would become an emoji on GitHub, GitLab and markdown-it's emoji plugin;
+# an empty HTML comment after the first colon splits the text node every one of them
+# scans, and shows nothing (a backslash or an entity does not help: the emoji filters run
+# on the decoded text).
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9+\-][A-Za-z0-9_+\-\\]*:)")
 
 
 def md_escape(text: object) -> str:
     """Escape record text for Markdown so markup in titles stays text.
 
     Only a '<' that could open an HTML tag or comment becomes '&lt;'; "P < 0.05" and
-    "0.1 > 0.02" stay readable in the raw Markdown.
+    "0.1 > 0.02" stay readable in the raw Markdown. Emoji shortcodes (":key:") are broken
+    up so no renderer turns them into pictures.
     """
     if text is None:
         return ""
-    return _TAG_START.sub("&lt;", str(text).translate(_MD_SPECIAL))
+    escaped = _TAG_START.sub("&lt;", str(text).translate(_MD_SPECIAL))
+    return _SHORTCODE.sub(":<!-- -->", escaped)
 
 
 def heterogeneity_text(p: Pooled) -> str:
