@@ -13,11 +13,11 @@ from typing import Any
 
 from registry.curation import load_review
 from registry.dedup import deduplicate
-from registry.errors import NetworkError, RegistryError
+from registry.errors import InputError, NetworkError, RegistryError
 from registry.search import run_search
 from registry.store import Store
 from reports.assemble import build_report
-from reports.render import write_report
+from reports.render import version_dir, write_report
 from schemas.protocol import Protocol, load_protocol
 
 EXIT_OK = 0
@@ -200,3 +200,24 @@ def _import_inbox(store: Any, protocol: Any) -> list[tuple[str, int]]:
                 continue
             done.append((f"imported {res.line()}", res.new))
     return done
+
+
+def kept_version(store: Store, review: str, number: int, out: Path) -> tuple[str, Path, Path]:
+    """Version ``number`` (the n of its label ``v<n>-...``) of a review's report: its kept
+    HTML and Markdown, re-rendered first when it is the newest version and was not kept."""
+    rows = [v for v in store.report_versions(review) if v["label"].startswith(f"v{number}-")]
+    if not rows:
+        raise InputError(f"{review}: no report version {number} (list them with "
+                         "`registry versions --review {review}`)".replace("{review}", review))
+    label = rows[0]["label"]
+    folder = version_dir(out / review, label)
+    if not (folder / "report.html").is_file():
+        newest = store.report_versions(review)[0]["label"]
+        built = build_report(store, review) if label == newest else None
+        if built is None or built.report.version_label != label:
+            raise InputError(
+                f"{review}: version {label} was not kept under {folder} and its data have "
+                "changed since, so it cannot be re-rendered; its stored results: "
+                "`registry versions --json`")
+        write_report(built.report, out / review)
+    return label, folder / "report.html", folder / "report.md"

@@ -135,11 +135,27 @@ def render_markdown(report: ReviewReport) -> str:
     return _env().get_template("report.md.j2").render(r=report)
 
 
+VERSIONS_DIR = "versions"
+
+
+def version_dir(out_dir: Path, label: str) -> Path:
+    """Where version ``label``'s copy is kept: ``<out_dir>/versions/<label>/``.
+
+    Labels are made by the registry (``v<n>-<date>-<hash8>``); a label that could leave
+    the folder is refused.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", label):
+        raise ValueError(f"not a report version label: {label!r}")
+    return out_dir / VERSIONS_DIR / label
+
+
 def write_report(report: ReviewReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``report.html`` and ``report.md`` into ``out_dir``; returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html_path = out_dir / "report.html"
-    md_path = out_dir / "report.md"
-    html_path.write_text(render_html(report), encoding="utf-8")
-    md_path.write_text(render_markdown(report), encoding="utf-8")
-    return html_path, md_path
+    """Write ``report.html`` and ``report.md`` into ``out_dir`` (the newest version) and a
+    copy into ``out_dir/versions/<label>/`` (every version is kept); returns the newest."""
+    html, md = render_html(report), render_markdown(report)
+    kept = version_dir(out_dir, report.version_label)
+    for folder in (kept, out_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.html").write_text(html, encoding="utf-8")
+        (folder / "report.md").write_text(md, encoding="utf-8")
+    return out_dir / "report.html", out_dir / "report.md"

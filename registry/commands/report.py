@@ -63,7 +63,9 @@ def versions(
                                       help="Only this review (default: every review)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the stored report versions, newest first."""
+    """List the stored report versions, newest first (``versions show N`` opens one)."""
+    if ctx.invoked_subcommand is not None:
+        return
     rows = with_store(ctx, Store.report_versions, review)
     if as_json:
         typer.echo(json.dumps(rows, default=str, indent=2))
@@ -80,8 +82,29 @@ def versions(
         )
 
 
+def versions_show(
+    ctx: typer.Context,
+    number: int = typer.Argument(..., help="Version number n (the label starts with vn-)."),
+    review: str | None = review_option(),
+    out: Path = typer.Option(Path("out"), "--out", help="Output folder the reports went to."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown report."),
+) -> None:
+    """Open a kept report version: print where it is (or its Markdown with --markdown)."""
+    from registry.update import kept_version  # pandas, pooling: on use, keeps start-up fast
+
+    review = call(default_review, review)
+    label, html, md = with_store(ctx, kept_version, review, number, out)
+    if markdown:
+        typer.echo(md.read_text(encoding="utf-8"), nl=False)
+        return
+    console.print(f"report {label}: {html} and {md}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.command("report")(report)
     app.command("update")(update)
-    app.command("versions")(versions)
+    group = typer.Typer(help="Stored report versions.", no_args_is_help=False)
+    group.callback(invoke_without_command=True)(versions)
+    group.command("show")(versions_show)
+    app.add_typer(group, name="versions")

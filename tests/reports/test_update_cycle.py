@@ -265,3 +265,28 @@ def test_update_line_counts_records_as_the_report_does(
     assert "New records identified since the previous version: 6" in md
     line = [s for s in second.lines() if s.startswith("msc-cirrhosis:") and "new records" in s]
     assert line and line[0].startswith("msc-cirrhosis: 6 new records since the previous report")
+
+
+def test_every_report_version_is_kept_and_can_be_shown(
+    reviews: Path, db: Path, tmp_path: Path
+) -> None:
+    # Issue 10 item 15: version 1's report used to be overwritten by version 2's.
+    out = tmp_path / "o"
+    _drop_studies(reviews, "bcg-vaccine", keep=4)
+    first = update_at(db, "bcg-vaccine", out)
+    full = Path(__file__).resolve().parents[2] / "data" / "reviews" / "bcg-vaccine" / "extraction"
+    for f in full.glob("*.csv"):
+        (reviews / "bcg-vaccine" / "extraction" / f.name).write_bytes(f.read_bytes())
+    second = update_at(db, "bcg-vaccine", out)
+    assert first.report and second.report
+    assert first.report.version_label != second.report.version_label
+    base = ["--db", str(db), "versions", "show"]
+    res = runner.invoke(app, [*base, "1", "--review", "bcg-vaccine", "--out", str(out),
+                              "--markdown"])
+    assert res.exit_code == 0, res.output
+    assert f"version **{first.report.version_label}**" in res.output
+    assert "first version" in res.output  # v1's own What's new, not v2's
+    res = runner.invoke(app, [*base, "2", "--review", "bcg-vaccine", "--out", str(out)])
+    assert res.exit_code == 0 and second.report.version_label in res.output
+    res = runner.invoke(app, [*base, "9", "--review", "bcg-vaccine", "--out", str(out)])
+    assert res.exit_code == 2 and "no report version 9" in res.output
