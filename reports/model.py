@@ -56,6 +56,9 @@ class Headline:
     n_participants: int | None
     sentence: str
     pooled: Pooled | None = None
+    # the published pooled results of this outcome, each with its label ("as published,
+    # not re-analysed (trial data not yet extracted)" until the registry can pool it)
+    published: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

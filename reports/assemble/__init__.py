@@ -139,6 +139,7 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
                    {o.id: o.name for o in protocol.outcomes},
                    {t.id: t.label for t in protocol.time_points})
 
+    pub = published_results(store, review)
     prisma_fig, prisma_table = prisma.prisma(store, protocol, study_ids, scr)
     rob_t, rob_s, rob_note = figures.rob_figures(sheets.rob, study_ids)
     report = ReviewReport(
@@ -152,7 +153,7 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
         generated_at=f"{now:%Y-%m-%d %H:%M} UTC",
         tool_version=__version__,
         whats_new=wn,
-        headlines=tuple(prose.headlines(protocol, by_outcome)),
+        headlines=tuple(prose.headlines(protocol, by_outcome, pub, results)),
         prisma=prisma_fig,
         prisma_table=prisma_table,
         studies=tables.studies_table(sheets.studies, sheets.arms, protocol),
@@ -166,8 +167,7 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
                                study_ids),
         sof=Table(tables.SOF_COLUMNS, tuple(sof_rows),
                   empty_text="No outcome pooled yet, so no certainty rating."),
-        published_vs_registry=tables.published_table(published_results(store, review),
-                                                     results, protocol),
+        published_vs_registry=tables.published_table(pub, results, protocol),
         methods=prose.methods(protocol, preset_name, store.search_runs(review)),
         screening_queue=tables.queue_table(store, review),
         warnings=tuple(design_warnings(sheets.studies, protocol) if len(sheets.studies)

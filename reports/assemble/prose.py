@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from registry.evidence.results import fmt
 from registry.pooling import get_preset
+from reports.assemble import tables
 from reports.model import Headline, OutcomeSection
 from schemas.protocol import Outcome, Protocol
 
@@ -33,11 +37,45 @@ def _headline(o: Outcome, sections: Sequence[OutcomeSection]) -> Headline:
     )
 
 
+def _published_lines(
+    o: Outcome, pub: pd.DataFrame, results: list[dict[str, Any]], protocol: Protocol
+) -> tuple[str, ...]:
+    """The outcome's published overall results, labelled as published (and whether the
+    registry has re-analysed them yet)."""
+    if pub is None or not len(pub) or "outcome" not in pub.columns:
+        return ()
+    lines = []
+    for _, p in pub[pub["outcome"].astype(str) == o.id].iterrows():
+        if tables.cell(p.get("subgroup")):
+            continue
+        label = ("as published; re-analysed above" if tables.reanalysis_of(p, results, protocol)
+                 else tables.PUBLISHED_ONLY)
+        tp = tables.cell(p.get("time_point"))
+        pv = tables.cell(p.get("p_value"))
+        pv = "" if not pv else f"P {pv}" if pv[:1] in "<>" else f"P = {pv}"
+        where = tables.cell(p.get("location"))
+        lines.append(f"{label.capitalize()}: {tables.published_text(p)}"
+                     + (f" at {tp}" if tp else "") + (f", {pv}" if pv else "")
+                     + (f" ({where})" if where else "") + ".")
+    return tuple(lines)
+
+
 def headlines(
-    protocol: Protocol, by_outcome: dict[str, list[OutcomeSection]]
+    protocol: Protocol, by_outcome: dict[str, list[OutcomeSection]],
+    pub: pd.DataFrame | None = None, results: list[dict[str, Any]] | None = None,
 ) -> list[Headline]:
-    """One finding per primary outcome: its largest pooled analysis, or why there is none."""
-    return [_headline(o, by_outcome.get(o.id, [])) for o in protocol.outcomes if o.primary]
+    """One finding per primary outcome (its largest pooled analysis, or why there is none),
+    then every other outcome with a published pooled result; each with the published
+    results beside the registry's own."""
+    out = []
+    for o in sorted(protocol.outcomes, key=lambda o: not o.primary):
+        published = _published_lines(o, pub, results or [], protocol) if pub is not None \
+            else ()
+        if not o.primary and not published:
+            continue
+        h = _headline(o, by_outcome.get(o.id, []))
+        out.append(dataclasses.replace(h, published=published))
+    return out
 
 
 def methods(protocol: Protocol, preset_name: str, runs: list[dict[str, Any]]) -> str:

@@ -120,27 +120,59 @@ def _registry_estimate(r: dict[str, Any] | None) -> str:
             f"[{fmt(present(m, r['ci_lb']))}, {fmt(present(m, r['ci_ub']))}], k = {r['k']}")
 
 
+PUBLISHED_ONLY = "as published, not re-analysed (trial data not yet extracted)"
+
+
+def published_text(p: pd.Series) -> str:
+    """'MD -1.12 [-1.84, -0.4], k = 6' as printed in the publication."""
+    return (f"{cell(p.get('measure'))} {cell(p.get('estimate'))} "
+            f"[{cell(p.get('ci_lower'))}, {cell(p.get('ci_upper'))}]"
+            + (f", k = {cell(p.get('k'))}" if cell(p.get("k")) else ""))
+
+
+def reanalysis_of(
+    p: pd.Series, results: list[dict[str, Any]], protocol: Protocol
+) -> dict[str, Any] | None:
+    """The registry's main result for a published overall result's outcome and time point."""
+    if cell(p.get("subgroup")):
+        return None
+    tp_raw = cell(p.get("time_point"))
+    tp = {t.label.lower(): t.id for t in protocol.time_points}.get(tp_raw.lower(), tp_raw)
+    for r in results:
+        if r.get("subgroup_set") or r.get("sensitivity") or r["outcome"] != str(p.get("outcome")):
+            continue
+        if r["time_point"] == tp:
+            return r
+    return None
+
+
+def _checked(p: pd.Series) -> str:
+    """What the consistency check compared when it found nothing wrong."""
+    parts = []
+    if all(cell(p.get(c)) for c in ("estimate", "ci_lower", "ci_upper")):
+        parts += ["estimate inside its CI", "CI symmetric"]
+        if cell(p.get("p_value")):
+            parts.append("P agrees with the CI")
+    if all(cell(p.get(c)) for c in ("n_experimental", "n_control", "n_participants")):
+        parts.append("arm counts add up")
+    if not parts:
+        return "not checked (no estimate with its CI)"
+    return "consistent within the publication: " + ", ".join(parts)
+
+
 def published_table(pub: pd.DataFrame, results: list[dict[str, Any]], protocol: Protocol
                     ) -> Table:
     """Each published pooled result next to the registry's re-analysis and its check."""
     findings: dict[str, list[str]] = {}
     for f in check_published(pub):
         findings.setdefault(str(f.result_id), []).append(f.message)
-    mine = {(r["outcome"], r["time_point"]): r for r in results
-            if not r.get("subgroup_set") and not r.get("sensitivity")}
-    tp_by_label = {t.label.lower(): t.id for t in protocol.time_points}
     rows = []
     for _, p in pub.iterrows():
-        sub = p.get("subgroup")
-        tp_raw = cell(p.get("time_point"))
-        key = (str(p.get("outcome")), tp_by_label.get(tp_raw.lower(), tp_raw))
-        r = mine.get(key) if not cell(sub) else None
-        published = (f"{cell(p.get('measure'))} {cell(p.get('estimate'))} "
-                     f"[{cell(p.get('ci_lower'))}, {cell(p.get('ci_upper'))}]"
-                     + (f", k = {cell(p.get('k'))}" if cell(p.get("k")) else ""))
-        rows.append((cell(p.get("outcome")), tp_raw, cell(sub) or "overall", published,
+        r = reanalysis_of(p, results, protocol)
+        rows.append((cell(p.get("outcome")), cell(p.get("time_point")),
+                     cell(p.get("subgroup")) or "overall", published_text(p),
                      cell(p.get("p_value")), _registry_estimate(r), cell(p.get("location")),
-                     "; ".join(findings.get(str(p.get("result_id")), [])) or "consistent"))
+                     "; ".join(findings.get(str(p.get("result_id")), [])) or _checked(p)))
     return Table(("Outcome", "Time point", "Subgroup", "Published", "Published P",
                   "Registry re-analysis", "Where published", "Consistency check"),
                  tuple(rows), empty_text="No published results are stored for this review.")
