@@ -120,6 +120,28 @@ class Table:
 
 
 @dataclass(frozen=True)
+class ScreeningNote:
+    """How title/abstract screening was done, for the PRISMA/methods part (issue 12 item 5).
+
+    ``recall`` and ``stopping`` read "not estimated" until the screening model provides a
+    recall estimate (see :func:`reports.assemble.prose.screening_note`).
+    """
+
+    ordering: str
+    screened: int
+    to_screen: int
+    recall: str = "not estimated"
+    stopping: str = "not estimated"
+
+    @property
+    def text(self) -> str:
+        """The one line the report prints."""
+        return (f"Screening: records ordered {self.ordering}; {self.screened} of "
+                f"{self.to_screen} records screened by hand; estimated recall: {self.recall}; "
+                f"stopping criterion: {self.stopping}.")
+
+
+@dataclass(frozen=True)
 class ReviewReport:
     """The whole evidence summary of one review, ready to render."""
 
@@ -148,5 +170,6 @@ class ReviewReport:
     published_vs_registry: Table
     methods: str
     screening_queue: Table = Table((), ())
+    screening_note: ScreeningNote | None = None
     warnings: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

@@ -170,6 +170,7 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
         published_vs_registry=tables.published_table(pub, results, protocol),
         methods=prose.methods(protocol, preset_name, store.search_runs(review)),
         screening_queue=tables.queue_table(store, review),
+        screening_note=prose.screening_note(scr),
         warnings=tuple(design_warnings(sheets.studies, protocol) if len(sheets.studies)
                        else []),
     )

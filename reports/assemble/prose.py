@@ -11,7 +11,7 @@ import pandas as pd
 from registry.evidence.results import fmt
 from registry.pooling import get_preset
 from reports.assemble import tables
-from reports.model import Headline, OutcomeSection
+from reports.model import Headline, OutcomeSection, ScreeningNote
 from schemas.protocol import Outcome, Protocol
 
 
@@ -113,3 +113,41 @@ def methods(protocol: Protocol, preset_name: str, runs: list[dict[str, Any]]) ->
           "in the protocol. Absolute effects per 1,000 apply the pooled risk or odds ratio to the "
           "assumed control risk, the pooled risk of the control arms.")
     return "\n\n".join([p1, p2, p3])
+
+
+KEYWORD_ORDER = "by the registry's transparent keyword score (registry screen next)"
+
+
+def _percent(x: Any) -> str:
+    return f"{100 * float(x):.0f}%"
+
+
+def screening_note(scr: dict[str, Any]) -> ScreeningNote:
+    """The screening line from the store's screening summary.
+
+    The plug-in point for the screening model is ``scr["recall_estimate"]``, a dict with any
+    of ``ordering`` (str), ``recall`` (0-1), ``ci`` ((low, high)), ``target`` (0-1),
+    ``p_value``, ``criterion`` (str) and ``safe_to_stop`` (bool). Without it the order is
+    today's keyword score and recall and stopping rule read "not estimated".
+    """
+    est = scr.get("recall_estimate") or {}
+    recall = "not estimated"
+    if est.get("recall") is not None:
+        ci = est.get("ci")
+        recall = _percent(est["recall"]) + (
+            f" (95% CI {_percent(ci[0])} to {_percent(ci[1])})" if ci else "")
+    stopping = "not estimated"
+    if est.get("criterion"):
+        stopping = str(est["criterion"])
+        if est.get("safe_to_stop") is not None:
+            target = _percent(est.get("target", 0.95))
+            verdict = "safe to stop" if est["safe_to_stop"] else "not yet safe to stop"
+            p = f", P = {float(est['p_value']):.3g}" if est.get("p_value") is not None else ""
+            stopping += f" ({verdict} at {target} recall{p})"
+    return ScreeningNote(
+        ordering=str(est.get("ordering") or KEYWORD_ORDER),
+        screened=int(scr.get("records_screened", 0) or 0),
+        to_screen=int(scr.get("records_to_screen", 0) or 0),
+        recall=recall,
+        stopping=stopping,
+    )
