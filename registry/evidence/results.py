@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from registry.pooling.api import Analysis
+from registry.pooling.models import MetaResult
 from schemas.values import float_or_none, is_missing, is_ratio
 
 
@@ -66,9 +67,10 @@ def result_row(
     subgroup_set: str | None = None,
     subgroup: str | None = None,
     sensitivity: str | None = None,
-    result: Any = None,
+    result: MetaResult | None = None,
 ) -> dict[str, Any]:
-    """One row of ``analysis_results`` (analysis scale: OR/RR as logs)."""
+    """One row of ``analysis_results`` (analysis scale: OR/RR as logs); ``result`` is a
+    subgroup's fit when given, else the analysis' main model."""
     r = result if result is not None else a.result
     return {
         "analysis_id": analysis_id,
