@@ -4,7 +4,7 @@ Works are synthesised from the real fixture records in ../shared/fixtures/pubmed
 takes a real record as template and gets a title of its own (about 40 % of its significant
 words swapped for words from the fixtures' vocabulary, a third with a subtitle), a year,
 PMID, DOI and pages. PubMed copies are written as an efetch XML file, Embase and Web of
-Science copies as RIS files; every file goes through ``registry.search.import_file`` (the
+Science copies as RIS files; every file goes through ``registry.intake.files.import_file`` (the
 real import path) into a fresh store, then ``deduplicate`` runs once.
 
 About 15 % of the records are planted duplicates of a work, copied into another database
@@ -332,7 +332,7 @@ def cluster_pairs(store: object) -> set[frozenset[Key]]:
 def run_child(folder: Path) -> dict:
     """Import every file, deduplicate, measure; precision/recall after the measurement."""
     from registry.dedup import deduplicate
-    from registry.search import import_file
+    from registry.intake.files import import_file
     from registry.store import Store
 
     files = [(Path(p), s) for p, s in json.loads((folder / "files.json").read_text())]

@@ -24,9 +24,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from registry.analysis import build_report  # noqa: E402
 from registry.curation import load_review  # noqa: E402
 from registry.store import Store  # noqa: E402
+from reports.assemble import build_report  # noqa: E402
 from reports.render import write_report  # noqa: E402
 
 SRC = "https://example.invalid/synthetic-benchmark-data"  # reserved TLD: clearly not real

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry.errors import NetworkError
-from registry.store import open_store
+from registry.curation import load_review
+from registry.dedup import deduplicate
+from registry.errors import InputError, NetworkError
+from registry.intake.inbox import import_inbox
+from registry.intake.run import run_search
+from registry.store import Store
+from reports.assemble import build_report
+from reports.render import version_dir, write_report
+from schemas.protocol import Protocol, load_protocol
 
 EXIT_OK = 0
 EXIT_SOURCE_UNREACHABLE = 4
@@ -43,6 +50,8 @@ class UpdateSummary:
     awaiting_screening: int = 0
     new_studies: list[str] = field(default_factory=list)
     changed_conclusions: list[str] = field(default_factory=list)
+    first_estimates: list[str] = field(default_factory=list)  # outcomes pooled the first time
+    records_since_previous: int | None = None  # the report's count, when it differs
     report: ReportResult | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -52,12 +61,17 @@ class UpdateSummary:
         out = list(self.notes)
         for src in self.unreachable:
             out.append(f"{src}: unreachable; went on with the records the registry already holds")
+        records = f"{self.new_records} new records"
+        if self.records_since_previous not in (None, self.new_records):
+            # records imported between two updates: the report counts them, this cycle not
+            records = (f"{self.records_since_previous} new records since the previous report "
+                       f"version ({self.new_records} from this update's searches and imports)")
         out.append(
-            f"{self.review}: {self.new_records} new records, {self.duplicates_removed} duplicates "
-            f"removed, {self.awaiting_screening} awaiting screening, "
-            f"{len(self.new_studies)} new studies"
+            f"{self.review}: {records}, {self.duplicates_removed} duplicates removed, "
+            f"{self.awaiting_screening} awaiting screening, {len(self.new_studies)} new studies"
             + (f" ({', '.join(self.new_studies)})" if self.new_studies else "")
         )
+        out.extend(f"first pooled estimate: {c}" for c in self.first_estimates)
         if self.changed_conclusions:
             out.extend(f"conclusion changed: {c}" for c in self.changed_conclusions)
         else:
@@ -71,8 +85,11 @@ class UpdateSummary:
         return out
 
     def exit_code(self, *, strict: bool = False, fail_on_change: bool = False) -> int:
-        """0 when all went well; 10/4 when asked to signal changes or unreachable sources."""
-        if fail_on_change and self.changed_conclusions:
+        """0 when all went well; 10/4 when asked to signal changes or unreachable sources.
+
+        A first pooled estimate (an outcome reaching two studies) is news like a changed
+        conclusion."""
+        if fail_on_change and (self.changed_conclusions or self.first_estimates):
             return EXIT_CONCLUSION_CHANGED
         if strict and self.unreachable:
             return EXIT_SOURCE_UNREACHABLE
@@ -87,89 +104,97 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def make_report(db: str | Path | None, review: str, out: Path) -> ReportResult:
+def make_report(store: Store, review: str, out: Path) -> ReportResult:
     """Re-pool the review, store a new report version and write HTML + Markdown."""
-    from registry.analysis import build_report
-    from reports.render import write_report
-
-    with open_store(db) as store:
-        built = build_report(store, review)
-        if built.unchanged_version is not None:  # same data: re-render, no new version
-            html_path, md_path = write_report(built.report, out / review)
-            return ReportResult(built.report.version_label, html_path, md_path,
-                                built.unchanged_version, built.summary, unchanged=True)
-        version_id = store.save_report_version(
-            review=review,
-            label=built.report.version_label,
-            data_hash=built.report.data_hash,
-            tool_version=built.report.tool_version,
-            preset=built.preset,
-            n_records=built.n_records,
-            study_ids=built.study_ids,
-            summary=built.summary,
-            results=built.results,
-        )
+    built = build_report(store, review)
+    if built.unchanged_version is not None:  # same data: re-render, no new version
+        html_path, md_path = write_report(built.report, out / review)
+        return ReportResult(built.report.version_label, html_path, md_path,
+                            built.unchanged_version, built.summary, unchanged=True)
+    version_id = store.save_report_version(
+        review=review,
+        label=built.report.version_label,
+        data_hash=built.report.data_hash,
+        tool_version=built.report.tool_version,
+        preset=built.preset,
+        n_records=built.n_records,
+        study_ids=built.study_ids,
+        summary=built.summary,
+        results=built.results,
+    )
     html_path, md_path = write_report(built.report, out / review)
     return ReportResult(built.report.version_label, html_path, md_path, version_id, built.summary)
 
 
+def _search_live(store: Store, protocol: Protocol, summary: UpdateSummary, offline: bool) -> None:
+    """Run the protocol's live PubMed searches; an unreachable source is noted, not fatal."""
+    for saved in protocol.searches:
+        if not getattr(saved, "live", saved.source == "pubmed") or saved.source != "pubmed":
+            continue
+        if offline:
+            summary.unreachable.append(f"{saved.source} (skipped: --offline)")
+            continue
+        try:
+            runs = run_search(store, review=protocol.review)
+        except NetworkError as exc:
+            summary.unreachable.append(f"{saved.source} ({exc})")
+            continue
+        summary.searched.append(saved.source)
+        summary.new_records += sum(r.new for r in runs)
+        break  # run_search runs every saved PubMed query of the review at once
+
+
 def run_update(
-    db: str | Path | None, review: str, out: Path, *, offline: bool = False
+    store: Store, review: str, out: Path, *, offline: bool = False
 ) -> UpdateSummary:
     """Search every live source of the protocol, deduplicate, queue, re-pool and report."""
-    from registry.curation import load_review
-    from registry.dedup import deduplicate
-    from schemas.protocol import load_protocol
     started = time.monotonic()
     protocol = load_protocol(review)
     summary = UpdateSummary(review=review)
-    with open_store(db) as store:
-        loaded = load_review(store, review)
-        if getattr(loaded, "changed", False):
-            summary.notes.append(f"{review}: curated data loaded from {_shown(protocol.folder)}")
-        for saved in protocol.searches:
-            if not getattr(saved, "live", saved.source == "pubmed") or saved.source != "pubmed":
-                continue
-            if offline:
-                summary.unreachable.append(f"{saved.source} (skipped: --offline)")
-                continue
-            from registry.intake.run import run_search
-
-            try:
-                runs = run_search(store, review=review)
-            except NetworkError as exc:
-                summary.unreachable.append(f"{saved.source} ({exc})")
-                continue
-            summary.searched.append(saved.source)
-            summary.new_records += sum(r.new for r in runs)
-            break  # run_search runs every saved PubMed query of the review at once
-        for line, new in _import_inbox(store, protocol):
-            summary.notes.append(line)
-            summary.new_records += new
-        before = store.prisma_identification(review)["duplicates_removed"]
-        deduplicate(store)
-        after = store.prisma_identification(review)["duplicates_removed"]
-        summary.duplicates_removed = max(0, int(after) - int(before))  # this cycle's only
-        if hasattr(store, "screening_summary"):
-            summary.awaiting_screening = int(
-                store.screening_summary(review).get("awaiting_screening", 0)
-            )
-    report = make_report(db, review, out)
+    loaded = load_review(store, review)
+    if getattr(loaded, "changed", False):
+        summary.notes.append(f"{review}: curated data loaded from {_shown(protocol.folder)}")
+    _search_live(store, protocol, summary, offline)
+    for line, new in _import_inbox(store, protocol):
+        summary.notes.append(line)
+        summary.new_records += new
+    before = store.prisma_identification(review)["duplicates_removed"]
+    deduplicate(store)
+    after = store.prisma_identification(review)["duplicates_removed"]
+    summary.duplicates_removed = max(0, int(after) - int(before))  # this cycle's only
+    summary.awaiting_screening = int(store.screening_summary(review).get("awaiting_screening", 0))
+    report = make_report(store, review, out)
     summary.report = report
-    summary.new_studies = list(report.summary.get("new_studies", []))
-    summary.changed_conclusions = list(report.summary.get("changed_conclusions", []))
+    if not report.unchanged:  # an unchanged version's news was reported when it was made
+        summary.new_studies = list(report.summary.get("new_studies", []))
+        summary.changed_conclusions = list(report.summary.get("changed_conclusions", []))
+        summary.first_estimates = list(report.summary.get("first_estimates", []))
+        summary.records_since_previous = int(report.summary.get("new_records", 0))
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _import_inbox(store: Any, protocol: Any) -> list[tuple[str, int]]:
+def _import_inbox(store: Store, protocol: Protocol) -> list[tuple[str, int]]:
     """Import the export files the team dropped in the review's ``imports/<source>/``."""
-    from registry.intake.inbox import import_inbox
-
     return import_inbox(store, protocol.path.parent / "imports", protocol.review)
 
 
-def list_versions(db: str | Path | None, review: str | None) -> list[dict[str, Any]]:
-    """Stored report versions (newest first)."""
-    with open_store(db) as store:
-        return store.report_versions(review)
+def kept_version(store: Store, review: str, number: int, out: Path) -> tuple[str, Path, Path]:
+    """Version ``number`` (the n of its label ``v<n>-...``) of a review's report: its kept
+    HTML and Markdown, re-rendered first when it is the newest version and was not kept."""
+    rows = [v for v in store.report_versions(review) if v["label"].startswith(f"v{number}-")]
+    if not rows:
+        raise InputError(f"{review}: no report version {number} (list them with "
+                         "`registry versions --review {review}`)".replace("{review}", review))
+    label = rows[0]["label"]
+    folder = version_dir(out / review, label)
+    if not (folder / "report.html").is_file():
+        newest = store.report_versions(review)[0]["label"]
+        built = build_report(store, review) if label == newest else None
+        if built is None or built.report.version_label != label:
+            raise InputError(
+                f"{review}: version {label} was not kept under {folder} and its data have "
+                "changed since, so it cannot be re-rendered; its stored results: "
+                "`registry versions --json`")
+        write_report(built.report, out / review)
+    return label, folder / "report.html", folder / "report.md"

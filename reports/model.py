@@ -1,4 +1,4 @@
-"""What a report presents: plain, frozen view models filled by ``registry.analysis``.
+"""What a report presents: plain, frozen view models filled by :mod:`reports.assemble`.
 
 Templates receive one :class:`ReviewReport` and only present it: every number in it was
 computed before rendering. Figures arrive as finished SVG strings from ``reports.figures``.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from registry.evidence.whatsnew import WhatsNew  # the evidence layer's own record
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Headline:
     n_participants: int | None
     sentence: str
     pooled: Pooled | None = None
+    # the published pooled results of this outcome, each with its label ("as published,
+    # not re-analysed (trial data not yet extracted)" until the registry can pool it)
+    published: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,16 +120,25 @@ class Table:
 
 
 @dataclass(frozen=True)
-class WhatsNew:
-    """Changes since the previous report version."""
+class ScreeningNote:
+    """How title/abstract screening was done, for the PRISMA/methods part (issue 12 item 5).
 
-    first_version: bool
-    previous_label: str | None
-    new_records: int
-    new_studies: tuple[str, ...]
-    moved: tuple[str, ...]  # human sentences, one per estimate that moved
-    changed_conclusions: tuple[str, ...]
-    removed_studies: tuple[str, ...] = ()  # in the previous version, not in this one
+    ``recall`` and ``stopping`` read "not estimated" until the screening model provides a
+    recall estimate (see :func:`reports.assemble.prose.screening_note`).
+    """
+
+    ordering: str
+    screened: int
+    to_screen: int
+    recall: str = "not estimated"
+    stopping: str = "not estimated"
+
+    @property
+    def text(self) -> str:
+        """The one line the report prints."""
+        return (f"Screening: records ordered {self.ordering}; {self.screened} of "
+                f"{self.to_screen} records screened by hand; estimated recall: {self.recall}; "
+                f"stopping criterion: {self.stopping}.")
 
 
 @dataclass(frozen=True)
@@ -156,5 +170,6 @@ class ReviewReport:
     published_vs_registry: Table
     methods: str
     screening_queue: Table = Table((), ())
+    screening_note: ScreeningNote | None = None
     warnings: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

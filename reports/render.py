@@ -64,17 +64,24 @@ def fmt_pct(x: float | None, digits: int = 0) -> str:
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# ':key:' / ':+1:' would become an emoji on GitHub, GitLab and markdown-it's emoji plugin;
+# an empty HTML comment after the first colon splits the text node every one of them
+# scans, and shows nothing (a backslash or an entity does not help: the emoji filters run
+# on the decoded text).
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9+\-][A-Za-z0-9_+\-\\]*:)")
 
 
 def md_escape(text: object) -> str:
     """Escape record text for Markdown so markup in titles stays text.
 
     Only a '<' that could open an HTML tag or comment becomes '&lt;'; "P < 0.05" and
-    "0.1 > 0.02" stay readable in the raw Markdown.
+    "0.1 > 0.02" stay readable in the raw Markdown. Emoji shortcodes (":key:") are broken
+    up so no renderer turns them into pictures.
     """
     if text is None:
         return ""
-    return _TAG_START.sub("&lt;", str(text).translate(_MD_SPECIAL))
+    escaped = _TAG_START.sub("&lt;", str(text).translate(_MD_SPECIAL))
+    return _SHORTCODE.sub(":<!-- -->", escaped)
 
 
 def heterogeneity_text(p: Pooled) -> str:
@@ -128,11 +135,27 @@ def render_markdown(report: ReviewReport) -> str:
     return _env().get_template("report.md.j2").render(r=report)
 
 
+VERSIONS_DIR = "versions"
+
+
+def version_dir(out_dir: Path, label: str) -> Path:
+    """Where version ``label``'s copy is kept: ``<out_dir>/versions/<label>/``.
+
+    Labels are made by the registry (``v<n>-<date>-<hash8>``); a label that could leave
+    the folder is refused.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", label):
+        raise ValueError(f"not a report version label: {label!r}")
+    return out_dir / VERSIONS_DIR / label
+
+
 def write_report(report: ReviewReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``report.html`` and ``report.md`` into ``out_dir``; returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html_path = out_dir / "report.html"
-    md_path = out_dir / "report.md"
-    html_path.write_text(render_html(report), encoding="utf-8")
-    md_path.write_text(render_markdown(report), encoding="utf-8")
-    return html_path, md_path
+    """Write ``report.html`` and ``report.md`` into ``out_dir`` (the newest version) and a
+    copy into ``out_dir/versions/<label>/`` (every version is kept); returns the newest."""
+    html, md = render_html(report), render_markdown(report)
+    kept = version_dir(out_dir, report.version_label)
+    for folder in (kept, out_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.html").write_text(html, encoding="utf-8")
+        (folder / "report.md").write_text(md, encoding="utf-8")
+    return out_dir / "report.html", out_dir / "report.md"

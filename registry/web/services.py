@@ -316,7 +316,7 @@ class Workspace:
     # -- reports -----------------------------------------------------------------------
     def report_html(self, review: str) -> str:
         """The review's evidence summary rendered now from the registry (self-contained)."""
-        from registry.analysis import build_report  # heavy (pooling): loaded on first use
+        from reports.assemble import build_report  # heavy (pooling): loaded on first use
         from reports.render import render_html
 
         with self.lock:

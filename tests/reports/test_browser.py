@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from registry.update import run_update
+from _report_cycle import update_at
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +30,7 @@ def test_report_opens_in_chromium(review: str, reviews: Path, db: Path, tmp_path
     exe = _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    summary = run_update(db, review, tmp_path / "out", offline=True)
+    summary = update_at(db, review, tmp_path / "out", offline=True)
     assert summary.report is not None
     url = summary.report.html_path.resolve().as_uri()
     external: list[str] = []

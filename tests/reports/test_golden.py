@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.analysis import build_report
 from registry.curation import load_review
 from registry.store import Store
+from reports.assemble import build_report
 from reports.render import render_markdown
 
 HERE = Path(__file__).resolve().parent

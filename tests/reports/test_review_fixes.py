@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from _report_cycle import update_at
 
-from registry.analysis import build_report
 from registry.curation import load_review
 from registry.store import Store
-from registry.update import run_update
+from reports.assemble import build_report
 
 
 def _edit(path: Path, fn) -> None:
@@ -53,13 +53,13 @@ def test_whats_new_names_removed_studies_and_lost_analyses(
     reviews: Path, db: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    first = run_update(db, "stroke-unit-los", out, offline=True)
+    first = update_at(db, "stroke-unit-los", out, offline=True)
     assert first.report is not None
     ext = reviews / "stroke-unit-los" / "extraction"
     keep = ["Edinburgh"]
     for f in ext.glob("*.csv"):
         _edit(f, lambda df: df[df["study_id"].isin(keep)] if "study_id" in df else df)
-    run_update(db, "stroke-unit-los", out, offline=True)
+    update_at(db, "stroke-unit-los", out, offline=True)
     md = (out / "stroke-unit-los" / "report.md").read_text(encoding="utf-8")
     assert "Studies no longer included: Orpington-Mild" in md
     # the length-of-stay analysis had 9 studies and P = 0.006; with one study left it is gone
@@ -92,3 +92,19 @@ def test_both_arms_are_read_at_the_same_week(reviews: Path, tmp_path: Path) -> N
         data = pooling_inputs(store, "stroke-unit-los")[0].data
     row = data[data["study_id"] == "Edinburgh"].iloc[0]
     assert (row["mean1"], row["mean2"]) == (40.0, 75.0)  # both at week 6
+
+
+def test_prisma_of_an_example_review_has_no_studies_from_zero_records(
+    reviews: Path, tmp_path: Path
+) -> None:
+    # Issue 10 item 18: the BCG example (13 curated trials, no records) showed 13 new
+    # studies out of 0 records; they are counted as identified by other methods.
+    with Store(tmp_path / "r.duckdb") as store:
+        load_review(store, "bcg-vaccine")
+        built = build_report(store, "bcg-vaccine")
+    rows = {(r[0], r[1]): r[2] for r in built.report.prisma_table.rows}
+    other = [v for (stage, what), v in rows.items() if stage.endswith("(other methods)")]
+    assert other == ["13"]
+    assert rows[("Included", "New studies included")] == "13"
+    assert built.report.prisma is not None
+    assert "curated extraction data" in built.report.prisma.svg

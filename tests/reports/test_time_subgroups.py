@@ -4,29 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-import yaml
+from _report_cycle import add_later_time_point
 
-from registry.analysis import build_report
 from registry.curation import load_review
 from registry.store import Store
+from reports.assemble import build_report
 
 
 def test_time_point_subgroups_without_overall(reviews: Path, tmp_path: Path) -> None:
-    folder = reviews / "stroke-unit-los"
-    proto = yaml.safe_load((folder / "protocol.yaml").read_text(encoding="utf-8"))
-    proto["time_points"].append({"id": "later", "label": "Later", "weeks": 10,
-                                 "window": [5, 20]})
-    proto["subgroups"].append({"id": "time", "label": "Time point", "by": "time_point"})
-    (folder / "protocol.yaml").write_text(yaml.safe_dump(proto, sort_keys=False),
-                                          encoding="utf-8")
-    # Test-only second time point: the first four trials' rows again at week 10 (the same
-    # numbers, so each time-point subgroup of those trials has the same estimate).
-    out = pd.read_csv(folder / "extraction" / "outcomes.csv", dtype=str, keep_default_na=False)
-    later = out[out["study_id"].isin(out["study_id"].unique()[:4])].copy()
-    later["time_point"] = "later"
-    later["time_weeks"] = "10"
-    pd.concat([out, later]).to_csv(folder / "extraction" / "outcomes.csv", index=False)
+    add_later_time_point(reviews / "stroke-unit-los")
 
     with Store(tmp_path / "r.duckdb") as store:
         load_review(store, "stroke-unit-los")
