@@ -258,8 +258,13 @@ def build_ris(path: Path, mb: float) -> int:
     """RIS: the asreview Zotero and EndNote exports, each reference's title made unique."""
     src = [FIXTURES / "asreview" / "pubmed_zotero.ris",
            FIXTURES / "asreview" / "pubmed_endnote.txt"]
-    return _unique_text_copies(path, src, mb, re.compile(rb"(\n(?:TI|T1)  - )(.*)"),
-                               rb"\nER  -[^\n]*\n", b"\nER  - ")
+    n = _unique_text_copies(path, src, mb, re.compile(rb"(\n(?:TI|T1)  - )(.*)"),
+                            rb"\nER  -[^\n]*\n", b"\nER  - ")
+    # EndNote's AN is the PMID, the record's key: number the copies' AN too
+    count = iter(range(1 << 40))
+    path.write_bytes(re.sub(rb"^AN  - \d+", lambda m: b"AN  - 8%09d" % next(count),
+                            path.read_bytes(), flags=re.M))
+    return n
 
 
 def build_medline(path: Path, mb: float) -> int:
