@@ -179,7 +179,7 @@ def peak_memory(path: Path, entrez: bool = False) -> dict:
     code = _MEM_CHILD.format(repo=str(REPO), path=str(path), entrez=entrez)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # the last line: the figures
 
 
 # ---------------------------------------------------------------------------- main
@@ -234,7 +234,7 @@ def measure(kind: str, path: Path, tmp: Path) -> dict:
     if out.returncode:
         raise SystemExit(f"{kind} failed: {out.stderr.strip().splitlines()[-1]}")
     db.unlink(missing_ok=True)
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # the last line: the figures
 
 
 def _unique_text_copies(path: Path, sources: list[Path], mb: float, id_line: re.Pattern[bytes],
