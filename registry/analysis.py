@@ -24,6 +24,7 @@ from registry import __version__
 from registry.errors import RegistryError, StatsError
 from registry.pooling import analyse, get_preset
 from registry.pooling.api import Analysis
+from registry.screening import screening_summary
 from reports.figures import model as fig
 from reports.figures.forest import cumulative_forest_svg, forest_svg, leave_one_out_svg
 from reports.figures.funnel import funnel_svg
@@ -1147,7 +1148,7 @@ def build_report(store: Any, review: str, *, now: dt.datetime | None = None) -> 
     n_records = int(sum(v.get("records", 0) if isinstance(v, dict) else int(v)
                         for v in records.values())) if records else 0
     h.update(f"records={n_records}".encode())
-    scr = store.screening_summary(review)
+    scr = screening_summary(store, review)
     # screening and dedup state belong to the data a report shows (PRISMA, queue)
     h.update(json.dumps(scr, sort_keys=True, default=str).encode())
     h.update(json.dumps(store.prisma_identification(review), sort_keys=True,

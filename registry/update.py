@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import NetworkError, RegistryError
+from registry.screening import screening_summary
 from registry.store import open_store
 
 EXIT_OK = 0
@@ -150,10 +151,9 @@ def run_update(
         deduplicate(store)
         after = store.prisma_identification(review)["duplicates_removed"]
         summary.duplicates_removed = max(0, int(after) - int(before))  # this cycle's only
-        if hasattr(store, "screening_summary"):
-            summary.awaiting_screening = int(
-                store.screening_summary(review).get("awaiting_screening", 0)
-            )
+        summary.awaiting_screening = int(
+            screening_summary(store, review).get("awaiting_screening", 0)
+        )
     report = make_report(db, review, out)
     summary.report = report
     summary.new_studies = list(report.summary.get("new_studies", []))

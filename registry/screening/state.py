@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from registry.config import curator
@@ -33,6 +33,12 @@ from registry.screening.config import (
     decisions_for,
     screening_config,
     stage_name,
+)
+from registry.screening.learning import (
+    Ranking,
+    ReviewRanker,
+    reorder,
+    training_labels,
 )
 from registry.screening.ranking import Score, score_record
 
@@ -199,12 +205,17 @@ def load_view(store: Store, review: str, config: ScreeningConfig | None = None) 
 # -- queue -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QueueItem:
-    """A cluster to screen: its primary record, score and (for ``--all``) current decision."""
+    """A cluster to screen: its primary record, score and (for ``--all``) current decision.
+
+    ``why``: the terms that raised it in the model's order (empty while the transparent
+    score orders the queue).
+    """
 
     cluster_id: int
     record: Mapping[str, Any]
     score: Score
     decision: Decision | None = None
+    why: tuple[str, ...] = ()
 
 
 def _shown_decision(view: ReviewView, stage: str, cid: int, reviewer: str | None):
@@ -218,9 +229,19 @@ def _shown_decision(view: ReviewView, stage: str, cid: int, reviewer: str | None
 
 
 def build_queue(
-    view: ReviewView, stage: str, *, reviewer: str | None = None, include_all: bool = False
+    view: ReviewView,
+    stage: str,
+    *,
+    reviewer: str | None = None,
+    include_all: bool = False,
+    ranker: ReviewRanker | None = None,
 ) -> list[QueueItem]:
-    """Clusters at ``stage`` still needing ``reviewer`` (or all with ``include_all``), ranked."""
+    """Clusters at ``stage`` still needing ``reviewer`` (or all with ``include_all``), ranked.
+
+    Title/abstract: the model's order once the review has an include and an exclude
+    (:mod:`registry.screening.learning`), else the transparent score. ``ranker`` reuses
+    features already built (the interactive loop re-ranks after every batch).
+    """
     items = []
     for cid in view.eligible(stage):
         if not include_all and not view.pending_for(stage, cid, reviewer):
@@ -237,7 +258,41 @@ def build_queue(
             )
         )
     items.sort(key=lambda it: (-it.score.total, int(it.record["record_id"])))
+    if stage == "title_abstract" and items:
+        ranking = model_ranking(view, [it.cluster_id for it in items], ranker)
+        items = with_reasons(reorder(items, ranking), ranking)
     return items
+
+
+def final_decisions(view: ReviewView, stage: str) -> dict[int, str]:
+    """cluster -> settled decision value at ``stage``."""
+    return {c: s.final.decision for c, s in view.states[stage].items() if s.final is not None}
+
+
+def review_ranker(view: ReviewView, seed: int = 0) -> ReviewRanker:
+    """The model's features over every title/abstract-eligible record of the review."""
+    records = {c: view.primary[c] for c in view.eligible("title_abstract")}
+    return ReviewRanker({c: r for c, r in records.items() if r is not None}, seed)
+
+
+def model_ranking(
+    view: ReviewView, candidates: Sequence[int], ranker: ReviewRanker | None = None
+) -> Ranking | None:
+    """The model's order of ``candidates``, trained on every settled decision of the review
+    (all rounds, full-text verdicts included); None until an include and an exclude exist."""
+    labels = training_labels(
+        final_decisions(view, "title_abstract"), final_decisions(view, "full_text")
+    )
+    if set(labels.values()) != {0, 1}:
+        return None
+    return (ranker or review_ranker(view)).rank(labels, candidates)
+
+
+def with_reasons(items: list[QueueItem], ranking: Ranking | None) -> list[QueueItem]:
+    """Attach the model's top terms to each item it explained."""
+    if ranking is None:
+        return items
+    return [replace(it, why=ranking.why.get(it.cluster_id, ())) for it in items]
 
 
 def screening_queue(

@@ -101,7 +101,7 @@ def test_summary_of_review_without_protocol_uses_stored_labels(
     record_decision(store, REVIEW, "ta", ids["1"], "include")
     record_decision(store, REVIEW, "ft", ids["1"], "exclude", reason="not_msc")
     monkeypatch.setenv("REGISTRY_REVIEWS", str(reviews.parent / "elsewhere"))
-    s = store.screening_summary(REVIEW)
+    s = screening_summary(store, REVIEW)
     assert s["excluded_full_text"] == {"Intervention is not MSC therapy": 1}
 
 
