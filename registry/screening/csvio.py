@@ -2,7 +2,12 @@
 
 Export writes the queue (or every eligible record with ``include_all``) with the columns
 record_id, source, source_id, pmid, doi, title, year, journal, score, decision, reason,
-note, then study_id, score_parts, review, stage, reviewer so the file describes itself.
+note, then study_id, score_parts, review, stage, reviewer, authors, abstract so the file
+describes itself and a screener working in a spreadsheet sees the whole record. Cells go
+through :mod:`registry.csvout` (a title starting with ``=`` cannot run as a formula) and
+:func:`registry.csvout.restore_cell` undoes that on import.
+Decisions belong to the reviewer who imports the file (``--reviewer``, else the curator): a
+row whose ``reviewer`` cell names someone else is refused, never credited to them.
 Import reads it back: rows with an empty decision are skipped (not screened yet); every
 other row is validated (decision value, reason among the protocol's exclusion reasons,
 record known and in the review, full text only after title/abstract) and *all* problems
@@ -19,19 +24,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.config import curator
+from registry.csvout import restore_cell, write_csv
 from registry.errors import InputError, ValidationFailed
 from registry.screening.config import ScreeningConfig, screening_config, stage_name
 from registry.screening.state import (
     Decision,
+    QueueItem,
     ReviewView,
     build_queue,
     check_decision,
     check_prerequisite,
     load_view,
+    resolve_review,
 )
 
 if TYPE_CHECKING:
     from registry.store import Store
+
+# XLSX (a zip) and legacy XLS (OLE2) workbooks: refused with a clear message, not decoded.
+_SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 EXPORT_COLUMNS = (
     "record_id",
@@ -51,12 +62,14 @@ EXPORT_COLUMNS = (
     "review",
     "stage",
     "reviewer",
+    "authors",
+    "abstract",
 )
 
 
 def export_decisions_csv(
     store: Store,
-    review: str,
+    review: str | None,
     stage: str,
     out: str | Path,
     *,
@@ -68,39 +81,39 @@ def export_decisions_csv(
 
     With dual review, a not-yet-settled record shows only ``reviewer``'s own decision.
     """
+    review = resolve_review(store, review)
     stage = stage_name(stage)
     who = reviewer or curator()
     view = load_view(store, review, config or screening_config(review))
     items = build_queue(view, stage, reviewer=who, include_all=include_all)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(EXPORT_COLUMNS)
-        for it in items:
-            r, d = it.record, it.decision
-            w.writerow(
-                [
-                    r["record_id"],
-                    r["source"],
-                    r["source_id"] or "",
-                    r["pmid"] or "",
-                    r["doi"] or "",
-                    r["title"] or "",
-                    "" if r["year"] is None else r["year"],
-                    r["journal"] or "",
-                    it.score.total,
-                    d.decision if d else "",
-                    (d.reason or "") if d else "",
-                    (d.note or "") if d else "",
-                    (d.study_id or "") if d else "",
-                    it.score.explain(),
-                    review,
-                    stage,
-                    who,
-                ]
-            )
-    return len(items)
+    return write_csv(out, EXPORT_COLUMNS, (_export_row(it, review, stage, who) for it in items))
+
+
+def _export_row(it: QueueItem, review: str, stage: str, who: str) -> list[Any]:
+    r, d = it.record, it.decision
+    return [
+        r["record_id"],
+        r["source"],
+        r["source_id"] or "",
+        r["pmid"] or "",
+        r["doi"] or "",
+        r["title"] or "",
+        "" if r["year"] is None else r["year"],
+        r["journal"] or "",
+        it.score.total,
+        d.decision if d else "",
+        (d.reason or "") if d else "",
+        (d.note or "") if d else "",
+        (d.study_id or "") if d else "",
+        ("model: " + ", ".join(it.why)) if it.why else it.score.explain(),
+        review,
+        stage,
+        who,
+        "; ".join(r.get("authors") or []),
+        r.get("abstract") or "",
+    ]
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,7 @@ class ImportResult:
 
 
 def _cell(row: dict[str, Any], col: str) -> str:
-    v = row.get(col)
+    v = restore_cell(row.get(col))
     return "" if v is None else str(v).strip()
 
 
@@ -162,8 +175,9 @@ def import_decisions_csv(
 ) -> ImportResult:
     """Read decisions from a screening CSV and record them, all or nothing.
 
-    ``review``/``stage`` default to the file's columns; the reviewer is the row's
-    ``reviewer`` cell, else ``reviewer``, else the curator. Raises ValidationFailed listing
+    ``review``/``stage`` default to the file's columns; every decision is credited to
+    ``reviewer`` (else the curator), and a row whose ``reviewer`` cell names someone else
+    is an error. Raises ValidationFailed listing
     every bad row/column, InputError for an unreadable file or missing columns.
     """
     path = Path(path)
@@ -171,6 +185,11 @@ def import_decisions_csv(
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read CSV: {exc}") from exc
+    if raw.startswith(_SPREADSHEET_MAGIC):
+        raise InputError(
+            f"{path}: this is a spreadsheet workbook (XLSX/XLS), not a CSV; in your "
+            "spreadsheet program use 'Save as' > CSV (UTF-8) and import that file"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -238,16 +257,16 @@ def import_decisions_csv(
                 continue
             if src and sid and (rec["source"], rec["source_id"]) != (src, sid):
                 problems.append(
-                    f"{where}, column source_id: record {record_id} is {rec['source']} "
-                    f"{rec['source_id']}, not {src} {sid} (file from another registry?)"
+        f"{where}, column source_id: record {record_id} is {rec['source']} "
+        f"{rec['source_id']}, not {src} {sid} (file from another registry?)"
                 )
                 continue
         else:
             record_id = by_identity.get((src, sid))
             if record_id is None:
                 problems.append(
-                    f"{where}, column source_id: no record {src or '?'} {sid or '?'} "
-                    "in the registry"
+        f"{where}, column source_id: no record {src or '?'} {sid or '?'} "
+        "in the registry"
                 )
                 continue
         cid = view.cluster_of(record_id)
@@ -267,7 +286,15 @@ def import_decisions_csv(
         if why:
             problems.append(f"{where}, column decision: record {record_id}: {why}")
             continue
-        who = _cell(row, "reviewer") or default_who
+        named = _cell(row, "reviewer")
+        if named and named != default_who:
+            problems.append(
+                f"{where}, column reviewer: {named!r} is not the reviewer importing this file "
+                f"({default_who!r}); a decision belongs to whoever imports it: give "
+                f"--reviewer {named!r} if these are their decisions, or clear the column"
+            )
+            continue
+        who = default_who
         if (cid, who) in seen:
             problems.append(
                 f"{where}, column record_id: record {record_id} (same cluster as row "

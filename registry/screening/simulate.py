@@ -46,7 +46,9 @@ class LabelledSet:
         try:
             return self.ids.index(record_id)
         except ValueError:
-            raise InputError(f"{self.path}: --prior {record_id}: no record with that record_id") from None
+            raise InputError(
+                f"{self.path}: --prior {record_id}: no record with that record_id"
+            ) from None
 
 
 def read_labelled(path: str | Path) -> LabelledSet:
@@ -61,7 +63,9 @@ def read_labelled(path: str | Path) -> LabelledSet:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from exc
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+        ) from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header
@@ -80,7 +84,8 @@ def read_labelled(path: str | Path) -> LabelledSet:
             raise InputError(f"{path} row {n}, column record_id: empty")
         if rid in seen:
             raise InputError(
-                f"{path} row {n}, column record_id: duplicate record_id {rid!r} (also row {seen[rid]})"
+                f"{path} row {n}, column record_id: duplicate record_id {rid!r} "
+                f"(also row {seen[rid]})"
             )
         seen[rid] = n
         label = (row.get("included") or "").strip()
@@ -197,3 +202,42 @@ def simulate(
     features = Features.fit(data.texts)
     order = simulate_order(features, data.labels, rows, seed=seed, classifier=classifier)
     return SimulationResult(data, tuple(str(p) for p in priors), seed, tuple(order))
+
+
+def recall_curve_svg(result: SimulationResult, out: str | Path) -> Path:
+    """Draw records screened vs includes found, with the random-order line (as ASReview)."""
+    # matplotlib is imported here, not at module level: only --plot needs it (start-up time).
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    y = result.labels_in_order
+    found = np.concatenate([[0], np.cumsum(y)])
+    screened = np.arange(len(found))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(screened, found, label="ranking model", color="#1f77b4")
+    ax.plot([0, len(y)], [0, int(y.sum())], "--", color="grey", label="random order")
+    ax.set_xlabel("records screened")
+    ax.set_ylabel("includes found")
+    ax.set_title(Path(result.data.path).name, fontsize=10)
+    ax.legend(loc="lower right")
+    out = Path(out)
+    try:
+        fig.savefig(out, format="svg", metadata={"Date": None})  # same input, same file
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the plot: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(fig)
+    return out
+
+
+def simulation_report(
+    path: str | Path, priors: Sequence[str], *, seed: int = 0, plot: str | Path | None = None
+) -> dict[str, object]:
+    """``registry screen simulate``: run the simulation, draw the plot if asked, return
+    the JSON object (``order`` lists every record_id once, priors first)."""
+    result = simulate(path, priors, seed=seed)
+    if plot is not None:
+        recall_curve_svg(result, plot)
+    return result.as_dict()

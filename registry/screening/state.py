@@ -41,6 +41,7 @@ from registry.screening.learning import (
     training_labels,
 )
 from registry.screening.ranking import Score, score_record
+from schemas.protocol import default_review
 
 if TYPE_CHECKING:
     from registry.store import Store
@@ -183,6 +184,12 @@ def _stage_states(
                 conflict = True
         out[cid] = ClusterState(cid, final, by_reviewer, conflict)
     return out
+
+
+def resolve_review(store: Store, review: str | None) -> str:
+    """``review`` if given, else the registry-wide default among the reviews this registry
+    holds searches or decisions for (``schemas.protocol.default_review``)."""
+    return default_review(review, store.screening_reviews())
 
 
 def load_view(store: Store, review: str, config: ScreeningConfig | None = None) -> ReviewView:
@@ -439,15 +446,29 @@ class Conflict:
             for d in self.decisions
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (``screen conflicts --json``)."""
+        return {
+            "stage": self.stage,
+            "record_id": self.record["record_id"],
+            "title": self.record.get("title"),
+            "decisions": [
+                {"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason,
+                 "note": d.note}
+                for d in self.decisions
+            ],
+        }  # fmt: skip
+
 
 def screening_conflicts(
     store: Store,
-    review: str,
+    review: str | None,
     stage: str | None = None,
     *,
     config: ScreeningConfig | None = None,
 ) -> list[Conflict]:
     """Unresolved dual-review disagreements (both stages unless ``stage`` is given)."""
+    review = resolve_review(store, review)
     stages = [stage_name(stage)] if stage else ["title_abstract", "full_text"]
     view = load_view(store, review, config or screening_config(review))
     out = []
@@ -459,6 +480,46 @@ def screening_conflicts(
             ds = tuple(sorted(st.by_reviewer.values(), key=lambda d: d.reviewer))
             out.append(Conflict(st_name, cid, rec, ds))
     return out
+
+
+def resolve_conflict(
+    store: Store,
+    review: str | None,
+    stage: str,
+    record_id: int,
+    decision: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    study_id: str | None = None,
+    reviewer: str | None = None,
+) -> Decision:
+    """Record the decision that settles a conflict (or changes an earlier resolution).
+
+    A record without a conflict is refused: a resolution would silently override
+    agreeing reviewers (or the single reviewer) instead of recording a decision.
+    """
+    review = resolve_review(store, review)
+    stage = stage_name(stage)
+    view = load_view(store, review)
+    cid = view.cluster_of(int(record_id))
+    st = view.state(stage, cid) if cid is not None else None
+    resolvable = st is not None and (
+        st.conflict or (st.final is not None and st.final.role == "resolution")
+    )
+    if cid is not None and not resolvable:
+        if st is None or st.final is None:
+            state = "no two reviewers disagree on it"
+        else:
+            state = f"it is settled as '{st.final.decision}'"
+        raise InputError(
+            f"record {record_id} has no conflict to resolve at {stage} ({state}); "
+            "decide it with `registry screen next` or `screen import`"
+        )
+    return record_decision(
+        store, review, stage, record_id, decision, reviewer=reviewer, reason=reason, note=note,
+        study_id=study_id, resolution=True, via="resolve", view=view,
+    )  # fmt: skip
 
 
 # -- PRISMA counts ---------------------------------------------------------------------

@@ -191,7 +191,9 @@ def first_stop(
     return None
 
 
-def first_heuristic_stop(labels: Sequence[int], n_excludes: int = CONSECUTIVE_EXCLUDES) -> int | None:
+def first_heuristic_stop(
+    labels: Sequence[int], n_excludes: int = CONSECUTIVE_EXCLUDES
+) -> int | None:
     """Records screened when ``n_excludes`` excludes in a row first occur after an include."""
     run, seen_include = 0, False
     for i, v in enumerate(labels, start=1):

@@ -35,7 +35,8 @@ _DECISION_COLUMNS = (
 
 # Record fields screening shows, ranks and exports.
 _RECORD_FIELDS = (
-    "r.record_id, r.source, r.source_id, r.pmid, r.doi, r.title, r.abstract, r.journal, "
+    "r.record_id, r.source, r.source_id, r.pmid, r.doi, r.title, r.abstract, r.authors, "
+    "r.journal, "
     "r.year, r.publication_types, r.mesh_terms, r.keywords, r.registry_ids, r.retracted, "
     "r.deleted"
 )
