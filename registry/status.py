@@ -80,15 +80,18 @@ def build_status(store: Store, review: str | None = None) -> StatusReport:
     reviews = [review] if review else sorted({r["review"] for r in runs if r["review"]})
     awaiting: dict[str, int | None] = {}
     screening: dict[str, dict[str, Any]] = {}
-    for name in reviews:
-        try:
-            summary = screening_summary(store, name)
-        except RegistryError as exc:
-            notes.append(f"screening of {name}: {exc}")
-            awaiting[name] = None
-            continue
-        screening[name] = summary
-        awaiting[name] = summary.get("awaiting_screening")
+    if hasattr(store, "screening_records"):
+        for name in reviews:
+            try:
+                summary = screening_summary(store, name)
+            except RegistryError as exc:
+                notes.append(f"screening of {name}: {exc}")
+                awaiting[name] = None
+                continue
+            screening[name] = summary
+            awaiting[name] = summary.get("awaiting_screening")
+    else:
+        notes.append("screening: not available in this registry version")
     problems = len(store.parse_problems())
     return StatusReport(
         database=str(store.path), review=review, records=counts,
