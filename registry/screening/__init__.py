@@ -2,11 +2,13 @@
 
 Store-level API (each takes an open :class:`registry.store.Store`):
 ``screening_queue``, ``record_decision``, ``screening_conflicts``, ``resolve_conflict``,
-``screening_summary``, ``screening_overview``, ``screening_status``, ``undo_last``,
-``screening_methods`` (the report's methods line), ``export_decisions_csv``,
-``import_decisions_csv``, ``screen_interactively``. Ranking: ``score_record`` (transparent
-score) and :mod:`registry.screening.model` (the learned order); ``simulate`` replays a
-labelled set; :mod:`registry.screening.stopping` holds the stopping rules.
+``screening_summary``, ``export_decisions_csv``, ``import_decisions_csv``,
+``screen_interactively``; in :mod:`registry.screening.progress` (it loads scikit-learn, so
+it is not imported here): ``screening_status``, ``screening_overview``, ``undo_last`` and
+``screening_methods`` (the report's methods line). Ranking: ``score_record`` (transparent
+score) and :mod:`registry.screening.model` (the learned order);
+:mod:`registry.screening.simulate` replays a labelled set;
+:mod:`registry.screening.stopping` holds the stopping rules.
 """
 
 from __future__ import annotations
@@ -25,16 +27,7 @@ from registry.screening.csvio import (
     import_decisions_csv,
 )
 from registry.screening.interactive import SessionResult, screen_interactively
-from registry.screening.progress import (
-    ScreeningMethods,
-    ScreeningStatus,
-    screening_methods,
-    screening_overview,
-    screening_status,
-    undo_last,
-)
 from registry.screening.ranking import Score, ScorePart, rank, score_record
-from registry.screening.simulate import simulate
 from registry.screening.state import (
     Conflict,
     Decision,
@@ -58,8 +51,6 @@ __all__ = [
     "Score",
     "ScorePart",
     "ScreeningConfig",
-    "ScreeningMethods",
-    "ScreeningStatus",
     "SessionResult",
     "export_decisions_csv",
     "import_decisions_csv",
@@ -71,11 +62,6 @@ __all__ = [
     "screen_interactively",
     "screening_config",
     "screening_conflicts",
-    "screening_methods",
-    "screening_overview",
-    "screening_status",
-    "simulate",
-    "undo_last",
     "screening_queue",
     "screening_summary",
     "stage_name",

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from registry.config import curator
 from registry.screening.config import ScreeningConfig, screening_config, stage_name
-from registry.screening.simulate import batch_size
+from registry.screening.learning import batch_size
 from registry.screening.state import (
     QueueItem,
     ReviewView,
@@ -130,7 +130,7 @@ def screen_interactively(
     """Run the loop until the queue is empty, the curator quits or input ends.
 
     At title/abstract the model is retrained and the queue re-ranked after every batch of
-    decisions (one at a time at first, see :func:`registry.screening.simulate.batch_size`);
+    decisions (one at a time at first, see :func:`registry.screening.learning.batch_size`);
     the features are built once per session.
     """
     review = resolve_review(store, review)

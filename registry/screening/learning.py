@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from registry.screening.model import Features, Ranker, order_unlabelled, record_text
+if TYPE_CHECKING:  # scikit-learn loads only when a queue is ranked (start-up time)
+    from registry.screening.model import Features
 
 _LABEL = {"include": 1, "exclude": 0}
+
+
+def batch_size(n_labelled: int) -> int:
+    """Records presented between two retrainings: one at a time early, then 2 % of what
+    is labelled (the model changes little once it has seen hundreds of decisions)."""
+    return max(1, n_labelled // 50)
 
 
 def training_labels(final_ta: Mapping[int, str], final_ft: Mapping[int, str]) -> dict[int, int]:
@@ -50,12 +58,18 @@ class ReviewRanker:
     features: Features = field(init=False)
 
     def __post_init__(self) -> None:
+        # Imported here: scikit-learn takes seconds to load, and `registry status` or a
+        # report reach this package without ranking anything.
+        from registry.screening.model import Features, record_text
+
         self.clusters = sorted(self.records)
         self.features = Features.fit([record_text(dict(self.records[c])) for c in self.clusters])
         self._row = {c: i for i, c in enumerate(self.clusters)}
 
     def rank(self, labels: Mapping[int, int], candidates: Iterable[int]) -> Ranking | None:
         """Candidates best first, or None while the labels lack an include or an exclude."""
+        from registry.screening.model import Ranker, order_unlabelled  # see __post_init__
+
         known = {c: v for c, v in labels.items() if c in self._row}
         if set(known.values()) != {0, 1}:
             return None

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from registry.errors import InputError
+from registry.screening.learning import batch_size
 from registry.screening.metrics import order_metrics
 from registry.screening.model import DEFAULT_CLASSIFIER, Features, Ranker, order_unlabelled
 from registry.screening.stopping import (
@@ -97,12 +98,6 @@ def read_labelled(path: str | Path) -> LabelledSet:
     if not ids:
         raise InputError(f"{path}: no records")
     return LabelledSet(str(path), tuple(ids), tuple(texts), np.array(labels, dtype=int))
-
-
-def batch_size(n_labelled: int) -> int:
-    """Records presented between two retrainings: one at a time early, then 2 % of what
-    is labelled (the model changes little once it has seen hundreds of decisions)."""
-    return max(1, n_labelled // 50)
 
 
 def simulate_order(

@@ -10,15 +10,14 @@ from typer.testing import CliRunner
 
 from registry.cli import app
 from registry.errors import InputError
-from registry.screening import (
-    record_decision,
+from registry.screening import record_decision, screening_queue
+from registry.screening.metrics import agreement
+from registry.screening.progress import (
     screening_methods,
     screening_overview,
-    screening_queue,
     screening_status,
     undo_last,
 )
-from registry.screening.metrics import agreement
 from registry.screening.stopping import h0_pvalue
 from registry.store import Store
 
