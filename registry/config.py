@@ -1,14 +1,14 @@
-"""Where things are: the database, the bundled reviews, the shared fixtures."""
+"""Where the database is and who is working: a leaf module every layer may import.
+
+(The review folders are found by ``schemas.protocol.reviews_dir``.)
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from schemas.protocol import REPO_ROOT, REVIEWS_DIR, reviews_dir
-
 DEFAULT_DB = "registry.duckdb"
-__all__ = ["REPO_ROOT", "REVIEWS_DIR", "curator", "db_path", "reviews_dir"]
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:

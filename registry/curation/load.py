@@ -18,11 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from registry.config import curator, reviews_dir
+from registry.config import curator
 from registry.errors import InputError
 from registry.store.curation import SheetWrite
 from schemas.extraction import EXTRACTION_SHEETS, KEYS
-from schemas.protocol import Protocol, load_protocol
+from schemas.protocol import Protocol, load_protocol, reviews_dir
 
 from .derive import derive_outcomes
 from .sheets import SheetSet, read_sheets

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from registry.config import REVIEWS_DIR
 from registry.curation import gaps, load_review, pooling_inputs, validate_registry
 from registry.store import Store
 from schemas.extraction import EXTRACTION_SHEETS, columns_for
-from schemas.protocol import list_reviews, load_protocol
+from schemas.protocol import REVIEWS_DIR, list_reviews, load_protocol
 
 BUNDLED = ("msc-cirrhosis", "bcg-vaccine", "stroke-unit-los")
 

@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from registry.config import REVIEWS_DIR
 from registry.curation import check_result, parse_p, published_results
 from registry.curation.published import read_published
-from schemas.protocol import load_protocol
+from schemas.protocol import REVIEWS_DIR, load_protocol
 
 
 def _r(**kw: object) -> dict[str, object]:

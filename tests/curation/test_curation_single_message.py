@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from registry.config import REVIEWS_DIR
 from registry.curation import add_trial
 from registry.errors import ValidationFailed
 from registry.store import Store
+from schemas.protocol import REVIEWS_DIR
 
 
 def test_text_in_integer_column_is_one_problem(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.config import REVIEWS_DIR
+from schemas.protocol import REVIEWS_DIR
 
 
 @pytest.fixture

@@ -188,7 +188,7 @@ def test_saved_queries_come_from_the_protocol(monkeypatch, tmp_path) -> None:
     folder = tmp_path / "r1"
     folder.mkdir()
     src = (
-        __import__("registry.config", fromlist=["REVIEWS_DIR"]).REVIEWS_DIR
+        __import__("schemas.protocol", fromlist=["REVIEWS_DIR"]).REVIEWS_DIR
         / "msc-cirrhosis" / "protocol.yaml"
     )
     folder.joinpath("protocol.yaml").write_text(
