@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from registry import __version__
-from registry.commands import curate, dedup, meta, report, screen, search, status
+from registry.commands import curate, dedup, meta, report, screen, search, serve, status, user
 from registry.commands._common import GlobalOptions
 
 app = typer.Typer(
@@ -39,7 +39,7 @@ def root(
     ctx.call_on_close(opts.close)
 
 
-for _module in (search, status, dedup, curate, screen, meta, report):
+for _module in (search, status, dedup, curate, screen, meta, report, serve, user):
     _module.register(app)
 
 

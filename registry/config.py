@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 DEFAULT_DB = "registry.duckdb"
@@ -21,15 +22,12 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path.cwd() / DEFAULT_DB
 
 
-
 def curator() -> str:
     """Who is making a change: ``REGISTRY_CURATOR``, else git's user.name, else the OS user."""
     who = os.environ.get("REGISTRY_CURATOR")
     if who:
         return who
     try:
-        import subprocess
-
         out = subprocess.run(
             ["git", "config", "user.name"], capture_output=True, text=True, timeout=5
         ).stdout.strip()

@@ -23,220 +23,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from scipy.special import ndtri, stdtrit
 
 from schemas.protocol import DESIGNS, Protocol
-from schemas.values import parse_p
-
-# column types: str | num (float) | int (whole number stored as float) | bool
-STUDIES = {
-    "study_id": "str",
-    "citation": "str",
-    "first_author": "str",
-    "year": "int",
-    "pmid": "str",
-    "doi": "str",
-    "registration": "str",
-    "country": "str",
-    "design_reported": "str",
-    "design_assessed": "str",
-    "design_assessed_source": "str",
-    "population": "str",
-    "intervention": "str",
-    "comparator": "str",
-    "follow_up": "str",
-    "included_in": "str",
-    "notes": "str",
-    "source": "str",
-    "location": "str",
-}
-ARMS = {
-    "study_id": "str",
-    "arm_id": "str",
-    "role": "str",
-    "label": "str",
-    "description": "str",
-    "n_randomised": "int",
-    "n_analysed": "int",
-    "notes": "str",
-    "source": "str",
-    "location": "str",
-}
-OUTCOMES = {
-    "study_id": "str",
-    "arm_id": "str",
-    "outcome": "str",
-    "time_point": "str",
-    "time_weeks": "num",
-    "value_type": "str",
-    "unit": "str",
-    "n": "int",
-    "mean": "num",
-    "sd": "num",
-    "se": "num",
-    "ci_lower": "num",
-    "ci_upper": "num",
-    "ci_level": "num",
-    "median": "num",
-    "q1": "num",
-    "q3": "num",
-    "min": "num",
-    "max": "num",
-    "events": "int",
-    "total": "int",
-    "derivation": "str",
-    "source": "str",
-    "location": "str",
-    "notes": "str",
-}
-RISK_OF_BIAS = {
-    "study_id": "str",
-    "tool": "str",
-    "domain": "str",
-    "judgement": "str",
-    "support": "str",
-    "source": "str",
-    "location": "str",
-    "notes": "str",
-}
-ADVERSE_EVENTS = {
-    "study_id": "str",
-    "arm_id": "str",
-    "event": "str",
-    "count": "int",
-    "serious": "bool",
-    "reported_text": "str",
-    "source": "str",
-    "location": "str",
-    "notes": "str",
-}
-PUBLISHED = {
-    "result_id": "str",
-    "outcome": "str",
-    "time_point": "str",
-    "subgroup": "str",
-    "k": "int",
-    "n_participants": "int",
-    "n_experimental": "int",
-    "n_control": "int",
-    "measure": "str",
-    "model": "str",
-    "estimate": "num",
-    "ci_lower": "num",
-    "ci_upper": "num",
-    "p_value": "str",
-    "i2": "num",
-    "tau2": "num",
-    "source": "str",
-    "location": "str",
-    "notes": "str",
-}
-
-SHEETS: dict[str, dict[str, str]] = {
-    "studies": STUDIES,
-    "arms": ARMS,
-    "outcomes": OUTCOMES,
-    "risk_of_bias": RISK_OF_BIAS,
-    "adverse_events": ADVERSE_EVENTS,
-}
-EXTRACTION_SHEETS = tuple(SHEETS)
-# key columns identifying a row (what audit, compare and updates match on)
-KEYS: dict[str, tuple[str, ...]] = {
-    "studies": ("study_id",),
-    "arms": ("study_id", "arm_id"),
-    "outcomes": ("study_id", "arm_id", "outcome", "time_point", "value_type"),
-    "risk_of_bias": ("study_id", "tool", "domain"),
-    "adverse_events": ("study_id", "arm_id", "event"),
-    "published_results": ("result_id",),
-}
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "studies": ("study_id", "source"),
-    "arms": ("study_id", "arm_id", "role", "source"),
-    "outcomes": ("study_id", "arm_id", "outcome", "time_point", "time_weeks", "source"),
-    "risk_of_bias": ("study_id", "tool", "domain", "judgement", "source"),
-    "adverse_events": ("study_id", "event", "source"),
-    "published_results": ("result_id", "outcome", "measure", "estimate", "source"),
-}
-# Key columns whose value must be filled on every row (value_type defaults to 'final').
-NOT_EMPTY: dict[str, tuple[str, ...]] = {
-    "studies": ("study_id",),
-    "arms": ("study_id", "arm_id", "role"),
-    "outcomes": ("study_id", "arm_id", "outcome", "time_point", "time_weeks"),
-    "risk_of_bias": ("study_id", "tool", "domain", "judgement"),
-    "adverse_events": ("study_id", "event"),
-    "published_results": ("result_id", "outcome", "measure", "estimate"),
-}
-
-ROLES = ("experimental", "control")
-VALUE_TYPES = ("final", "change")
-INCLUDED_IN = ("main", "excluded")
-ROB_DOMAINS = {
-    "RoB1": (
-        "random_sequence",
-        "allocation_concealment",
-        "blinding_participants",
-        "blinding_outcome",
-        "incomplete_outcome",
-        "selective_reporting",
-        "other_bias",
-    ),
-    "RoB2": ("randomisation", "deviations", "missing_data", "measurement", "selection", "overall"),
-}
-ROB_JUDGEMENTS = {"RoB1": ("low", "unclear", "high"), "RoB2": ("low", "some_concerns", "high")}
-# RoB1 domains that decide the overall judgement (Cochrane Handbook 5.1, 8.7: key domains
-# for a summary across outcomes are sequence generation, allocation concealment, blinding
-# and incomplete outcome data).
-ROB1_KEY_DOMAINS = (
-    "random_sequence",
-    "allocation_concealment",
-    "blinding_participants",
-    "blinding_outcome",
-    "incomplete_outcome",
+from schemas.sheet_format import (
+    BOOL_TEXT,
+    DERIVED_MARK,
+    DOI_RE,
+    ID_RE,
+    INCLUDED_IN,
+    KEYS,
+    MEASURES,
+    MODELS,
+    NCT_RE,
+    NOT_EMPTY,
+    OUTCOMES,
+    PMID_RE,
+    REQUIRED,
+    ROB_DOMAINS,
+    ROB_JUDGEMENTS,
+    ROLES,
+    SOURCE_SUFFIXES,
+    VALUE_TYPES,
+    valid_source,
 )
-MEASURES = ("MD", "SMD", "RR", "OR", "RD", "HR")
-MODELS = ("fixed", "random")
-BOOL_TEXT = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
-
-ID_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
-PMID_RE = re.compile(r"^[1-9]\d{0,8}$")
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
-NCT_RE = re.compile(r"^NCT\d{8}$")
-SOURCE_RE = re.compile(r"^(10\.\d{4,9}/\S+|https?://\S+)$")
-SOURCE_SUFFIXES = ("_source", "_location")
-
-
-def columns_for(sheet: str, protocol: Protocol | None) -> dict[str, str]:
-    """Ordered column -> type of a sheet, including the protocol's characteristic columns."""
-    if sheet == "published_results":
-        return dict(PUBLISHED)
-    cols = dict(SHEETS[sheet])
-    if sheet == "studies" and protocol is not None:
-        for c in protocol.characteristics:
-            if c.id not in cols:
-                cols[c.id] = "num" if c.type == "number" else "str"
-    return cols
-
-
-def source_parts(text: str) -> list[str]:
-    """A source cell may list several addresses separated by ';'."""
-    return [p.strip() for p in str(text).split(";") if p.strip()]
-
-
-def valid_source(text: Any) -> bool:
-    """True when every part of a source cell is a DOI or an http(s) URL."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return True
-    parts = source_parts(text)
-    return bool(parts) and all(SOURCE_RE.match(p) for p in parts)
-
-
-def parse_bool(value: Any) -> bool | None:
-    """true/false/yes/no/1/0 (any case) -> bool; empty -> None; other -> raises ValueError."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    key = str(value).strip().lower()
-    if key in BOOL_TEXT:
-        return BOOL_TEXT[key]
-    raise ValueError(value)
+from schemas.values import is_missing, parse_p, printed_decimals
 
 
 # --------------------------------------------------------------------------------------
@@ -282,7 +93,7 @@ class Context:
             self.col("arms", "n_randomised"),
             strict=True,
         ):
-            if n is not None and not (isinstance(n, float) and math.isnan(n)):
+            if not is_missing(n):
                 out[(s, a)] = float(n)
         return out
 
@@ -317,52 +128,30 @@ def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
 # --------------------------------------------------------------------------------------
 # pass 1: header and cell types
 # --------------------------------------------------------------------------------------
-def type_schema(sheet: str, protocol: Protocol | None, present: list[str]) -> pa.DataFrameSchema:
-    """Header and cell-type schema: required columns, no unknown columns, numbers parse."""
-    cols = columns_for(sheet, protocol)
+def type_schema(sheet: str, cols: dict[str, str]) -> pa.DataFrameSchema:
+    """Header and cell-type schema of a sheet with columns ``cols`` (from
+    :func:`schemas.sheet_format.columns_for`): required columns, no unknown columns, numbers
+    parse. It depends on the protocol only, so a review builds it once."""
     spec: dict[str, pa.Column] = {}
     for name, kind in cols.items():
         required = name in REQUIRED.get(sheet, ())
-        checks: list[pa.Check] = []
         if kind in ("num", "int"):
-            if kind == "int":
-                checks.append(
-                    _check(
-                        "must be a whole number",
-                        lambda s: _na(s) | (s == np.floor(s)),
-                    )
-                )
-            spec[name] = pa.Column(
-                float, nullable=True, coerce=True, required=required, checks=checks
-            )
+            checks = [_check("must be a whole number", lambda s: _na(s) | (s == np.floor(s)))]
+            spec[name] = pa.Column(float, nullable=True, coerce=True, required=required,
+                                   checks=checks if kind == "int" else [])  # fmt: skip
         elif kind == "bool":
-            spec[name] = pa.Column(
-                nullable=True,
-                required=required,
-                checks=[
-                    _check(
-                        "must be true or false (or empty)",
-                        lambda s: s.map(
-                            lambda v: pd.isna(v) or str(v).strip().lower() in BOOL_TEXT
-                        ),
-                    )
-                ],
+            is_bool = _check(
+                "must be true or false (or empty)",
+                lambda s: s.map(lambda v: pd.isna(v) or str(v).strip().lower() in BOOL_TEXT),
             )
+            spec[name] = pa.Column(nullable=True, required=required, checks=[is_bool])
         else:
             spec[name] = pa.Column(nullable=True, required=required)
     # companion provenance columns X_source / X_location for any column X of the sheet
-    for col in present:
-        base = _companion_base(col)
-        if base is not None and base in cols and col not in spec:
-            spec[col] = pa.Column(nullable=True, required=False)
+    bases = "|".join(re.escape(c) for c in cols)
+    suffixes = "|".join(re.escape(x) for x in SOURCE_SUFFIXES)
+    spec[f"^({bases})({suffixes})$"] = pa.Column(nullable=True, required=False, regex=True)
     return pa.DataFrameSchema(spec, strict=True, name=sheet)
-
-
-def _companion_base(col: str) -> str | None:
-    for suf in SOURCE_SUFFIXES:
-        if col.endswith(suf) and len(col) > len(suf):
-            return col[: -len(suf)]
-    return None
 
 
 # --------------------------------------------------------------------------------------
@@ -539,15 +328,38 @@ def _outcome_of(ctx: Context) -> pd.Series:
     return ctx.col("outcomes", "outcome").map(lambda v: by_id.get(v))
 
 
+@dataclass(frozen=True)
+class _OutcomeRows:
+    """The outcomes sheet as the rules read it: typed numbers, each row's protocol outcome."""
+
+    df: pd.DataFrame
+    outcome: pd.Series  # protocol Outcome per row (None if unknown)
+    num: dict[str, pd.Series]
+    unit: pd.Series
+    vtype: pd.Series  # value_type, empty = final
+    rand: pd.Series  # the arm's n_randomised
+
+
 def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:
     checks = _common("outcomes", ctx, cols)
-    df = ctx.frame("outcomes")
-    proto = ctx.protocol
-    outc = _outcome_of(ctx)
-    kind = outc.map(lambda o: None if o is None else o.kind)
-    num = {c: _num(ctx, "outcomes", c) for c, k in OUTCOMES.items() if k in ("num", "int")}
-    unit = ctx.col("outcomes", "unit")
-    vtype = ctx.col("outcomes", "value_type").map(lambda v: "final" if v is None else v)
+    rows = _OutcomeRows(
+        df=ctx.frame("outcomes"),
+        outcome=_outcome_of(ctx),
+        num={c: _num(ctx, "outcomes", c) for c, k in OUTCOMES.items() if k in ("num", "int")},
+        unit=ctx.col("outcomes", "unit"),
+        vtype=ctx.col("outcomes", "value_type").map(lambda v: "final" if v is None else v),
+        rand=_randomised(ctx, "outcomes"),
+    )
+    _outcome_identity(ctx, rows, checks)
+    _outcome_numbers(rows, checks)
+    _outcome_dispersion(ctx, rows, checks)
+    _outcome_plausible(rows, checks)
+    return checks
+
+
+def _outcome_identity(ctx: Context, rows: _OutcomeRows, checks: dict[str, list[pa.Check]]) -> None:
+    """References, keys and units: what a row is about."""
+    df, outc, vtype, proto = rows.df, rows.outcome, rows.vtype, ctx.protocol
     checks["study_id"].append(_ref_study(ctx))
     checks["arm_id"].append(_ref_arm(ctx, "outcomes", optional=False))
     checks["outcome"].append(_isin([o.id for o in proto.outcomes], "outcome (protocol outcomes)"))
@@ -578,15 +390,13 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
             unit_ok,
         )
     )
+
+
+def _outcome_numbers(rows: _OutcomeRows, checks: dict[str, list[pa.Check]]) -> None:
+    """Signs, pairs and orders of the numbers of one row."""
+    num, rand = rows.num, rows.rand
     for c in ("n", "total"):
         checks[c].append(_check(f"{c} must be > 0", lambda s: _na(s) | (s > 0)))
-    arm_n = ctx.arm_n()
-    sid, aid = ctx.col("outcomes", "study_id"), ctx.col("outcomes", "arm_id")
-    rand = pd.Series(
-        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
-        index=df.index,
-        dtype=float,
-    )
     checks["n"].append(
         _check("n must be <= the arm's n_randomised", lambda s: _na(s) | rand.isna() | (s <= rand))
     )
@@ -634,6 +444,23 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
     checks["q3"].append(_check("q3 must be >= q1", lambda s: _na(s) | q1.isna() | (s >= q1)))
     checks["max"].append(_check("max must be >= min", lambda s: _na(s) | mn.isna() | (s >= mn)))
 
+
+def _outcome_dispersion(
+    ctx: Context, rows: _OutcomeRows, checks: dict[str, list[pa.Check]]
+) -> None:
+    """An SD agreeing with the SE / CI given beside it, and a value pooling can use."""
+    num, df = rows.num, rows.df
+    kind = rows.outcome.map(lambda o: None if o is None else o.kind)
+    sd_ok = _sd_agrees(num, ctx.col("outcomes", "derivation"), num["n"].fillna(rows.rand))
+    checks["sd"].append(
+        _check(
+            "SD contradicts the SE or the CI given for the same arm (SD = SE x sqrt(n), or "
+            "sqrt(n) x CI width / (2 x t or z); Cochrane Handbook 6.5.2.2), beyond rounding "
+            "and 10 %: is one of them an SE, or a CI of something else?",
+            lambda s: sd_ok,
+        )
+    )
+
     # a usable dispersion: what pooling (after derivation) can use
     has = {c: num[c].notna() for c in num}
     cont_ok = (has["mean"] & (has["sd"] | has["se"] | (has["ci_lower"] & has["ci_upper"]))) | (
@@ -655,6 +482,12 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
             lambda s: usable,
         )
     )
+
+
+
+def _outcome_plausible(rows: _OutcomeRows, checks: dict[str, list[pa.Check]]) -> None:
+    """Means and medians inside the outcome's plausible range, in its canonical unit."""
+    outc, unit, vtype = rows.outcome, rows.unit, rows.vtype
 
     # plausible range after unit conversion (final values; a change may span the range width)
     def in_range(col: str) -> Callable[[pd.Series], pd.Series]:
@@ -679,7 +512,56 @@ def _outcomes_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Che
                 in_range(c),
             )
         )
-    return checks
+
+
+def _randomised(ctx: Context, sheet: str) -> pd.Series:
+    """Per row of ``sheet``: its arm's n_randomised (sheet or registry; NaN if unknown)."""
+    arm_n = ctx.arm_n()
+    sid, aid = ctx.col(sheet, "study_id"), ctx.col(sheet, "arm_id")
+    return pd.Series(
+        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
+        index=ctx.frame(sheet).index, dtype=float,
+    )  # fmt: skip
+
+
+def _half_unit(x: float) -> float:
+    """Half a unit of the last printed digit of ``x`` (its rounding error)."""
+    return 0.5 * 10.0 ** -printed_decimals(x)
+
+
+def _sd_agrees(num: dict[str, pd.Series], derivation: pd.Series, n: pd.Series) -> pd.Series:
+    """Per row: False when a curator's SD contradicts the SE or CI of the same arm mean.
+
+    Implied SD (Cochrane Handbook 6.5.2.2): SE x sqrt(n); sqrt(n) x (upper - lower) /
+    (2 x c), c the t quantile with n - 1 df below n = 60, else the normal quantile, at
+    the row's ci_level (0.95 if empty). Each side is an interval over the rounding of the
+    printed numbers; they contradict when those intervals lie more than 10 % apart (the n
+    behind a printed SE may differ a little from the n the sheet gives). An SD the registry
+    derived itself (derivation 'registry derived ...') is computed from them and skipped.
+    """
+    ok = []
+    derived = derivation.map(lambda d: isinstance(d, str) and d.startswith(DERIVED_MARK))
+    for i in num["sd"].index:
+        sd, size = num["sd"][i], n[i]
+        if pd.isna(sd) or pd.isna(size) or size < 2 or derived[i]:
+            ok.append(True)
+            continue
+        lo_sd, hi_sd = sd - _half_unit(sd), sd + _half_unit(sd)
+        implied = []
+        se = num["se"][i]
+        if not pd.isna(se):
+            h = _half_unit(se)
+            implied.append(((se - h) * math.sqrt(size), (se + h) * math.sqrt(size)))
+        lo, hi = num["ci_lower"][i], num["ci_upper"][i]
+        if not pd.isna(lo) and not pd.isna(hi) and hi > lo and not pd.isna(num["mean"][i]):
+            level = num["ci_level"][i] if not pd.isna(num["ci_level"][i]) else 0.95
+            p = 1 - (1 - level) / 2
+            crit = float(stdtrit(size - 1, p)) if size < 60 else float(ndtri(p))
+            w, h = hi - lo, _half_unit(lo) + _half_unit(hi)
+            f = math.sqrt(size) / (2 * crit)
+            implied.append((max(w - h, 0.0) * f, (w + h) * f))
+        ok.append(all(hi_sd * 1.1 >= a and lo_sd <= b * 1.1 for a, b in implied))
+    return pd.Series(ok, index=num["sd"].index, dtype=bool)
 
 
 def _rob_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:
@@ -726,13 +608,7 @@ def _ae_rules(ctx: Context, cols: dict[str, str]) -> dict[str, list[pa.Check]]:
     checks["study_id"].append(_ref_study(ctx))
     checks["arm_id"].append(_ref_arm(ctx, "adverse_events", optional=True))
     checks["count"].append(_check("count must be >= 0", lambda s: _na(s) | (s >= 0)))
-    arm_n = ctx.arm_n()
-    sid, aid = ctx.col("adverse_events", "study_id"), ctx.col("adverse_events", "arm_id")
-    rand = pd.Series(
-        [arm_n.get((a, b), np.nan) for a, b in zip(sid, aid, strict=True)],
-        index=df.index,
-        dtype=float,
-    )
+    rand = _randomised(ctx, "adverse_events")
     checks["count"].append(
         _check(
             "count must be <= the arm's n_randomised", lambda s: _na(s) | rand.isna() | (s <= rand)
@@ -790,9 +666,9 @@ RULES: dict[str, Callable[[Context, dict[str, str]], dict[str, list[pa.Check]]]]
 }
 
 
-def rule_schema(sheet: str, ctx: Context) -> pa.DataFrameSchema:
-    """Rule schema for a typed sheet (columns absent from the sheet are skipped)."""
-    cols = columns_for(sheet, ctx.protocol)
+def rule_schema(sheet: str, ctx: Context, cols: dict[str, str]) -> pa.DataFrameSchema:
+    """Rule schema for a typed sheet with columns ``cols`` (columns absent from the sheet
+    are skipped). Rules read other sheets through ``ctx``, so it is built per sheet set."""
     checks = RULES[sheet](ctx, cols)
     present = set(ctx.frame(sheet).columns)
     spec = {

@@ -9,16 +9,16 @@ what lets a new review fit through with no code change.
 
 from __future__ import annotations
 
-import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ingest.errors import InputError
+from schemas.values import is_missing
+from schemas.yaml_reader import YamlReader, load_yaml
 
 OUTCOME_KINDS = ("continuous", "dichotomous")
 DIRECTIONS = ("lower_is_better", "higher_is_better")
@@ -33,6 +33,8 @@ GRADE_DOMAINS = {
     "imprecision": ("not_serious", "serious", "very_serious"),
     "publication_bias": ("undetected", "strongly_suspected"),
 }
+# a review name: it becomes a folder name (data/reviews/<name>, <out>/<name>)
+SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REVIEWS_DIR = REPO_ROOT / "data" / "reviews"
 
@@ -196,7 +198,7 @@ class SubgroupSet:
 
     def band_of(self, x: float | None) -> str | None:
         """Label of the band containing ``x`` (None if ``x`` is missing or in no band)."""
-        if x is None or (isinstance(x, float) and math.isnan(x)):
+        if is_missing(x):
             return None
         for b in self.bands:
             if b.contains(x):
@@ -284,115 +286,13 @@ class Protocol:
 # --------------------------------------------------------------------------------------
 # loader
 # --------------------------------------------------------------------------------------
-class _Reader:
-    """Walks the parsed YAML, remembering the key path for error messages."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-
-    def fail(self, path: str, what: str) -> InputError:
-        return InputError(f"{self.file}: {path or '<top>'}: {what}")
-
-    def mapping(self, value: Any, path: str, allowed: set[str], required: set[str]) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping, got {type(value).__name__} {value!r}")
-        for k in value:
-            if not isinstance(k, str):
-                raise self.fail(path, f"key {k!r} must be a string")
-            if k not in allowed:
-                raise self.fail(
-                    _join(path, k), f"unknown key (allowed: {', '.join(sorted(allowed))})"
-                )
-        for k in sorted(required):
-            if k not in value or value[k] is None:
-                raise self.fail(_join(path, k), "required key is missing")
-        return value
-
-    def string(self, value: Any, path: str, *, optional: bool = False) -> str | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(path, f"expected text, got {value!r}")
-        text = str(value).strip()
-        if not text and not optional:
-            raise self.fail(path, "must not be empty")
-        return text or None
-
-    def ident(self, value: Any, path: str) -> str:
-        text = self.string(value, path)
-        assert text is not None
-        if not all(ch.isalnum() or ch in "_-" for ch in text):
-            raise self.fail(path, f"id {text!r} may hold only letters, digits, '_' and '-'")
-        return text
-
-    def boolean(self, value: Any, path: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(path, f"expected true or false, got {value!r}")
-        return value
-
-    def number(self, value: Any, path: str, *, optional: bool = False) -> float | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, str):
-            try:  # YAML 1.1 reads 1.0e7 as a float but 1e7 as a string
-                value = float(value)
-            except ValueError:
-                raise self.fail(path, f"expected a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise self.fail(path, f"expected a number, got {value!r}")
-        return float(value)
-
-    def integer(self, value: Any, path: str, *, optional: bool = False) -> int | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(path, f"expected a whole number >= 0, got {value!r}")
-        return value
-
-    def choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str:
-        text = self.string(value, path)
-        if text not in choices:
-            raise self.fail(path, f"{text!r} is not one of {', '.join(choices)}")
-        assert text is not None
-        return text
-
-    def seq(self, value: Any, path: str) -> list:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(path, f"expected a list, got {value!r}")
-        return value
-
-    def strings(self, value: Any, path: str) -> tuple[str, ...]:
-        out = []
-        for i, v in enumerate(self.seq(value, path)):
-            s = self.string(v, f"{path}[{i}]")
-            assert s is not None
-            out.append(s)
-        return tuple(out)
-
-
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def _unique(r: _Reader, ids: list[str], path: str) -> None:
-    seen: set[str] = set()
-    for i, x in enumerate(ids):
-        if x in seen:
-            raise r.fail(f"{path}[{i}].id", f"duplicate id {x!r}")
-        seen.add(x)
-
-
-def _question(r: _Reader, v: Any) -> Question:
+def _question(r: YamlReader, v: Any) -> Question:
     keys = {"population", "intervention", "comparison", "outcomes", "study_designs"}
     m = r.mapping(v, "question", keys, set())
     return Question(**{k: r.string(m[k], f"question.{k}") or "" for k in m})
 
 
-def _searches(r: _Reader, v: Any) -> tuple[SavedSearch, ...]:
+def _searches(r: YamlReader, v: Any) -> tuple[SavedSearch, ...]:
     out = []
     for i, item in enumerate(r.seq(v, "searches")):
         p = f"searches[{i}]"
@@ -410,7 +310,7 @@ def _searches(r: _Reader, v: Any) -> tuple[SavedSearch, ...]:
     return tuple(out)
 
 
-def _eligibility(r: _Reader, v: Any) -> Eligibility:
+def _eligibility(r: YamlReader, v: Any) -> Eligibility:
     m = r.mapping(v, "eligibility", {"inclusion", "exclusion_reasons"}, set())
     reasons = []
     for i, item in enumerate(r.seq(m.get("exclusion_reasons"), "eligibility.exclusion_reasons")):
@@ -419,14 +319,14 @@ def _eligibility(r: _Reader, v: Any) -> Eligibility:
         reasons.append(
             ExclusionReason(r.ident(rm["id"], f"{p}.id"), r.string(rm["label"], f"{p}.label") or "")
         )
-    _unique(r, [x.id for x in reasons], "eligibility.exclusion_reasons")
+    r.unique([x.id for x in reasons], "eligibility.exclusion_reasons")
     return Eligibility(
         inclusion=r.strings(m.get("inclusion"), "eligibility.inclusion"),
         exclusion_reasons=tuple(reasons),
     )
 
 
-def _screening(r: _Reader, v: Any) -> ScreeningSettings:
+def _screening(r: YamlReader, v: Any) -> ScreeningSettings:
     m = r.mapping(v, "screening", {"keywords", "mesh", "dual_review", "exclude_keywords"}, set())
     return ScreeningSettings(
         keywords=r.strings(m.get("keywords"), "screening.keywords"),
@@ -438,7 +338,7 @@ def _screening(r: _Reader, v: Any) -> ScreeningSettings:
     )
 
 
-def _range(r: _Reader, v: Any, path: str) -> tuple[float, float] | None:
+def _range(r: YamlReader, v: Any, path: str) -> tuple[float, float] | None:
     if v is None:
         return None
     seq = r.seq(v, path)
@@ -451,7 +351,7 @@ def _range(r: _Reader, v: Any, path: str) -> tuple[float, float] | None:
     return (lo, hi)
 
 
-def _characteristics(r: _Reader, v: Any) -> tuple[Characteristic, ...]:
+def _characteristics(r: YamlReader, v: Any) -> tuple[Characteristic, ...]:
     out = []
     for i, item in enumerate(r.seq(v, "characteristics")):
         p = f"characteristics[{i}]"
@@ -479,11 +379,11 @@ def _characteristics(r: _Reader, v: Any) -> tuple[Characteristic, ...]:
                 plausible_range=rng,
             )
         )
-    _unique(r, [c.id for c in out], "characteristics")
+    r.unique([c.id for c in out], "characteristics")
     return tuple(out)
 
 
-def _outcomes(r: _Reader, v: Any) -> tuple[Outcome, ...]:
+def _outcomes(r: YamlReader, v: Any) -> tuple[Outcome, ...]:
     out = []
     allowed = {
         "id",
@@ -541,11 +441,11 @@ def _outcomes(r: _Reader, v: Any) -> tuple[Outcome, ...]:
                 primary=r.boolean(m["primary"], f"{p}.primary") if "primary" in m else False,
             )
         )
-    _unique(r, [o.id for o in out], "outcomes")
+    r.unique([o.id for o in out], "outcomes")
     return tuple(out)
 
 
-def _time_points(r: _Reader, v: Any) -> tuple[TimePoint, ...]:
+def _time_points(r: YamlReader, v: Any) -> tuple[TimePoint, ...]:
     out = []
     for i, item in enumerate(r.seq(v, "time_points")):
         p = f"time_points[{i}]"
@@ -570,7 +470,7 @@ def _time_points(r: _Reader, v: Any) -> tuple[TimePoint, ...]:
                 r.ident(m["id"], f"{p}.id"), r.string(m["label"], f"{p}.label") or "", weeks, window
             )
         )
-    _unique(r, [t.id for t in out], "time_points")
+    r.unique([t.id for t in out], "time_points")
     ordered = sorted(out, key=lambda t: t.window[0])
     for a, b in zip(ordered, ordered[1:], strict=False):
         if b.window[0] <= a.window[1]:
@@ -578,7 +478,7 @@ def _time_points(r: _Reader, v: Any) -> tuple[TimePoint, ...]:
     return tuple(out)
 
 
-def _subgroups(r: _Reader, v: Any, chars: tuple[Characteristic, ...]) -> tuple[SubgroupSet, ...]:
+def _subgroups(r: YamlReader, v: Any, chars: tuple[Characteristic, ...]) -> tuple[SubgroupSet, ...]:
     out = []
     by_ok = {c.id: c for c in chars}
     for i, item in enumerate(r.seq(v, "subgroups")):
@@ -612,11 +512,11 @@ def _subgroups(r: _Reader, v: Any, chars: tuple[Characteristic, ...]) -> tuple[S
                 bands=tuple(bands),
             )
         )
-    _unique(r, [s.id for s in out], "subgroups")
+    r.unique([s.id for s in out], "subgroups")
     return tuple(out)
 
 
-def _analysis(r: _Reader, v: Any) -> AnalysisSettings:
+def _analysis(r: YamlReader, v: Any) -> AnalysisSettings:
     m = r.mapping(v, "analysis", {"preset", "rct_only_sensitivity", "low_rob_sensitivity"}, set())
     return AnalysisSettings(
         preset=r.choice(m.get("preset", "revman5"), "analysis.preset", PRESETS),
@@ -629,7 +529,7 @@ def _analysis(r: _Reader, v: Any) -> AnalysisSettings:
     )
 
 
-def _grade(r: _Reader, v: Any, outcomes: tuple[Outcome, ...]) -> dict[str, dict[str, str]]:
+def _grade(r: YamlReader, v: Any, outcomes: tuple[Outcome, ...]) -> dict[str, dict[str, str]]:
     if v is None:
         return {}
     ids = {o.id for o in outcomes}
@@ -641,7 +541,7 @@ def _grade(r: _Reader, v: Any, outcomes: tuple[Outcome, ...]) -> dict[str, dict[
     return out
 
 
-def _previous(r: _Reader, v: Any) -> PreviousReview | None:
+def _previous(r: YamlReader, v: Any) -> PreviousReview | None:
     if v is None:
         return None
     keys = {
@@ -704,21 +604,36 @@ TOP_KEYS = {
 }
 
 
-def protocol_path(name_or_path: str | Path) -> Path:
-    """The protocol.yaml for a review name, a review folder or a protocol file."""
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml"):
-        return p
-    if p.is_dir():
-        return p / "protocol.yaml"
-    if isinstance(name_or_path, str) and "/" not in name_or_path:
-        return reviews_dir() / name_or_path / "protocol.yaml"
-    return p / "protocol.yaml"
+def review_slug(name: str) -> str:
+    """``name`` if it is a review slug, else InputError.
+
+    A review name becomes a folder (``data/reviews/<name>``, ``--out/<name>``), so it may
+    hold only ASCII letters, digits, '-' and '_': never '/', '..' or an absolute path that
+    would lead a report or a template outside its folder.
+    """
+    if not isinstance(name, str) or not SLUG_RE.fullmatch(name):
+        raise InputError(
+            f"review name {name!r} is not allowed: a review name is a folder name of at most "
+            "64 letters, digits, '-' and '_' (no '/', '..' or path)"
+        )
+    return name
+
+
+def protocol_path(review: str | Path) -> Path:
+    """The protocol.yaml of a review.
+
+    A ``str`` is a review name (what users type): it must be a slug (:func:`review_slug`)
+    and names a folder under :func:`reviews_dir`. A ``Path`` (code and tests only) is a
+    review folder or a protocol file.
+    """
+    if isinstance(review, Path):
+        return review if review.suffix in (".yaml", ".yml") else review / "protocol.yaml"
+    return reviews_dir() / review_slug(review) / "protocol.yaml"
 
 
 def parse_protocol(data: Any, file: Path) -> Protocol:
     """Build a Protocol from parsed YAML (``file`` only names the source in errors)."""
-    r = _Reader(file)
+    r = YamlReader(file)
     m = r.mapping(data, "", TOP_KEYS, {"review", "title", "outcomes"})
     review = r.ident(m["review"], "review")
     if file.name == "protocol.yaml" and file.parent.name != review:
@@ -748,22 +663,18 @@ def parse_protocol(data: Any, file: Path) -> Protocol:
     )
 
 
-def load_protocol(name_or_path: str | Path) -> Protocol:
-    """Load and validate a protocol by review name, review folder or file path.
+def load_protocol(review: str | Path) -> Protocol:
+    """Load and validate a protocol by review name (a slug), review folder or file path.
 
-    Raises InputError naming the file and key path for a missing file, bad YAML, unknown
-    keys or values of the wrong kind.
+    Raises InputError naming the file and key path for a name that is not a slug, a missing
+    file, bad YAML, an alias-expansion bomb, unknown keys or values of the wrong kind.
     """
-    file = protocol_path(name_or_path)
+    file = protocol_path(review)
     if not file.is_file():
         raise InputError(
             f"{file}: no protocol file (known reviews: {', '.join(list_reviews()) or 'none'})"
         )
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{file}: not valid YAML: {exc}") from exc
-    return parse_protocol(data, file)
+    return parse_protocol(load_yaml(file), file)
 
 
 def list_reviews() -> list[str]:
@@ -781,10 +692,10 @@ def default_review(review: str | None = None, known: list[str] | None = None) ->
     review that is not an example (``example: false``). Decided from the data, not the code.
     """
     if review:
-        return review
+        return review_slug(review)
     env = os.environ.get("REGISTRY_REVIEW")
     if env:
-        return env
+        return review_slug(env)
     names = known if known is not None else list_reviews()
     if len(names) == 1:
         return names[0]

@@ -46,6 +46,18 @@ def float_or_none(value: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
+def printed_decimals(x: float) -> int:
+    """Decimals a printed number most likely had (from the shortest repr of the float).
+
+    Trailing zeros are lost on the way through a float ("2.50" -> 2.5 -> 1), which makes
+    rounding tolerances built on this a little wider, never narrower.
+    """
+    text = repr(float(x))
+    if "e" in text:
+        return 6
+    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
+
+
 def parse_p(text: Any) -> tuple[float, float]:
     """Printed p-value -> the interval of true values it stands for.
 

@@ -1,7 +1,9 @@
 """Typer commands for curation (thin: parse options, call one library function).
 
-``registry add-trial | load-review | validate | history | gaps`` and
-``registry extract template | compare | export``.
+``registry init | add-trial | load-review | validate | history | gaps`` and
+``registry extract template | compare | export``. The curation package (pandas, pandera,
+openpyxl) is imported inside each command, so ``registry --help`` and commands of other
+areas never pay for it.
 """
 
 from __future__ import annotations
@@ -10,26 +12,39 @@ from pathlib import Path
 
 import typer
 
-from registry.commands._common import call, console, err_console, global_options
+from registry.commands._common import call, console, err_console, review_option, with_store
 
 extract_app = typer.Typer(
     name="extract",
     help="Extraction workbooks: blank template, compare two curators, export a review.",
     no_args_is_help=True,
 )
-_REVIEW = typer.Option(None, "--review", help="Review name (default: inferred or the only one).")
+
+
+def _say(text: object) -> None:
+    console.print(str(text), highlight=False, soft_wrap=True)
+
+
+def init(
+    review: str = typer.Argument(..., help="Name of the new review (letters, digits, - and _)."),
+) -> None:
+    """Start a review: a commented protocol.yaml and empty extraction sheets, validated."""
+    from registry.curation.scaffold import init_review  # lazy: see module docstring
+
+    _say(call(init_review, review))
 
 
 def add_trial(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="Folder of CSV sheets or an .xlsx workbook."),
-    review: str | None = _REVIEW,
+    review: str | None = review_option(
+        "Review name (default: the review folder the path lies in)."
+    ),
 ) -> None:
     """Validate extraction sheets and store their studies (all or nothing, audited)."""
-    from registry.curation.db import add_trial_cmd
+    from registry.curation import add_trial as run  # lazy: see module docstring
 
-    summary = call(add_trial_cmd, global_options(ctx).db, path, review)
-    console.print(str(summary), highlight=False, soft_wrap=True)
+    _say(with_store(ctx, run, path, review))
 
 
 def load_review(
@@ -37,98 +52,93 @@ def load_review(
     name: str = typer.Argument(..., help="Review folder name under data/reviews/."),
 ) -> None:
     """Load or update a bundled review folder (idempotent, audited)."""
-    from registry.curation.db import load_review_cmd
+    from registry.curation import load_review as run  # lazy: see module docstring
 
-    summary = call(load_review_cmd, global_options(ctx).db, name)
-    console.print(str(summary), highlight=False, soft_wrap=True)
+    _say(with_store(ctx, run, name))
 
 
-def validate(ctx: typer.Context, review: str | None = _REVIEW) -> None:
+def validate(
+    ctx: typer.Context,
+    review: str | None = review_option("Only this review (default: every stored review)."),
+) -> None:
     """Re-check every stored review (or one) against its protocol and the sheet rules."""
-    from registry.curation.db import validate_cmd
+    from registry.curation import validate_registry  # lazy: see module docstring
 
-    report = call(validate_cmd, global_options(ctx).db, review)
-    console.print(str(report), highlight=False, soft_wrap=True)
+    _say(with_store(ctx, validate_registry, review))
 
 
 def history(
     ctx: typer.Context,
     study: str = typer.Argument(..., help="Study id, e.g. Suk2016."),
-    review: str | None = typer.Option(None, "--review", help="Limit to one review."),
+    review: str | None = review_option("Limit to one review."),
 ) -> None:
     """Every change to a study's curated values: who, when, old and new value."""
-    from registry.curation.db import history_cmd
+    from registry.curation.audit import history_text  # lazy: see module docstring
 
-    console.print(
-        call(history_cmd, global_options(ctx).db, study, review), highlight=False, soft_wrap=True
-    )
+    _say(with_store(ctx, history_text, study, review))
 
 
 def gaps(
     ctx: typer.Context,
-    review: str | None = _REVIEW,
+    review: str | None = review_option(),
     status: str | None = typer.Option(None, "--status", help="Only gaps with this status."),
 ) -> None:
     """What still needs extraction, per study and protocol outcome / time point."""
-    from registry.curation.db import gaps_cmd
+    from registry.curation.gaps import review_gaps  # lazy: see module docstring
 
-    name, table = call(gaps_cmd, global_options(ctx).db, review)
+    name, table = with_store(ctx, review_gaps, review)
     if status:
         table = table[table["status"] == status]
-    console.print(f"{name}: {len(table)} gap(s)", highlight=False, soft_wrap=True)
+    _say(f"{name}: {len(table)} gap(s)")
     for r in table.itertuples(index=False):
-        console.print(
-            f"  {r.study_id:<18} {r.outcome:<10} {r.time_point:<10} {r.status:<20} {r.detail}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        _say(f"  {r.study_id:<18} {r.outcome:<10} {r.time_point:<10} {r.status:<20} {r.detail}")
 
 
-@extract_app.command("template")
 def template(
     out: Path = typer.Argument(..., help="Workbook to write (.xlsx)."),
-    review: str | None = _REVIEW,
+    review: str | None = review_option(),
 ) -> None:
     """Write a blank extraction workbook with instructions and the protocol's lists."""
-    from registry.curation.db import template_cmd
+    from registry.curation import write_template  # lazy: see module docstring
 
-    path = call(template_cmd, out, review)
-    console.print(f"template written to {path}", highlight=False, soft_wrap=True)
+    _say(f"template written to {call(write_template, out, review)}")
 
 
-@extract_app.command("compare")
 def compare(
     a: Path = typer.Argument(..., help="Curator A's sheets (folder or .xlsx)."),
     b: Path = typer.Argument(..., help="Curator B's sheets (folder or .xlsx)."),
 ) -> None:
     """List every disagreement between two curators' sheets; exit 1 if there is any."""
-    from registry.curation.db import compare_cmd
+    from registry.curation import compare_sheets, format_disagreements  # lazy: see above
 
-    n, text = call(compare_cmd, a, b)
-    console.print(text, highlight=False, soft_wrap=True)
-    if n:
-        err_console.print(f"{n} disagreement(s)")
+    items = call(compare_sheets, a, b)
+    _say(format_disagreements(items))
+    if items:
+        err_console.print(f"{len(items)} disagreement(s)")
         raise typer.Exit(1)
 
 
-@extract_app.command("export")
 def export(
     ctx: typer.Context,
     out: Path = typer.Argument(..., help="Folder to write the CSV sheets into."),
-    review: str = typer.Option(..., "--review", help="Review to export."),
+    review: str = typer.Option(..., "--review", metavar="NAME", help="Review to export."),
 ) -> None:
-    """Write a stored review back out as extraction CSVs."""
-    from registry.curation.db import export_cmd
+    """Write a stored review back out as extraction CSVs (formula-like cells neutralised)."""
+    from registry.curation import export_review  # lazy: see module docstring
 
-    paths = call(export_cmd, global_options(ctx).db, review, out)
-    console.print(f"{len(paths)} file(s) written to {out}", highlight=False, soft_wrap=True)
+    paths = with_store(ctx, export_review, review, out)
+    _say(f"{len(paths)} file(s) written to {out}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("init")(init)
     app.command("add-trial")(add_trial)
     app.command("load-review")(load_review)
     app.command("validate")(validate)
     app.command("history")(history)
     app.command("gaps")(gaps)
+    extract_app.command("template")(template)
+    extract_app.command("compare")(compare)
+    extract_app.command("export")(export)
     app.add_typer(extract_app, name="extract")

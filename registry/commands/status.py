@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from registry.commands._common import with_store
+from registry.commands._common import domain_errors, err_console, global_options
 
 
 def status(
@@ -15,9 +15,16 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Records per source, search runs, duplicates, screening backlog, retractions."""
-    from registry.status import build_status, render_text
+    from registry.status import render_text
+    from registry.web.remote import status as current_status
 
-    report = with_store(ctx, build_status, review, must_exist=True)
+    opts = global_options(ctx)
+    with domain_errors():  # while another process holds the store: its server or snapshot
+        report, note = current_status(
+            lambda: opts.store(must_exist=True), opts.db_file(), review
+        )
+    if note:
+        err_console.print(f"note: {note}")
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from registry.errors import InputError
+from registry.store import Store
 
 
-def history(store: Any, study_id: str, review: str | None = None) -> list[dict[str, Any]]:
+def history(store: Store, study_id: str, review: str | None = None) -> list[dict[str, Any]]:
     """Every audited change of a study's rows, oldest first (InputError if there is none)."""
     rows = store.curation_history(study_id, review)
     if not rows:
@@ -35,3 +36,8 @@ def format_history(rows: list[dict[str, Any]]) -> str:
             f"{old} -> {new}"
         )
     return "\n".join(lines)
+
+
+def history_text(store: Store, study_id: str, review: str | None = None) -> str:
+    """``registry history STUDY``: the study's audit trail as text."""
+    return format_history(history(store, study_id, review))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas.extraction import EXTRACTION_SHEETS
+from schemas.sheet_format import EXTRACTION_SHEETS
+from schemas.values import is_missing
 
 from .load import row_key
 from .sheets import read_sheets
@@ -37,7 +38,7 @@ def _same(a: Any, b: Any) -> bool:
         fa, fb = float(a), float(b)
     except (TypeError, ValueError):
         return str(a).strip() == str(b).strip()
-    if math.isnan(fa) and math.isnan(fb):
+    if is_missing(fa) and is_missing(fb):
         return True
     return math.isclose(fa, fb, rel_tol=1e-12, abs_tol=1e-12)
 

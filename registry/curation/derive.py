@@ -8,7 +8,6 @@ paper had printed it. The arithmetic itself is done once, in ``registry.pooling.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +15,10 @@ import pandas as pd
 
 from registry.errors import StatsError
 from registry.pooling import conversions as conv
+from schemas.sheet_format import DERIVED_MARK
+from schemas.values import float_or_none
 
-MARK = "registry derived"
+MARK = DERIVED_MARK
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,6 @@ def mean_sd_from_five(
     return _median(n, median, q1=q1, q3=q3, minimum=lo, maximum=hi)
 
 
-def _v(x: Any) -> float | None:
-    if x is None:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
 def derive_row(row: dict[str, Any], n: float | None) -> dict[str, Any]:
     """See :func:`_derive_row`; a conversion the numbers do not allow derives nothing."""
     try:
@@ -93,21 +84,22 @@ def _derive_row(row: dict[str, Any], n: float | None) -> dict[str, Any]:
     ``n`` is the group size (row n, else the arm's n analysed / randomised). Returns only the
     changed fields (``mean``, ``sd``, ``derivation``); nothing when no derivation applies.
     """
-    mean, sd = _v(row.get("mean")), _v(row.get("sd"))
+    num = {c: float_or_none(row.get(c)) for c in ("mean", "sd", "se", "ci_lower", "ci_upper",
+                                                  "median", "q1", "q3", "min", "max")}
+    mean, sd = num["mean"], num["sd"]
     if mean is not None and sd is not None:
         return {}
     if n is None or n < 2:
         return {}
     out: dict[str, Any] = {}
     notes: list[str] = []
-    se, lo, hi = _v(row.get("se")), _v(row.get("ci_lower")), _v(row.get("ci_upper"))
-    med, q1, q3 = _v(row.get("median")), _v(row.get("q1")), _v(row.get("q3"))
-    mn, mx = _v(row.get("min")), _v(row.get("max"))
+    se, lo, hi = num["se"], num["ci_lower"], num["ci_upper"]
+    med, q1, q3, mn, mx = num["median"], num["q1"], num["q3"], num["min"], num["max"]
     if mean is not None and sd is None:
         if se is not None:
             d = sd_from_se(se, n)
         elif lo is not None and hi is not None:
-            d = sd_from_ci(lo, hi, n, _v(row.get("ci_level")) or 0.95)
+            d = sd_from_ci(lo, hi, n, float_or_none(row.get("ci_level")) or 0.95)
         else:
             d = None
         if d is not None:
@@ -165,7 +157,7 @@ def derive_outcomes(
             for f in fields:
                 rec[f] = float("nan")
             rec["derivation"] = None
-        n = _v(rec.get("n"))
+        n = float_or_none(rec.get("n"))
         if n is None:
             n = arm_n.get((rec.get("study_id"), rec.get("arm_id")))
         rec.update(derive_row(rec, n))

@@ -1,15 +1,22 @@
-"""Writing a stored review back out as extraction CSVs (the round trip of add-trial)."""
+"""Writing a stored review back out as extraction CSVs (the round trip of add-trial).
+
+Cells go through :mod:`registry.csvout`: a text cell a spreadsheet would run as a formula
+(``=``, ``+``, ``-``, ``@``, tab, CR first) is written with a protective quote, which
+:func:`registry.curation.sheets.read_csv` removes when the file comes back; numbers are
+written as numbers (a negative mean is a number, not a formula).
+"""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from registry.csvout import write_csv
 from registry.errors import InputError
-from schemas.extraction import EXTRACTION_SHEETS, columns_for
+from registry.store import Store
+from schemas.sheet_format import EXTRACTION_SHEETS, columns_for
 
 from .inputs import review_protocol
 from .load import canon
@@ -21,12 +28,18 @@ def _ordered_columns(sheet: str, df: pd.DataFrame, base: list[str]) -> list[str]
     return base + sorted(extra)
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any) -> Any:
+    """Text as audited (:func:`canon`); numbers as numbers, in their shortest exact form."""
     t = canon(v)
-    return "" if t is None else t
+    if t is None:
+        return ""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        f = float(v)
+        return int(f) if t == str(int(f)) else f
+    return t
 
 
-def export_review(store: Any, review: str, out: str | Path) -> list[Path]:
+def export_review(store: Store, review: str, out: str | Path) -> list[Path]:
     """Write the review's stored sheets (and published results) as CSVs into ``out``.
 
     Columns are the format's, then the protocol's characteristics, then any X_source /
@@ -45,10 +58,7 @@ def export_review(store: Any, review: str, out: str | Path) -> list[Path]:
         base = list(columns_for(sheet, protocol))
         cols = _ordered_columns(sheet, df, base)
         path = folder / f"{sheet}.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(cols)
-            for rec in df.to_dict("records") if len(df) else []:
-                w.writerow([_cell(rec.get(c)) for c in cols])
+        records = df.to_dict("records") if len(df) else []
+        write_csv(path, cols, ([_cell(rec.get(c)) for c in cols] for rec in records))
         written.append(path)
     return written

@@ -10,16 +10,14 @@ for dichotomous data; the row says so in ``combined``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from registry.pooling.conversions import combine_arms
-from schemas.extraction import ROB1_KEY_DOMAINS
+from registry.store import Store
 from schemas.pooling_input import validate_pooling_data
 from schemas.protocol import (
     Outcome,
@@ -29,6 +27,9 @@ from schemas.protocol import (
     parse_protocol,
     protocol_path,
 )
+from schemas.sheet_format import ROB1_KEY_DOMAINS
+from schemas.values import float_or_none
+from schemas.yaml_reader import load_yaml
 
 from .validate import is_rct
 
@@ -54,7 +55,7 @@ class PoolingInput:
         return len(self.data)
 
 
-def review_protocol(store: Any, review: str) -> Protocol:
+def review_protocol(store: Store, review: str) -> Protocol:
     """The review's protocol file; the snapshot stored at load time if the file is gone.
 
     The file wins so that ``registry validate`` re-checks stored rows against the protocol
@@ -64,17 +65,8 @@ def review_protocol(store: Any, review: str) -> Protocol:
     snap = None if protocol_path(review).is_file() else store.stored_protocol(review)
     if snap is None:
         return load_protocol(review)
-    return parse_protocol(yaml.safe_load(snap[0]), Path(f"<registry>/{review}/protocol.yaml"))
-
-
-def _f(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
+    file = Path(f"<registry>/{review}/protocol.yaml")
+    return parse_protocol(load_yaml(file, snap[0]), file)
 
 
 def rob_overall(judgements: dict[str, str], tool: str = "RoB1") -> str | None:
@@ -111,7 +103,7 @@ def combine_groups(groups: list[tuple[float, float, float]]) -> tuple[float, flo
     return n, m, s
 
 
-def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
+def _study_table(store: Store, protocol: Protocol, review: str) -> pd.DataFrame:
     studies = store.curation_rows(review, "studies")
     rob = store.curation_rows(review, "risk_of_bias")
     judg: dict[str, dict[str, str]] = {}
@@ -122,7 +114,7 @@ def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
     rows = []
     for r in studies.to_dict("records") if len(studies) else []:
         sid = r["study_id"]
-        year = _f(r.get("year"))
+        year = float_or_none(r.get("year"))
         author = r.get("first_author")
         label = f"{author} {int(year)}" if isinstance(author, str) and year else sid
         rec = {
@@ -141,19 +133,20 @@ def _study_table(store: Any, protocol: Protocol, review: str) -> pd.DataFrame:
         }
         for c in protocol.characteristics:
             v = r.get(c.id)
-            rec[c.id] = _f(v) if c.type == "number" else (v if isinstance(v, str) else None)
+            text = v if isinstance(v, str) else None
+            rec[c.id] = float_or_none(v) if c.type == "number" else text
         rows.append(rec)
     return pd.DataFrame(rows)
 
 
 def _arm_n(row: dict[str, Any], arm: dict[str, Any]) -> float | None:
     for v in (row.get("n"), arm.get("n_analysed"), arm.get("n_randomised")):
-        if _f(v) is not None:
-            return _f(v)
+        if float_or_none(v) is not None:
+            return float_or_none(v)
     return None
 
 
-def pooling_inputs(store: Any, review: str) -> list[PoolingInput]:
+def pooling_inputs(store: Store, review: str) -> list[PoolingInput]:
     """Per protocol outcome x time point, the studies' arm data ready for pooling.
 
     Studies with ``included_in = excluded`` are left out; non-randomised studies stay in with
@@ -203,6 +196,9 @@ def _value_type(r: dict[str, Any]) -> str:
     return v if isinstance(v, str) and v else "final"
 
 
+Picked = dict[str, list[dict[str, Any]]]  # role -> the arm rows read for it
+
+
 def _study_row(
     o: Outcome,
     t: TimePoint,
@@ -211,90 +207,98 @@ def _study_row(
     arm_by: dict[tuple[str, str], dict[str, Any]],
     notes: list[str],
 ) -> dict[str, Any] | None:
-    sid = st["study_id"]
+    """One study's pooling row for outcome ``o`` at time point ``t`` (None if unusable)."""
     # both groups must use the same kind of value: final values first, else change scores
     for value_type in ("final", "change"):
-        by_arm: dict[str, list[dict[str, Any]]] = {}
-        for r in srows:
-            if _value_type(r) == value_type:
-                by_arm.setdefault(r["arm_id"], []).append(r)
-        arms = {aid: arm_by.get((sid, aid)) for aid in by_arm}
-        arms = {a: arm for a, arm in arms.items()
-                if arm is not None and arm.get("role") in ("experimental", "control")}
-        # every arm must be read at the same week: the week nearest the time point's weeks
-        # that every arm reports (comparing week 3 with week 6 would not be a comparison)
-        weeks_per_arm = [{float(r["time_weeks"]) for r in by_arm[a]} for a in arms]
-        shared = set.intersection(*weeks_per_arm) if weeks_per_arm else set()
-        picked: dict[str, list[dict[str, Any]]] = {"experimental": [], "control": []}
-        if shared:
-            week = min(shared, key=lambda w: (abs(w - t.weeks), w))
-            for aid, arm in arms.items():
-                row = next(r for r in by_arm[aid] if float(r["time_weeks"]) == week)
-                picked[arm["role"]].append({**row, "_arm": arm})
-        elif len(arms) > 1:
-            notes.append(f"{sid}: arms report {o.id} at different weeks within "
-                         f"'{t.label}'; left out")
+        picked = _pick_arms(o, t, st["study_id"], srows, value_type, arm_by, notes)
         if not picked["experimental"] or not picked["control"]:
             continue
-        groups = {}
+        groups: dict[str, tuple[float, float, float]] = {}
         for role, prs in picked.items():
             g = _group(o, prs)
             if g is None:
-                break
+                break  # an incomplete group: try change scores, else no row
             groups[role] = g
         else:
-            rec: dict[str, Any] = {
-                "study_id": sid,
-                "label": st["label"],
-                "year": st["year"],
-            }
-            e, c = groups["experimental"], groups["control"]
-            if o.kind == "continuous":
-                rec.update(n1=e[0], mean1=e[1], sd1=e[2], n2=c[0], mean2=c[1], sd2=c[2])
-            else:
-                rec.update(events1=e[1], n1=e[0], events2=c[1], n2=c[0])
-            weeks = [float(p["time_weeks"]) for prs in picked.values() for p in prs]
-            rec["time_weeks"] = max(set(weeks), key=weeks.count)
-            rec["value_type"] = value_type
-            rec["unit"] = o.unit
-            combined = [
-                f"{role} arms {' + '.join(p['_arm']['arm_id'] for p in prs)} combined"
-                for role, prs in picked.items()
-                if len(prs) > 1
-            ]
-            rec["combined"] = "; ".join(combined) or None
-            if combined:
-                how = (
-                    "(Cochrane Handbook 6.5.2.10 formula)"
-                    if o.kind == "continuous"
-                    else "(events and totals added)"
-                )
-                notes.append(f"{sid}: {'; '.join(combined)} {how}")
-            rec["derivation"] = (
-                "; ".join(
-                    str(p["derivation"])
-                    for prs in picked.values()
-                    for p in prs
-                    if isinstance(p.get("derivation"), str)
-                )
-                or None
-            )
-            rec["source"] = (
-                "; ".join(
-                    dict.fromkeys(
-                        str(p["source"])
-                        for prs in picked.values()
-                        for p in prs
-                        if isinstance(p.get("source"), str)
-                    )
-                )
-                or None
-            )
-            for k, v in st.items():
-                if k not in rec and k != "included_in":
-                    rec[k] = v
-            return rec
+            return _row_of(o, st, value_type, picked, groups, notes)
     return None
+
+
+def _pick_arms(
+    o: Outcome,
+    t: TimePoint,
+    sid: str,
+    srows: list[dict[str, Any]],
+    value_type: str,
+    arm_by: dict[tuple[str, str], dict[str, Any]],
+    notes: list[str],
+) -> Picked:
+    """The rows of each experimental and control arm, read at one shared week."""
+    by_arm: dict[str, list[dict[str, Any]]] = {}
+    for r in srows:
+        if _value_type(r) == value_type:
+            by_arm.setdefault(r["arm_id"], []).append(r)
+    arms = {aid: arm_by.get((sid, aid)) for aid in by_arm}
+    arms = {a: arm for a, arm in arms.items()
+            if arm is not None and arm.get("role") in ("experimental", "control")}  # fmt: skip
+    # every arm must be read at the same week: the week nearest the time point's weeks
+    # that every arm reports (comparing week 3 with week 6 would not be a comparison)
+    weeks_per_arm = [{float(r["time_weeks"]) for r in by_arm[a]} for a in arms]
+    shared = set.intersection(*weeks_per_arm) if weeks_per_arm else set()
+    picked: Picked = {"experimental": [], "control": []}
+    if shared:
+        week = min(shared, key=lambda w: (abs(w - t.weeks), w))
+        for aid, arm in arms.items():
+            row = next(r for r in by_arm[aid] if float(r["time_weeks"]) == week)
+            picked[arm["role"]].append({**row, "_arm": arm})
+    elif len(arms) > 1:
+        notes.append(f"{sid}: arms report {o.id} at different weeks within "
+                     f"'{t.label}'; left out")  # fmt: skip
+    return picked
+
+
+def _joined(picked: Picked, key: str, *, unique: bool = False) -> str | None:
+    """The text cells ``key`` of every picked row, joined with '; ' (None if there is none)."""
+    texts = [str(p[key]) for prs in picked.values() for p in prs if isinstance(p.get(key), str)]
+    return "; ".join(dict.fromkeys(texts) if unique else texts) or None
+
+
+def _row_of(
+    o: Outcome,
+    st: dict[str, Any],
+    value_type: str,
+    picked: Picked,
+    groups: dict[str, tuple[float, float, float]],
+    notes: list[str],
+) -> dict[str, Any]:
+    """The pooling row from the two combined groups, with its provenance."""
+    sid = st["study_id"]
+    rec: dict[str, Any] = {"study_id": sid, "label": st["label"], "year": st["year"]}
+    e, c = groups["experimental"], groups["control"]
+    if o.kind == "continuous":
+        rec.update(n1=e[0], mean1=e[1], sd1=e[2], n2=c[0], mean2=c[1], sd2=c[2])
+    else:
+        rec.update(events1=e[1], n1=e[0], events2=c[1], n2=c[0])
+    weeks = [float(p["time_weeks"]) for prs in picked.values() for p in prs]
+    rec["time_weeks"] = max(set(weeks), key=weeks.count)
+    rec["value_type"] = value_type
+    rec["unit"] = o.unit
+    combined = [
+        f"{role} arms {' + '.join(p['_arm']['arm_id'] for p in prs)} combined"
+        for role, prs in picked.items()
+        if len(prs) > 1
+    ]
+    rec["combined"] = "; ".join(combined) or None
+    if combined:
+        how = ("(Cochrane Handbook 6.5.2.10 formula)" if o.kind == "continuous"
+               else "(events and totals added)")  # fmt: skip
+        notes.append(f"{sid}: {'; '.join(combined)} {how}")
+    rec["derivation"] = _joined(picked, "derivation")
+    rec["source"] = _joined(picked, "source", unique=True)
+    for k, v in st.items():
+        if k not in rec and k != "included_in":
+            rec[k] = v
+    return rec
 
 
 def _group(o: Outcome, prs: list[dict[str, Any]]) -> tuple[float, float, float] | None:
@@ -303,14 +307,14 @@ def _group(o: Outcome, prs: list[dict[str, Any]]) -> tuple[float, float, float] 
     for p in prs:
         arm = p["_arm"]
         if o.kind == "continuous":
-            n, m, s = _arm_n(p, arm), _f(p.get("mean")), _f(p.get("sd"))
+            n, m, s = _arm_n(p, arm), float_or_none(p.get("mean")), float_or_none(p.get("sd"))
             if n is None or m is None or s is None or s <= 0:
                 return None
             f = o.factor(p.get("unit") if isinstance(p.get("unit"), str) else None)
             vals.append((n, m * f, s * f))
         else:
-            ev = _f(p.get("events"))
-            tot = _f(p.get("total")) or _arm_n(p, arm)
+            ev = float_or_none(p.get("events"))
+            tot = float_or_none(p.get("total")) or _arm_n(p, arm)
             if ev is None or tot is None:
                 return None
             vals.append((tot, ev, 0.0))

@@ -20,13 +20,16 @@ import pandas as pd
 
 from registry.config import curator
 from registry.errors import InputError
+from registry.store import Store
 from registry.store.curation import SheetWrite
-from schemas.extraction import EXTRACTION_SHEETS, KEYS
 from schemas.protocol import Protocol, load_protocol, reviews_dir
+from schemas.sheet_format import EXTRACTION_SHEETS, KEYS
+from schemas.values import is_missing
 
 from .derive import derive_outcomes
+from .published import check_published, outside_protocol, read_published
 from .sheets import SheetSet, read_sheets
-from .validate import CheckResult, check_sheets
+from .validate import CheckResult, ReviewSchemas, check_sheets
 
 
 @dataclass
@@ -66,7 +69,7 @@ class LoadSummary:
 
 def canon(v: Any) -> str | None:
     """A value as audit text: empty -> None, whole floats without '.0', bools lower-case."""
-    if v is None or v is pd.NA:
+    if is_missing(v):
         return None
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -155,7 +158,7 @@ def _arm_sizes(arms: pd.DataFrame) -> dict[tuple[str, str], float]:
     for r in arms.to_dict("records") if len(arms) else []:
         for c in ("n_analysed", "n_randomised"):
             v = r.get(c)
-            if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            if not is_missing(v):
                 out[(r["study_id"], r["arm_id"])] = float(v)
                 break
     return out
@@ -175,7 +178,7 @@ def _study_set(sheets: SheetSet) -> list[str]:
 
 
 def _stored_context(
-    store: Any, review: str, sheets: SheetSet, replace_all: bool
+    store: Store, review: str, sheets: SheetSet, replace_all: bool
 ) -> tuple[set[str], dict[tuple[str, str], float | None]]:
     """Stored studies/arms that remain after this load (what sheets may refer to)."""
     if replace_all:
@@ -199,7 +202,7 @@ def _stored_context(
 
 
 def _store_sheets(
-    store: Any,
+    store: Store,
     protocol: Protocol,
     sheets: SheetSet,
     checked: CheckResult,
@@ -272,7 +275,7 @@ def _review_from_path(path: Path) -> str | None:
     return rel.parts[0] if rel.parts else None
 
 
-def add_trial(store: Any, path: str | Path, review: str | None = None) -> LoadSummary:
+def add_trial(store: Store, path: str | Path, review: str | None = None) -> LoadSummary:
     """Validate the sheets at ``path`` and store their studies all or nothing.
 
     The studies named in the sheets replace their stored rows, sheet by sheet (sheets not
@@ -306,7 +309,7 @@ def _is_folder_origin(origin: str | None, folder: Path) -> bool:
     return origin == str(folder) or Path(origin).name == folder.name
 
 
-def load_review(store: Any, review: str) -> LoadSummary:
+def load_review(store: Store, review: str) -> LoadSummary:
     """Load (or update) a bundled review folder ``data/reviews/<review>/`` idempotently.
 
     The folder is the source of truth for the studies that came from it: their rows are
@@ -315,12 +318,6 @@ def load_review(store: Any, review: str) -> LoadSummary:
     trials must survive the monthly update). Published results are replaced. All changes
     are audit-logged; re-loading an unchanged folder writes nothing.
     """
-    from .published import (  # local: avoids an import cycle
-        check_published,
-        outside_protocol,
-        read_published,
-    )
-
     protocol = load_protocol(review)
     folder = protocol.folder
     xdir = folder / "extraction"
@@ -331,8 +328,9 @@ def load_review(store: Any, review: str) -> LoadSummary:
         sheets = read_sheets(workbook)
     else:
         raise InputError(f"{folder}: no extraction/ folder or extraction.xlsx")
-    checked = check_sheets(sheets, protocol, names=EXTRACTION_SHEETS)
-    pub_typed, pub_problems = read_published(folder, protocol)
+    schemas = ReviewSchemas(protocol)  # once for the extraction and the published results
+    checked = check_sheets(sheets, protocol, names=EXTRACTION_SHEETS, schemas=schemas)
+    pub_typed, pub_problems = read_published(folder, protocol, schemas)
     checked.problems.extend(pub_problems)
     checked.raise_if_failed(str(folder))
     # stored as printed; what does not add up is flagged for the curator

@@ -18,14 +18,19 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
+from registry.store import Store
 from schemas.protocol import Protocol
-from schemas.values import parse_p
+from schemas.values import (
+    Z975,
+    float_or_none,
+    is_missing,
+    is_ratio,
+    parse_p,
+    printed_decimals,
+)
 
 from .sheets import SheetSet, read_csv
-from .validate import Problem, check_sheets
-
-RATIO = ("RR", "OR", "HR")
-Z975 = float(stats.norm.ppf(0.975))
+from .validate import Problem, ReviewSchemas, check_sheets
 
 
 @dataclass(frozen=True)
@@ -40,14 +45,6 @@ class Finding:
         return f"published result {self.result_id}: {self.message}"
 
 
-def _decimals(x: float) -> int:
-    """Decimals a printed number most likely had (repr of the stored float)."""
-    text = repr(float(x))
-    if "e" in text:
-        return 6
-    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
-
-
 def _p_from_z(z: float) -> float:
     return float(2 * stats.norm.sf(abs(z)))
 
@@ -58,29 +55,12 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
     out: list[Finding] = []
 
     def num(k: str) -> float | None:
-        v = rec.get(k)
-        try:
-            f = float(v)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        return None if math.isnan(f) else f
+        return float_or_none(rec.get(k))
 
     est, lo, hi = num("estimate"), num("ci_lower"), num("ci_upper")
     measure = str(rec.get("measure") or "")
-    ne, nc, ntot = num("n_experimental"), num("n_control"), num("n_participants")
-    if ne is not None and nc is not None and ntot is not None and ne + nc != ntot:
-        out.append(
-            Finding(
-                rid,
-                "counts",
-                f"n_experimental {ne:g} + n_control {nc:g} != n_participants {ntot:g}",
-            )
-        )
-    k = num("k")
-    if k is not None and ntot is not None and ntot < 2 * k:
-        out.append(
-            Finding(rid, "counts", f"{ntot:g} participants cannot fill {k:g} two-arm studies")
-        )
+    out.extend(_count_findings(rid, num("n_experimental"), num("n_control"),
+                               num("n_participants"), num("k")))  # fmt: skip
     if est is None or lo is None or hi is None:
         return out
     if lo > hi:
@@ -96,8 +76,8 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
         )
         return out  # the other checks assume a sane triple
     # rounding: half a unit of the last printed digit of each number
-    h = 0.5 * 10.0 ** -max(_decimals(est), _decimals(lo), _decimals(hi), 2)
-    ratio = measure in RATIO
+    h = 0.5 * 10.0 ** -max(printed_decimals(est), printed_decimals(lo), printed_decimals(hi), 2)
+    ratio = is_ratio(measure)
     if ratio:
         if min(est, lo, hi) <= 0:
             out.append(Finding(rid, "ci_symmetric", f"a {measure} and its CI must be > 0"))
@@ -124,13 +104,47 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
                 "estimate may be misprinted",
             )
         )
-    pv = rec.get("p_value")
-    if pv is None or (isinstance(pv, float) and math.isnan(pv)):
-        return out
+    out.extend(_p_findings(rid, rec.get("p_value"), (e, a, b), (he, ha, hb), null,
+                           f"the CI [{lo:g}, {hi:g}] around {est:g}"))  # fmt: skip
+    return out
+
+
+def _count_findings(
+    rid: str, ne: float | None, nc: float | None, ntot: float | None, k: float | None
+) -> list[Finding]:
+    """Arm counts that do not add up to the total, or too few participants for k studies."""
+    out = []
+    if ne is not None and nc is not None and ntot is not None and ne + nc != ntot:
+        text = f"n_experimental {ne:g} + n_control {nc:g} != n_participants {ntot:g}"
+        out.append(Finding(rid, "counts", text))
+    if k is not None and ntot is not None and ntot < 2 * k:
+        out.append(
+            Finding(rid, "counts", f"{ntot:g} participants cannot fill {k:g} two-arm studies")
+        )
+    return out
+
+
+def _p_findings(
+    rid: str,
+    pv: Any,
+    eab: tuple[float, float, float],
+    rounding: tuple[float, float, float],
+    null: float,
+    ci_text: str,
+) -> list[Finding]:
+    """A printed p-value against the p its CI implies, and against the CI's significance.
+
+    ``eab``: estimate and CI bounds on the analysis scale; ``rounding``: their rounding
+    errors on that scale.
+    """
+    if is_missing(pv):
+        return []
     try:
         p_lo, p_hi = parse_p(pv)
     except ValueError:
-        return out
+        return []
+    (e, a, b), (he, ha, hb) = eab, rounding
+    out = []
     # p from the CI: SE = width / (2 * 1.96), z = estimate / SE (Altman & Bland 2011, BMJ
     # 343:d2090), taken over the rounding extremes of the printed numbers
     w = b - a
@@ -141,7 +155,7 @@ def check_result(rec: dict[str, Any]) -> list[Finding]:
     if pc_hi < p_lo or pc_lo > p_hi:
         central = _p_from_z(e / (w / (2 * Z975)))
         msg = (
-            f"p = {pv} but the CI [{lo:g}, {hi:g}] around {est:g} gives p ≈ {central:.2g} "
+            f"p = {pv} but {ci_text} gives p ≈ {central:.2g} "
             f"(range {pc_lo:.2g}-{pc_hi:.2g} within rounding)"
         )
         out.append(Finding(rid, "p_matches_ci", msg))
@@ -186,7 +200,9 @@ def outside_protocol(df: pd.DataFrame, protocol: Protocol) -> list[str]:
     return out
 
 
-def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list[Problem]]:
+def read_published(
+    folder: Path, protocol: Protocol, schemas: ReviewSchemas | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
     """The review folder's published_results.csv, typed, with its validation problems."""
     f = Path(folder) / "published_results.csv"
     if not f.is_file():
@@ -194,12 +210,12 @@ def read_published(folder: Path, protocol: Protocol) -> tuple[pd.DataFrame, list
     sheets = SheetSet(
         origin=f, frames={"published_results": read_csv(f)}, labels={"published_results": str(f)}
     )
-    res = check_sheets(sheets, protocol, names=("published_results",))
+    res = check_sheets(sheets, protocol, names=("published_results",), schemas=schemas)
     # an outcome outside the protocol is allowed (the review may report more) but noted
     return res.typed.get("published_results", pd.DataFrame()), res.problems
 
 
-def published_results(store: Any, review: str) -> pd.DataFrame:
+def published_results(store: Store, review: str) -> pd.DataFrame:
     """Stored published results of a review with a ``consistency`` column ('' = all fine)."""
     df = store.curation_rows(review, "published_results")
     if df.empty:

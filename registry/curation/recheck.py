@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
 from registry.errors import InputError, ValidationFailed
-from schemas.extraction import EXTRACTION_SHEETS
+from registry.store import Store
+from schemas.protocol import review_slug
+from schemas.sheet_format import EXTRACTION_SHEETS
 
 from .inputs import review_protocol
 from .load import canon
@@ -42,14 +43,14 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return df.map(canon).astype(object)
 
 
-def validate_registry(store: Any, review: str | None = None) -> RegistryCheck:
+def validate_registry(store: Store, review: str | None = None) -> RegistryCheck:
     """Re-validate every stored review (or one) with the same rules as add-trial.
 
     Published-result inconsistencies and design flags are warnings. Raises ValidationFailed
     listing every problem (warnings appended) if any stored row breaks a rule.
     """
     known = store.curated_reviews()
-    if review is not None and review not in known:
+    if review is not None and review_slug(review) not in known:
         raise InputError(f"review {review!r} has no curated data (known: {', '.join(known)})")
     result = RegistryCheck(reviews=[review] if review else known)
     for name in result.reviews:

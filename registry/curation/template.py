@@ -9,7 +9,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from schemas.extraction import (
+from schemas.protocol import DESIGNS, Protocol, default_review, load_protocol
+from schemas.sheet_format import (
     EXTRACTION_SHEETS,
     INCLUDED_IN,
     REQUIRED,
@@ -19,7 +20,6 @@ from schemas.extraction import (
     VALUE_TYPES,
     columns_for,
 )
-from schemas.protocol import DESIGNS, Protocol, load_protocol
 
 MAX_ROWS = 2000  # data-validation range per column
 
@@ -69,9 +69,10 @@ def _instructions(protocol: Protocol) -> list[str]:
     return lines
 
 
-def write_template(out: str | Path, review: str) -> Path:
-    """Write a blank workbook for ``review`` to ``out`` (.xlsx) and return its path."""
-    protocol = load_protocol(review)
+def write_template(out: str | Path, review: str | None = None) -> Path:
+    """Write a blank workbook for ``review`` (default: the registry's default review) to
+    ``out`` (.xlsx) and return its path."""
+    protocol = load_protocol(default_review(review))
     path = Path(out)
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
@@ -82,9 +83,17 @@ def write_template(out: str | Path, review: str) -> Path:
         ins.cell(row=i, column=1, value=line)
     ins["A1"].font = Font(bold=True, size=13)
     ins.column_dimensions["A"].width = 120
+    lists = _lists(protocol)
+    refs = _write_lists(wb, lists)
+    for sheet in EXTRACTION_SHEETS:
+        _write_sheet(wb, sheet, columns_for(sheet, protocol), lists, refs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
 
-    # lists sheet: one column per drop-down list
-    lists_ws = wb.create_sheet("lists")
+
+def _lists(protocol: Protocol) -> dict[str, list[str]]:
+    """Column name -> the values its drop-down offers."""
     all_units = list(dict.fromkeys(u for o in protocol.outcomes for u in o.units))
     lists: dict[str, list[str]] = {
         "outcome": [o.id for o in protocol.outcomes],
@@ -101,6 +110,12 @@ def write_template(out: str | Path, review: str) -> Path:
     for c in protocol.characteristics:
         if c.type == "category":
             lists[c.id] = list(c.levels)
+    return lists
+
+
+def _write_lists(wb: Workbook, lists: dict[str, list[str]]) -> dict[str, str]:
+    """The hidden lists sheet, one column per drop-down; column name -> its cell range."""
+    lists_ws = wb.create_sheet("lists")
     refs: dict[str, str] = {}
     for j, (name, values) in enumerate(lists.items(), start=1):
         col = get_column_letter(j)
@@ -109,40 +124,45 @@ def write_template(out: str | Path, review: str) -> Path:
             lists_ws.cell(row=i, column=j, value=v)
         refs[name] = f"lists!${col}$2:${col}${max(len(values), 1) + 1}"
     lists_ws.sheet_state = "hidden"
+    return refs
 
+
+def _write_sheet(
+    wb: Workbook,
+    sheet: str,
+    cols_kind: dict[str, str],
+    lists: dict[str, list[str]],
+    refs: dict[str, str],
+) -> None:
+    """One data sheet: bold required headers, drop-downs, number-only columns."""
     head_fill = PatternFill("solid", fgColor="DDEBF7")
-    for sheet in EXTRACTION_SHEETS:
-        ws = wb.create_sheet(sheet)
-        cols_kind = columns_for(sheet, protocol)
-        cols = list(cols_kind)
-        for j, c in enumerate(cols, start=1):
-            cell = ws.cell(row=1, column=j, value=c)
-            cell.font = Font(bold=c in REQUIRED.get(sheet, ()))
-            cell.fill = head_fill
-            ws.column_dimensions[get_column_letter(j)].width = max(12, len(c) + 2)
-            if c in lists and lists[c]:
-                dv = DataValidation(type="list", formula1=f"={refs[c]}", allow_blank=True)
-                dv.error = f"{c}: choose a value from the list"
-                dv.errorTitle = "Not in the protocol"
-                dv.prompt = f"{c}: one of {', '.join(lists[c])[:200]}"
-                ws.add_data_validation(dv)
-                letter = get_column_letter(j)
-                dv.add(f"{letter}2:{letter}{MAX_ROWS}")
-            kind = cols_kind.get(c)
-            if kind in ("int", "num") and c not in lists:
-                # Excel refuses text in number columns (typos such as "l2" or "1,5")
-                dv = DataValidation(
-                    type="whole" if kind == "int" else "decimal",
-                    operator="greaterThanOrEqual" if kind == "int" else "between",
-                    formula1="0" if kind == "int" else "-1E+300",
-                    formula2=None if kind == "int" else "1E+300",
-                    allow_blank=True,
-                )
-                dv.error = f"{c}: a {'whole number >= 0' if kind == 'int' else 'number'}"
-                ws.add_data_validation(dv)
-                letter = get_column_letter(j)
-                dv.add(f"{letter}2:{letter}{MAX_ROWS}")
-        ws.freeze_panes = "A2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    ws = wb.create_sheet(sheet)
+    cols = list(cols_kind)
+    for j, c in enumerate(cols, start=1):
+        cell = ws.cell(row=1, column=j, value=c)
+        cell.font = Font(bold=c in REQUIRED.get(sheet, ()))
+        cell.fill = head_fill
+        ws.column_dimensions[get_column_letter(j)].width = max(12, len(c) + 2)
+        if c in lists and lists[c]:
+            dv = DataValidation(type="list", formula1=f"={refs[c]}", allow_blank=True)
+            dv.error = f"{c}: choose a value from the list"
+            dv.errorTitle = "Not in the protocol"
+            dv.prompt = f"{c}: one of {', '.join(lists[c])[:200]}"
+            ws.add_data_validation(dv)
+            letter = get_column_letter(j)
+            dv.add(f"{letter}2:{letter}{MAX_ROWS}")
+        kind = cols_kind.get(c)
+        if kind in ("int", "num") and c not in lists:
+            # Excel refuses text in number columns (typos such as "l2" or "1,5")
+            dv = DataValidation(
+                type="whole" if kind == "int" else "decimal",
+                operator="greaterThanOrEqual" if kind == "int" else "between",
+                formula1="0" if kind == "int" else "-1E+300",
+                formula2=None if kind == "int" else "1E+300",
+                allow_blank=True,
+            )
+            dv.error = f"{c}: a {'whole number >= 0' if kind == 'int' else 'number'}"
+            ws.add_data_validation(dv)
+            letter = get_column_letter(j)
+            dv.add(f"{letter}2:{letter}{MAX_ROWS}")
+    ws.freeze_panes = "A2"

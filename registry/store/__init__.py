@@ -11,9 +11,12 @@ from registry.store.curation import CurationMixin
 from registry.store.dedup import DedupMixin
 from registry.store.records import RecordsMixin
 from registry.store.screening import ScreeningMixin
+from registry.store.users import UsersMixin
 
 
-class Store(RecordsMixin, DedupMixin, CurationMixin, ScreeningMixin, AnalysesMixin, StoreCore):
+class Store(
+    RecordsMixin, DedupMixin, CurationMixin, ScreeningMixin, AnalysesMixin, UsersMixin, StoreCore
+):
     """The registry database with every area's verbs."""
 
 

@@ -9,6 +9,9 @@ run SQL only through the helpers below, and every write verb wraps its work in
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +24,87 @@ import duckdb
 from registry.errors import StoreError
 
 MIGRATIONS_PACKAGE = "registry.store.migrations"
+OWNER_SUFFIX = ".owner.json"
+# Writable opens of each database file by this process: the owner file is written by the
+# first and removed by the last (the server renders reports on a second connection).
+_OPEN_HERE: dict[Path, int] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def owner_file(db: Path) -> Path:
+    """The file beside ``db`` that names the process holding it (pid, command, url)."""
+    return db.with_name(db.name + OWNER_SUFFIX)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def read_owner(db: Path) -> dict[str, Any] | None:
+    """Who holds ``db`` now, from its owner file (None: nobody alive, or no file)."""
+    try:
+        info = json.loads(owner_file(db).read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info if pid != os.getpid() and _alive(pid) else None
+
+
+def write_owner(db: Path, **extra: Any) -> None:
+    """Name this process as the holder of ``db`` (``extra``: e.g. the server's url)."""
+    info = {
+        "pid": os.getpid(),
+        "command": " ".join(["registry", *sys.argv[1:]])[:200],
+        "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **extra,
+    }
+    try:
+        owner_file(db).write_text(json.dumps(info), encoding="utf-8")
+    except OSError:
+        pass  # a read-only folder: the lock message is then less helpful, nothing breaks
+
+
+def _release_owner(db: Path) -> None:
+    with _OPEN_LOCK:
+        left = _OPEN_HERE.get(db, 0) - 1
+        if left > 0:
+            _OPEN_HERE[db] = left
+            return
+        _OPEN_HERE.pop(db, None)
+    f = owner_file(db)
+    try:
+        if json.loads(f.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            f.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def lock_message(db: Path, exc: Exception) -> str:
+    """Why ``db`` cannot be opened because another process holds it, and what to do."""
+    owner = read_owner(db)
+    if owner is None:
+        return (
+            f"{db} is in use by another registry process ({exc}); wait for it to finish "
+            "and try again"
+        )
+    head = f"{db} is in use by `{owner.get('command', 'registry')}` (pid {owner['pid']}, "
+    head += f"since {owner.get('since', '?')})"
+    if owner.get("url"):
+        return (
+            f"{head}: the workspace is served at {owner['url']}; make this change there "
+            "(or stop the server first)"
+        )
+    return f"{head}; wait for it to finish and try again"
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
 
 
 def _migration_files() -> list[tuple[int, str, str]]:
@@ -48,14 +132,32 @@ class StoreCore:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._depth = 0
+        self._owns = False
         try:
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except (duckdb.Error, OSError) as exc:
+            if isinstance(exc, duckdb.Error) and _is_lock_error(exc):
+                raise StoreError(lock_message(self.path, exc)) from exc
             raise StoreError(f"cannot open registry database {self.path}: {exc}") from exc
         if not read_only:
-            self._migrate()
+            self._claim()
+            try:
+                self._migrate()
+            except BaseException:
+                self.close()
+                raise
+
+    def _claim(self) -> None:
+        """Write the owner file so a second process is told who holds the file."""
+        key = self.path.resolve()
+        with _OPEN_LOCK:
+            first = key not in _OPEN_HERE
+            _OPEN_HERE[key] = _OPEN_HERE.get(key, 0) + 1
+        if first:
+            write_owner(self.path)
+        self._owns = True
 
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
@@ -64,6 +166,9 @@ class StoreCore:
         if con is not None:
             con.close()
             self._con = None  # type: ignore[assignment]
+            if self._owns:
+                self._owns = False
+                _release_owner(self.path.resolve())
 
     def __enter__(self) -> StoreCore:
         return self

@@ -5,6 +5,11 @@ Extracted rows live in one table per sheet (``cur_studies``, ``cur_arms``, ``cur
 not part of the fixed format (protocol characteristics, ``X_source``/``X_location``) are kept
 in the ``extra`` JSON column. Every change is written together with its audit rows in one
 transaction, so the data and its history never disagree.
+
+The store's column lists are its own tables (migration 0020, read back from DuckDB's
+catalogue): the store imports nothing from the validation layer above it, and a test checks
+that the tables and ``schemas.extraction``'s sheet format agree. pandas is imported inside
+the verbs that build frames, so opening the store stays cheap (``registry status``).
 """
 
 from __future__ import annotations
@@ -14,12 +19,12 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from registry.store.core import StoreCore
-from schemas.extraction import PUBLISHED, SHEETS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CURATION_TABLES = {
     "studies": "cur_studies",
@@ -43,10 +48,9 @@ AUDIT_COLUMNS = (
     "changed_at",
     "origin",
 )
-
-
-def _spec(sheet: str) -> dict[str, str]:
-    return PUBLISHED if sheet == "published_results" else SHEETS[sheet]
+# columns every curation table has besides the sheet's own
+_BOOKKEEPING = ("review", "extra", "updated_at")
+_NUMERIC_TYPES = ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "DECIMAL", "HUGEINT")
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,18 @@ def _jsonable(v: Any) -> Any:
 class CurationMixin(StoreCore):
     """Verbs for curation: extracted rows, published results, protocol snapshots, audit."""
 
+    # sheet -> {column: numeric}, read from the catalogue once per open store
+    _cur_columns: dict[str, dict[str, bool]] | None = None
+
     # -- reads -----------------------------------------------------------------------
     def curation_rows(
         self, review: str, sheet: str, study_ids: Iterable[str] | None = None
     ) -> pd.DataFrame:
         """Stored rows of a sheet as a DataFrame (extra columns expanded, NaN for missing)."""
+        import pandas as pd  # lazy: opening the store must not import pandas (start-up)
+
         table = CURATION_TABLES[sheet]
-        spec = _spec(sheet)
+        spec = self._sheet_columns(sheet)
         cols = ", ".join(f'"{c}"' for c in spec)
         sql = f"SELECT {cols}, extra FROM {table} WHERE review = ?"
         params: list[Any] = [review]
@@ -94,10 +103,31 @@ class CurationMixin(StoreCore):
                 rec.update(json.loads(extra))
             out.append(rec)
         df = pd.DataFrame(out, columns=None if out else list(spec))
-        for c, k in spec.items():
-            if c in df.columns and k in ("num", "int"):
+        for c, numeric in spec.items():
+            if c in df.columns and numeric:
                 df[c] = pd.to_numeric(df[c]).astype(float)
-        return df.astype({c: object for c in df.columns if _spec(sheet).get(c) in ("str", None)})
+        return df.astype({c: object for c in df.columns if not spec.get(c, False)})
+
+    def _sheet_columns(self, sheet: str) -> dict[str, bool]:
+        """The sheet's fixed columns in table order -> True when numeric (read from DuckDB).
+
+        A BOOLEAN column counts as not numeric: it comes back as True/False/None objects.
+        """
+        if self._cur_columns is None:
+            self._cur_columns = {}
+        cache = self._cur_columns
+        if sheet not in cache:
+            rows = self._rows(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                [CURATION_TABLES[sheet]],
+            )
+            cache[sheet] = {
+                name: str(kind).upper().startswith(_NUMERIC_TYPES)
+                for name, kind in rows
+                if name not in _BOOKKEEPING
+            }
+        return cache[sheet]
 
     def curated_reviews(self) -> list[str]:
         """Reviews with curated data or a stored protocol snapshot."""
@@ -151,6 +181,8 @@ class CurationMixin(StoreCore):
         who: str = "unknown",
     ) -> None:
         """Apply sheet replacements, audit rows and the protocol snapshot all or nothing."""
+        import pandas as pd  # lazy: see curation_rows
+
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         with self.transaction():
             if protocol is not None:
@@ -176,8 +208,10 @@ class CurationMixin(StoreCore):
                     self._unregister("_cur_audit_in")
 
     def _replace_sheet(self, review: str, w: SheetWrite, now: dt.datetime) -> None:
+        import pandas as pd  # lazy: see curation_rows
+
         table = CURATION_TABLES[w.sheet]
-        spec = _spec(w.sheet)
+        spec = self._sheet_columns(w.sheet)
         if w.study_ids is None:
             self._exec(f"DELETE FROM {table} WHERE review = ?", [review])
         elif w.study_ids:
@@ -202,8 +236,8 @@ class CurationMixin(StoreCore):
             records.append(row)
         cols = ["review", *spec, "extra", "updated_at"]
         df = pd.DataFrame(records, columns=cols).astype(object)
-        for c, k in spec.items():
-            if k in ("num", "int"):
+        for c, numeric in spec.items():
+            if numeric:
                 df[c] = pd.to_numeric(df[c]).astype(float)
         self._register_df("_cur_in", df)
         try:

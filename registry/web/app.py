@@ -1,0 +1,112 @@
+"""Assembling the Starlette app: routes, templates, static files, security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.web import routes as r
+from registry.web.auth import LoginThrottle, Sessions
+from registry.web.services import Workspace
+
+HERE = Path(__file__).resolve().parent
+# Every page is served from this origin only: no other host is ever asked for anything.
+# Styles may be inline because the self-contained report carries its CSS inline.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with)
+
+
+def _error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    if exc.status_code == 401 and request.method == "GET":
+        return RedirectResponse("/login", status_code=303)
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"status": exc.status_code, "detail": exc.detail, "user": None,
+                                "roles": {}, "csrf": ""},
+        status_code=exc.status_code,
+    )  # fmt: skip
+
+
+ROUTES = [
+    Route("/", r.home),
+    Route("/login", r.login_page, methods=["GET"]),
+    Route("/login", r.login, methods=["POST"]),
+    Route("/logout", r.logout, methods=["POST"]),
+    Route("/api/status", r.api_status),
+    Route("/api/users", r.api_add_user, methods=["POST"]),
+    Route("/r/{review}", r.dashboard),
+    Route("/r/{review}/screen/{stage}", r.screen, methods=["GET"]),
+    Route("/r/{review}/screen/{stage}", r.decide, methods=["POST"]),
+    Route("/r/{review}/conflicts", r.conflicts, methods=["GET"]),
+    Route("/r/{review}/conflicts", r.resolve, methods=["POST"]),
+    Route("/r/{review}/extract", r.extract_page, methods=["GET"]),
+    Route("/r/{review}/extract", r.extract_save, methods=["POST"]),
+    Route("/r/{review}/dedup", r.dedup_page, methods=["GET"]),
+    Route("/r/{review}/dedup", r.dedup_decide, methods=["POST"]),
+    Route("/r/{review}/reports", r.reports),
+    Route("/r/{review}/reports/latest", r.report_latest),
+    Route("/r/{review}/reports/{version_id}", r.report_version),
+    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+]
+
+
+def create_app(
+    workspace: Workspace, *, api_token: str | None = None, secure_cookies: bool = False
+) -> Starlette:
+    """The workspace app over an open store (``api_token`` lets the local CLI ask status)."""
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: _error},
+    )
+    # autoescape everywhere: record titles and abstracts are text from the outside world
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+    templates = Jinja2Templates(env=env)
+    app.state.templates = templates
+    app.state.workspace = workspace
+    app.state.sessions = Sessions(workspace.secret())
+    app.state.throttle = LoginThrottle()
+    app.state.api_token = api_token
+    app.state.secure_cookies = secure_cookies
+    return app

@@ -1,0 +1,163 @@
+"""The workspace in headless Chromium (Debian's, never a downloaded one): blind dual
+screening to a resolved conflict, extraction forms, a viewer refused, a report that asks no
+other host for anything."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from registry.store import Store
+from registry.web.app import create_app
+from registry.web.services import Workspace
+
+from .conftest import BUNDLED, DEMO, PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update",
+         "--disable-sync"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def _chromium() -> str:
+    if CHROMIUM:
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed; `make browser` installs Debian's package")
+    pytest.skip("chromium not installed (Debian package 'chromium')")
+
+
+@pytest.fixture
+def server(db_copy: Path) -> Iterator[tuple[Store, str]]:
+    """The workspace served by uvicorn on a free loopback port, in a thread."""
+    store = Store(db_copy)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(Workspace(store, [BUNDLED, DEMO]))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    try:
+        yield store, f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
+        store.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    exe = _chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _login(browser, base: str, user: str):
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{base}/login")
+    page.fill('input[name="username"]', user)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_load_state()
+    return ctx, page
+
+
+def test_blind_dual_screening_conflict_resolved_by_a_third(server, browser) -> None:
+    store, base = server
+    _, ana = _login(browser, base, "ana")
+    ana.goto(f"{base}/r/{DEMO}/screen/ta")
+    rid = ana.locator("#record").get_attribute("data-record")
+    ARTIFACTS.mkdir(exist_ok=True)
+    ana.screenshot(path=str(ARTIFACTS / "web-screening.png"), full_page=True)
+    ana.keyboard.press("i")  # keyboard shortcut: include
+    ana.wait_for_load_state()
+    _, ben = _login(browser, base, "ben")
+    ben.goto(f"{base}/r/{DEMO}/screen/ta")
+    assert ben.locator("#record").get_attribute("data-record") == rid
+    assert "ana" not in ben.content() and "include" not in ben.locator("#record").inner_text()
+    ben.select_option("#reason", "not_rct")
+    ben.keyboard.press("e")
+    ben.wait_for_load_state()
+    assert ben.locator("#record").get_attribute("data-record") != rid
+    _, cleo = _login(browser, base, "cleo")
+    cleo.goto(f"{base}/r/{DEMO}/conflicts")
+    conflict = cleo.locator(f'section.conflict[data-record="{rid}"]')
+    text = conflict.inner_text()
+    assert "ana: include" in text and "ben: exclude (Not a randomised controlled trial)" in text
+    conflict.locator('button[value="include"]').click()
+    cleo.wait_for_load_state()
+    assert cleo.locator("#no-conflicts").count() == 1
+    assert "cleo resolve: title_abstract record" in cleo.locator("ol.audit").inner_text()
+    final = [(d["reviewer"], d["role"], d["decision"]) for d in store.screening_decisions(DEMO)]
+    assert final == [("ana", "screen", "include"), ("ben", "screen", "exclude"),
+                     ("cleo", "resolution", "include")]  # fmt: skip
+
+
+def test_extraction_viewer_and_offline_report(server, browser) -> None:
+    store, base = server
+    _, ana = _login(browser, base, "ana")
+    ana.goto(f"{base}/r/{BUNDLED}/extract?sheet=outcomes")
+    values = {"arm_id": "msc", "time_point": "12 weeks", "time_weeks": "12", "unit": "points",
+              "n": "20", "mean": "1O.5", "sd": "3.1", "source": "https://doi.org/10.1186/scrt459",
+              "location": "Table 2"}  # fmt: skip
+    ana.select_option("#in-study_id", "Salama2014")
+    ana.select_option("#in-outcome", "meld")
+    ana.select_option("#in-value_type", "final")
+    for k, v in values.items():
+        ana.fill(f"#in-{k}", v)
+    before = store.dump()
+    ana.click("#save")
+    ana.wait_for_load_state()
+    assert "must be a number" in ana.locator("#field-mean").inner_text()
+    assert ana.locator("#field-time_weeks .field-error").count() == 0
+    assert store.dump() == before
+    ana.screenshot(path=str(ARTIFACTS / "web-extraction.png"), full_page=True)
+    ana.fill("#in-mean", "10.5")
+    ana.click("#save")
+    ana.wait_for_load_state()
+    assert ana.locator("#saved").count() == 1
+    rows = store.curation_rows(BUNDLED, "outcomes", ["Salama2014"])
+    row = rows[rows["time_point"] == "12 weeks"].to_dict("records")
+    assert [(r["mean"], r["source"], r["location"]) for r in row] == [
+        (10.5, "https://doi.org/10.1186/scrt459", "Table 2")]
+
+    _, vic = _login(browser, base, "vic")
+    vic.goto(f"{base}/r/{DEMO}/screen/ta")
+    assert vic.locator("#decide").count() == 0  # no decision form for a viewer
+    token = re.search(r'name="csrf" value="([^"]+)"', vic.content()).group(1)
+    before = store.dump()
+    form = {"csrf": token, "record_id": "1", "decision": "include"}
+    resp = vic.request.post(f"{base}/r/{DEMO}/screen/ta", form=form)
+    assert resp.status == 403
+    assert store.dump() == before
+
+    elsewhere: list[str] = []
+    vic.on("request", lambda r: None if r.url.startswith(base) else elsewhere.append(r.url))
+    vic.goto(f"{base}/r/{BUNDLED}/reports")
+    vic.click("#latest")
+    vic.wait_for_load_state("networkidle")
+    assert "evidence summary" in vic.title()
+    assert vic.locator("section#prisma svg").count() >= 1
+    assert elsewhere == []
