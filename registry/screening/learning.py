@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:  # scikit-learn loads only when a queue is ranked (start-up time)
     from registry.screening.model import Features
 
@@ -92,4 +90,4 @@ def reorder(items: Sequence, ranking: Ranking | None) -> list:
     if ranking is None:
         return list(items)
     pos = {c: i for i, c in enumerate(ranking.order)}
-    return sorted(items, key=lambda it: pos.get(it.cluster_id, np.iinfo(np.int64).max))
+    return sorted(items, key=lambda it: pos.get(it.cluster_id, len(pos)))
