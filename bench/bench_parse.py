@@ -179,15 +179,145 @@ def peak_memory(path: Path, entrez: bool = False) -> dict:
     code = _MEM_CHILD.format(repo=str(REPO), path=str(path), entrez=entrez)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # the last line: the figures
 
 
 # ---------------------------------------------------------------------------- main
+# ------------------------------------------------------------------ whole imports, scale
+# Each measurement runs in a fresh process: CPU time (user + system) and VmHWM of that
+# process alone, so the anchor and the import are compared on the same file, same run.
+_MEASURE = """
+import re, resource, sys, json
+sys.path.insert(0, {repo!r})
+kind, path, db = sys.argv[1], sys.argv[2], sys.argv[3]
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+if kind == "rispy.load":
+    from pathlib import Path
+    import rispy
+    t0 = cpu(); n = len(rispy.load(Path(path), encoding="utf-8")); t = cpu() - t0
+elif kind == "Bio.Medline.parse":
+    from Bio import Medline
+    t0 = cpu()
+    with open(path, encoding="utf-8") as fh:
+        n = sum(1 for _ in Medline.parse(fh))
+    t = cpu() - t0
+elif kind == "bare iterparse":
+    from lxml import etree
+    t0 = cpu(); n = 0
+    for _, el in etree.iterparse(path, events=("end",), tag="PubmedArticle"):
+        n += 1
+        el.clear(keep_tail=False)
+        while el.getprevious() is not None:
+            del el.getparent()[0]
+    t = cpu() - t0
+else:
+    from registry.intake.files import import_file
+    from registry.store import Store
+    store = Store(db)
+    t0 = cpu(); n = import_file(store, path, source="embase" if kind == "ris" else None).records
+    t = cpu() - t0
+    store.close()
+hwm = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+print(json.dumps({{"n": n, "cpu": t, "hwm_mib": hwm / 1024}}))
+"""
+
+
+def measure(kind: str, path: Path, tmp: Path) -> dict:
+    """Run one anchor parse or one whole import in a fresh process."""
+    db = tmp / f"bench-{kind.replace(' ', '_')}.duckdb"
+    db.unlink(missing_ok=True)
+    code = _MEASURE.format(repo=str(REPO))
+    out = subprocess.run([sys.executable, "-c", code, kind, str(path), str(db)],
+                         capture_output=True, text=True, timeout=7200)
+    if out.returncode:
+        raise SystemExit(f"{kind} failed: {out.stderr.strip().splitlines()[-1]}")
+    db.unlink(missing_ok=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # the last line: the figures
+
+
+def _unique_text_copies(path: Path, sources: list[Path], mb: float, id_line: re.Pattern[bytes],
+                        split: bytes, end: bytes = b"") -> int:
+    """Concatenate real records, each copy made unique through ``id_line`` (PMID or title)."""
+    recs = [r.strip() + end for f in sources for r in re.split(
+            split, f.read_bytes().replace(b"\r\n", b"\n")) if id_line.search(r)]
+    n = 0
+    with open(path, "wb") as fh:
+        while fh.tell() < mb * 1e6:
+            rec = recs[n % len(recs)]
+            tag = str(n).encode()
+            fh.write(id_line.sub(lambda m, tag=tag: m.group(1) + tag + b" " + m.group(2), rec,
+                                 count=1))
+            fh.write(b"\n\n")
+            n += 1
+    return n
+
+
+def build_ris(path: Path, mb: float) -> int:
+    """RIS: the asreview Zotero and EndNote exports, each reference's title made unique."""
+    src = [FIXTURES / "asreview" / "pubmed_zotero.ris",
+           FIXTURES / "asreview" / "pubmed_endnote.txt"]
+    n = _unique_text_copies(path, src, mb, re.compile(rb"(\n(?:TI|T1)  - )(.*)"),
+                            rb"\nER  -[^\n]*\n", b"\nER  - ")
+    # EndNote's AN is the PMID, the record's key: number the copies' AN too
+    count = iter(range(1 << 40))
+    path.write_bytes(re.sub(rb"^AN  - \d+", lambda m: b"AN  - 8%09d" % next(count),
+                            path.read_bytes(), flags=re.M))
+    return n
+
+
+def build_medline(path: Path, mb: float) -> int:
+    """MEDLINE: the nbib fixtures, each record given a fresh PMID."""
+    src = [FIXTURES / "nbib" / "pubmed-balloongui-set.nbib",
+           FIXTURES / "litsearchr-tutorial" / "pubmed-medication-set.nbib"]
+    n = _unique_text_copies(path, src, mb, re.compile(rb"(^PMID- )()(?=\d)"), rb"\n\s*\n")
+    # "PMID- 7 12345": keep PMIDs numeric and unique (copy number as a prefix)
+    data = re.sub(rb"^PMID- (\d+) (\d+)", lambda m: b"PMID- 9" + m.group(1).zfill(8)
+                  + m.group(2)[-3:], path.read_bytes(), flags=re.M)
+    path.write_bytes(data)
+    return n
+
+
+def bench_imports(mb_text: float, mb_xml: float) -> None:
+    """Whole imports (parse, normalise, store) vs the bare anchor parse, same file."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        cases = []
+        ris = tmp / "export.ris"
+        cases.append(("ris", ris, build_ris(ris, mb_text), "rispy.load", 3.0, 300))
+        med = tmp / "export.nbib"
+        cases.append(("medline", med, build_medline(med, mb_text), "Bio.Medline.parse", 3.0, 300))
+        xml = tmp / "efetch.xml"
+        one = build_file(xml, source_records(), 1) and xml.stat().st_size
+        copies = max(1, round(mb_xml * 1e6 / one))
+        cases.append(("xml", xml, build_file(xml, source_records(), copies), "bare iterparse",
+                      None, 400))
+        for kind, path, n, anchor, goal, rss_goal in cases:
+            size = path.stat().st_size / 1e6
+            a = measure(anchor, path, tmp)
+            o = measure(kind, path, tmp)
+            ratio = o["cpu"] / a["cpu"]
+            print(f"{kind:8s} {size:7.1f} MB {n:8,d} records | anchor {anchor}: "
+                  f"{a['cpu']:6.1f} s CPU, peak {a['hwm_mib']:6.0f} MiB | import: "
+                  f"{o['cpu']:6.1f} s CPU, peak {o['hwm_mib']:6.0f} MiB "
+                  f"(target <= {rss_goal} MiB at full size) | ratio {ratio:4.2f}x"
+                  + (f" (target <= {goal:.0f}x)" if goal else ""))
+            path.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--imports", action="store_true",
+                    help="only the whole-import scale bench (RIS, MEDLINE, efetch XML)")
+    ap.add_argument("--mb", type=float, default=200.0, help="RIS/MEDLINE size (issue: 200)")
+    ap.add_argument("--xml-mb", type=float, default=1500.0, help="XML size (issue: 1500)")
     args = ap.parse_args()
+    if args.imports:
+        bench_imports(args.mb, args.xml_mb)
+        return
 
     records = source_records()
     print(f"source: {len(records)} records from {FIXTURES / 'metapub' / 'pmid_xml'}")

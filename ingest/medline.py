@@ -50,7 +50,9 @@ def _records(
     A record larger than ``max_record`` characters (no blank line ends it) is refused:
     gathering an endless record is how a hostile file exhausts memory.
     """
-    current: list[str] = []
+    # Each field as a list of its lines, joined when the record ends: "+=" on a list item
+    # copies the whole field per continuation line (quadratic on a long field).
+    current: list[list[str]] = []
     start = size = 0
     lineno = 0
     try:
@@ -67,22 +69,22 @@ def _records(
                 # Tags start in column 1: an indented line continues the previous field
                 # (a line of 6 spaces is an empty paragraph line, as Bio.Medline has it).
                 if line:
-                    current[-1] += " " + line.lstrip()
+                    current[-1].append(line.lstrip())
                 continue
             if not line:
                 if current:
-                    yield start, current
+                    yield start, [" ".join(field) for field in current]
                     current = []
                 size = 0
                 continue
             if not current:
                 start = lineno
-            current.append(line)
+            current.append([line])
     except UnicodeDecodeError:
         # Decoding is lazy for an open file: the fault surfaces half-way through.
         raise InputError(f"{label}: not UTF-8 text (after line {lineno})") from None
     if current:
-        yield start, current
+        yield start, [" ".join(field) for field in current]
 
 
 def _ids(values: list[str], rec: Record) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.errors import RegistryError
+from registry.screening import screening_summary
 from registry.store import Store
 
 _RUN_KEYS = (
@@ -79,10 +80,10 @@ def build_status(store: Store, review: str | None = None) -> StatusReport:
     reviews = [review] if review else sorted({r["review"] for r in runs if r["review"]})
     awaiting: dict[str, int | None] = {}
     screening: dict[str, dict[str, Any]] = {}
-    if hasattr(store, "screening_summary"):
+    if hasattr(store, "screening_records"):
         for name in reviews:
             try:
-                summary = store.screening_summary(name)
+                summary = screening_summary(store, name)
             except RegistryError as exc:
                 notes.append(f"screening of {name}: {exc}")
                 awaiting[name] = None

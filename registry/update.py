@@ -16,6 +16,7 @@ from registry.dedup import deduplicate
 from registry.errors import InputError, NetworkError
 from registry.intake.inbox import import_inbox
 from registry.intake.run import run_search
+from registry.screening import screening_summary
 from registry.sources import update_sources
 from registry.sources.runner import is_source
 from registry.store import Store
@@ -191,7 +192,7 @@ def run_update(
     deduplicate(store)
     after = store.prisma_identification(review)["duplicates_removed"]
     summary.duplicates_removed = max(0, int(after) - int(before))  # this cycle's only
-    summary.awaiting_screening = int(store.screening_summary(review).get("awaiting_screening", 0))
+    summary.awaiting_screening = int(screening_summary(store, review).get("awaiting_screening", 0))
     report = make_report(store, review, out)
     summary.report = report
     if not report.unchanged:  # an unchanged version's news was reported when it was made

@@ -117,6 +117,7 @@ class ScreeningSettings:
     keywords: tuple[str, ...] = ()
     mesh: tuple[str, ...] = ()
     dual_review: bool = False
+    exclude_keywords: tuple[str, ...] = ()  # highlighted in `screen next` as exclusion signs
 
 
 @dataclass(frozen=True)
@@ -326,9 +327,10 @@ def _eligibility(r: YamlReader, v: Any) -> Eligibility:
 
 
 def _screening(r: YamlReader, v: Any) -> ScreeningSettings:
-    m = r.mapping(v, "screening", {"keywords", "mesh", "dual_review"}, set())
+    m = r.mapping(v, "screening", {"keywords", "mesh", "dual_review", "exclude_keywords"}, set())
     return ScreeningSettings(
         keywords=r.strings(m.get("keywords"), "screening.keywords"),
+        exclude_keywords=r.strings(m.get("exclude_keywords"), "screening.exclude_keywords"),
         mesh=r.strings(m.get("mesh"), "screening.mesh"),
         dual_review=r.boolean(m["dual_review"], "screening.dual_review")
         if "dual_review" in m

@@ -1,6 +1,7 @@
 """Typer commands for screening (thin: parse options, call one library function).
 
-``registry screen next | export | import | conflicts | resolve | summary``.
+``registry screen next | export | import | conflicts | resolve | summary | status | undo |
+simulate``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from registry.commands._common import call, console, global_options
+from registry.commands._common import call, console, review_option, with_store
 
 screen_app = typer.Typer(
     name="screen",
@@ -18,36 +19,33 @@ screen_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_REVIEW = typer.Option(
-    None, "--review", help="Review name (default: the only review in the registry)."
-)
 _STAGE = typer.Option("title_abstract", "--stage", help="title_abstract (ta) or full_text (ft).")
 _REVIEWER = typer.Option(
     None, "--reviewer", help="Who is screening (default: $REGISTRY_CURATOR or git user)."
 )
+_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
-@screen_app.command("next")
+def _say(line: str) -> None:
+    console.print(line, highlight=False, markup=False)
+
+
 def next_cmd(
     ctx: typer.Context,
-    review: str | None = _REVIEW,
+    review: str | None = review_option(),
     stage: str = _STAGE,
     reviewer: str | None = _REVIEWER,
 ) -> None:
     """Screen the ranked queue interactively (keys i/e/m/s/q, n = not retrieved at full text)."""
-    from registry.screening.db import next_session
+    from registry.screening.interactive import screen_interactively
 
-    call(
-        next_session, global_options(ctx).db, review, stage,
-        reviewer=reviewer, console=console, ask=console.input,
-    )  # fmt: skip
+    with_store(ctx, screen_interactively, review, stage, reviewer=reviewer)
 
 
-@screen_app.command("export")
 def export_cmd(
     ctx: typer.Context,
     out: Path = typer.Argument(..., help="CSV file to write."),
-    review: str | None = _REVIEW,
+    review: str | None = review_option(),
     stage: str = _STAGE,
     reviewer: str | None = _REVIEWER,
     include_all: bool = typer.Option(
@@ -55,16 +53,13 @@ def export_cmd(
     ),
 ) -> None:
     """Write the ranked queue (or all records with --all) to a CSV to fill in."""
-    from registry.screening.db import export_csv
+    from registry.screening.csvio import export_decisions_csv
 
-    n = call(
-        export_csv, global_options(ctx).db, review, stage, out,
-        include_all=include_all, reviewer=reviewer,
-    )  # fmt: skip
-    console.print(f"{n} records written to {out}", highlight=False, markup=False)
+    n = with_store(ctx, export_decisions_csv, review, stage, out, include_all=include_all,
+                   reviewer=reviewer)  # fmt: skip
+    _say(f"{n} records written to {out}")
 
 
-@screen_app.command("import")
 def import_cmd(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="Screening CSV (as written by `screen export`)."),
@@ -72,63 +67,39 @@ def import_cmd(
     stage: str | None = typer.Option(None, "--stage", help="Stage (default: the file's)."),
     reviewer: str | None = _REVIEWER,
 ) -> None:
-    """Record the decisions of a screening CSV; any bad row rejects the whole file."""
-    from registry.screening.db import import_csv
+    """Record the decisions of a screening CSV as the --reviewer's; any bad row rejects it."""
+    from registry.screening.csvio import import_decisions_csv
 
-    result = call(import_csv, global_options(ctx).db, path, review=review, stage=stage,
-                  reviewer=reviewer)  # fmt: skip
-    console.print(result.line(), highlight=False, markup=False)
+    result = with_store(ctx, import_decisions_csv, path, review=review, stage=stage,
+                        reviewer=reviewer)  # fmt: skip
+    _say(result.line())
 
 
-@screen_app.command("conflicts")
 def conflicts_cmd(
     ctx: typer.Context,
-    review: str | None = _REVIEW,
+    review: str | None = review_option(),
     stage: str | None = typer.Option(None, "--stage", help="Only this stage."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = _JSON,
 ) -> None:
     """List dual-review disagreements waiting for a resolution."""
-    from registry.screening.db import list_conflicts
+    from registry.screening.state import screening_conflicts
 
-    rows = call(list_conflicts, global_options(ctx).db, review, stage)
+    rows = with_store(ctx, screening_conflicts, review, stage)
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "stage": c.stage,
-                        "record_id": c.record["record_id"],
-                        "title": c.record.get("title"),
-                        "decisions": [
-                            {"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason,
-                             "note": d.note}
-                            for d in c.decisions
-                        ],
-                    }
-                    for c in rows
-                ],
-                indent=2,
-            )
-        )  # fmt: skip
+        typer.echo(json.dumps([c.as_dict() for c in rows], indent=2))
         return
     if not rows:
-        console.print("no conflicts")
-        return
+        _say("no conflicts")
     for c in rows:
-        console.print(
-            f"{c.stage:<15} record {c.record['record_id']:<7} {c.describe()}  "
-            f"{(c.record.get('title') or '')[:70]}",
-            highlight=False,
-            markup=False,
-        )
+        _say(f"{c.stage:<15} record {c.record['record_id']:<7} {c.describe()}  "
+             f"{(c.record.get('title') or '')[:70]}")  # fmt: skip
 
 
-@screen_app.command("resolve")
 def resolve_cmd(
     ctx: typer.Context,
     record_id: int = typer.Argument(..., help="Record (any record of the cluster)."),
     decision: str = typer.Argument(..., help="include, exclude, maybe (or not_retrieved)."),
-    review: str | None = _REVIEW,
+    review: str | None = review_option(),
     stage: str = _STAGE,
     reason: str | None = typer.Option(None, "--reason", help="Exclusion reason id."),
     note: str | None = typer.Option(None, "--note", help="Why."),
@@ -136,57 +107,88 @@ def resolve_cmd(
     reviewer: str | None = _REVIEWER,
 ) -> None:
     """Record the decision that settles a dual-review conflict."""
-    from registry.screening.db import resolve_conflict
+    from registry.screening.state import resolve_conflict
 
-    d = call(
-        resolve_conflict, global_options(ctx).db, review, stage, record_id, decision,
-        reason=reason, note=note, study_id=study_id, reviewer=reviewer,
-    )  # fmt: skip
-    console.print(f"record {record_id}: {d.decision} (resolution by {d.reviewer})",
-                  highlight=False)  # fmt: skip
+    d = with_store(ctx, resolve_conflict, review, stage, record_id, decision, reason=reason,
+                   note=note, study_id=study_id, reviewer=reviewer)  # fmt: skip
+    _say(f"record {record_id}: {d.decision} (resolution by {d.reviewer})")
 
 
-@screen_app.command("summary")
 def summary_cmd(
-    ctx: typer.Context,
-    review: str | None = _REVIEW,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ctx: typer.Context, review: str | None = review_option(), as_json: bool = _JSON
 ) -> None:
-    """PRISMA screening counts of the review."""
-    from registry.screening.db import summary
+    """PRISMA screening counts of the review, and reviewer agreement per stage."""
+    from registry.screening.progress import screening_overview
+    from registry.screening.text import summary_lines
 
-    s = call(summary, global_options(ctx).db, review)
+    s = with_store(ctx, screening_overview, review)
     if as_json:
         typer.echo(json.dumps(s, indent=2, default=str))
         return
-    for line in _summary_lines(s):
-        console.print(line)
+    for line in summary_lines(s):
+        _say(line)
 
 
-def _summary_lines(s: dict[str, object]) -> list[str]:
-    """The PRISMA screening boxes as readable lines (the JSON keeps every key)."""
-    g = s.get
-    lines = [
-        f"title/abstract: {g('records_to_screen', 0)} records, {g('records_screened', 0)} "
-        f"screened, {g('excluded_title_abstract', 0)} excluded, {g('awaiting_screening', 0)} "
-        "awaiting screening",
-        f"full text: {g('reports_sought', 0)} sought, {g('reports_not_retrieved', 0)} not "
-        f"retrieved, {g('reports_assessed', 0)} assessed, {g('awaiting_full_text', 0)} awaiting, "
-        f"{g('awaiting_classification', 0)} awaiting classification",
-    ]
-    excluded = g("excluded_full_text") or {}
-    if isinstance(excluded, dict) and any(excluded.values()):
-        lines.append(f"excluded at full text: {g('excluded_full_text_total', 0)}")
-        lines.extend(f"  {reason}: {n}" for reason, n in excluded.items() if n)
-    studies, reports = g("studies_included", 0), g("reports_included", 0)
-    lines.append(f"included: {studies} stud{'y' if studies == 1 else 'ies'} from {reports} "
-                 f"report{'' if reports == 1 else 's'}")
-    conflicts = g("conflicts") or {}
-    if isinstance(conflicts, dict) and any(conflicts.values()):
-        lines.append("conflicts: " + ", ".join(f"{k} {v}" for k, v in conflicts.items()))
-    return lines
+def status_cmd(
+    ctx: typer.Context, review: str | None = review_option(), as_json: bool = _JSON
+) -> None:
+    """Screened/total, includes, estimated recall and the stopping rule's verdict per round."""
+    from registry.screening.progress import screening_status
+    from registry.screening.text import status_lines
+
+    st = with_store(ctx, screening_status, review, must_exist=True)
+    if as_json:
+        typer.echo(json.dumps(st.as_dict(), indent=2))
+        return
+    for line in status_lines(st):
+        _say(line)
+
+
+def undo_cmd(
+    ctx: typer.Context,
+    review: str | None = review_option(),
+    stage: str | None = typer.Option(None, "--stage", help="Only a decision at this stage."),
+    reviewer: str | None = _REVIEWER,
+) -> None:
+    """Take back your last screening decision (kept in the history, marked undone)."""
+    from registry.screening.progress import undo_last
+
+    d = with_store(ctx, undo_last, review, stage=stage, reviewer=reviewer, must_exist=True)
+    _say(f"undone: {d.reviewer}'s {d.decision} on record {d.record_id} at {d.stage}")
+
+
+def simulate_cmd(
+    labelled: Path = typer.Argument(..., help="CSV: record_id, title, abstract, included (1/0)."),
+    prior: list[str] = typer.Option(..., "--prior", help="record_id known from the start "
+                                    "(repeat; at least one include and one exclude)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the recall curve (SVG)."),
+) -> None:
+    """Replay a labelled set through the ranking model: order, WSS@95, RRF@10, stop points."""
+    from registry.screening.simulate import simulation_report
+
+    out = call(simulation_report, labelled, prior, seed=seed, plot=plot)
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    m = out["metrics"]
+    _say(f"{labelled}: WSS@95 {m['wss95']}, RRF@10 {m['rrf10']}, all {m['includes']} "
+         f"includes found after {m['records_to_find_all']} of {m['records']} records")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    for name, fn in (
+        ("next", next_cmd),
+        ("export", export_cmd),
+        ("import", import_cmd),
+        ("conflicts", conflicts_cmd),
+        ("resolve", resolve_cmd),
+        ("summary", summary_cmd),
+        ("status", status_cmd),
+        ("undo", undo_cmd),
+        ("simulate", simulate_cmd),
+    ):
+        screen_app.command(name)(fn)
     app.add_typer(screen_app, name="screen")

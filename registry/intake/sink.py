@@ -11,7 +11,7 @@ from registry import __version__
 from registry.store import Store
 
 TOOL = f"registry {__version__}"
-BATCH = 5000  # records per add_records call: bounds memory whatever the file size
+BATCH = 2000  # items per add_records call: bounds memory whatever the file size
 KEEP_PROBLEMS = 50  # problems kept for the summary (all of them are logged in the store)
 
 Progress = Callable[[int, int | None, str], None]  # (done, total or None, message)

@@ -60,7 +60,6 @@ undefined double-zero tables, HKSJ with identical estimates) raise
 from registry.pooling.api import Analysis, analyse, format_table, meta_csv, read_table
 from registry.pooling.around import (
     EggerResult,
-    MetaRegression,
     Sequential,
     Subgroup,
     SubgroupAnalysis,
@@ -68,13 +67,13 @@ from registry.pooling.around import (
     cumulative,
     egger,
     leave_one_out,
-    metareg,
     subgroup_test,
     subgroups,
     trimfill,
 )
 from registry.pooling.batch import BatchResult, rma_batch
 from registry.pooling.effects import MEASURES, EffectSizes, escalc
+from registry.pooling.metareg import MetaRegression, metareg
 from registry.pooling.models import MetaResult, rma, rma_mh, rma_mh_dl, rma_peto
 from registry.pooling.presets import PRESETS, Preset, get_preset
 

@@ -17,13 +17,13 @@ from registry.pooling import around as _around
 from registry.pooling.around import (
     EggerResult,
     Fit,
-    MetaRegression,
     Sequential,
     SubgroupAnalysis,
     TrimFillResult,
     subgroups_from_fit,
 )
 from registry.pooling.effects import CONTINUOUS, DICHOTOMOUS, MEASURES, EffectSizes, escalc
+from registry.pooling.metareg import MetaRegression, metareg
 from registry.pooling.models import MetaResult, rma, rma_mh, rma_mh_dl, rma_peto
 from registry.pooling.presets import Preset, get_preset
 from schemas.values import Z975, is_missing, is_ratio
@@ -412,7 +412,7 @@ def _metareg(table: pd.DataFrame, moderator: str, pooled: _Pooled,
              plan: _Plan) -> MetaRegression:
     """Meta-regression on one column (REML where the main model is MH or Peto)."""
     meth = plan.method if plan.method in ("FE", "DL", "REML", "PM") else "REML"
-    return _around.metareg(pooled.es.yi, pooled.es.vi, _column(table, moderator)[pooled.idx],
+    return metareg(pooled.es.yi, pooled.es.vi, _column(table, moderator)[pooled.idx],
                            method=meth, hksj=plan.hksj, level=plan.level,
                            labels=pooled.labels)
 

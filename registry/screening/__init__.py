@@ -1,10 +1,14 @@
 """Screening at title/abstract and full-text stages.
 
-Store-level API (take an open :class:`registry.store.Store`):
-``screening_queue``, ``record_decision``, ``screening_conflicts``, ``screening_summary``,
-``export_decisions_csv``, ``import_decisions_csv``, ``screen_interactively``;
-ranking: ``score_record``. Database-path entry points for the CLI are in
-:mod:`registry.screening.db`.
+Store-level API (each takes an open :class:`registry.store.Store`):
+``screening_queue``, ``record_decision``, ``screening_conflicts``, ``resolve_conflict``,
+``screening_summary``, ``export_decisions_csv``, ``import_decisions_csv``,
+``screen_interactively``; in :mod:`registry.screening.progress` (it loads scikit-learn, so
+it is not imported here): ``screening_status``, ``screening_overview``, ``undo_last`` and
+``screening_methods`` (the report's methods line). Ranking: ``score_record`` (transparent
+score) and :mod:`registry.screening.model` (the learned order);
+:mod:`registry.screening.simulate` replays a labelled set;
+:mod:`registry.screening.stopping` holds the stopping rules.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from registry.screening.state import (
     QueueItem,
     load_view,
     record_decision,
+    resolve_conflict,
     screening_conflicts,
     screening_queue,
     screening_summary,
@@ -52,6 +57,7 @@ __all__ = [
     "load_view",
     "rank",
     "record_decision",
+    "resolve_conflict",
     "score_record",
     "screen_interactively",
     "screening_config",

@@ -44,6 +44,7 @@ class ScreeningConfig:
     keywords: tuple[str, ...] = ()
     mesh: tuple[str, ...] = ()
     dual_review: bool = False
+    exclude_keywords: tuple[str, ...] = ()
 
     @property
     def reason_ids(self) -> tuple[str, ...]:
@@ -78,6 +79,7 @@ def screening_config(review: str | Any) -> ScreeningConfig:
         keywords=tuple(protocol.screening.keywords),
         mesh=tuple(protocol.screening.mesh),
         dual_review=bool(protocol.screening.dual_review),
+        exclude_keywords=tuple(protocol.screening.exclude_keywords),
     )
 
 

@@ -2,7 +2,12 @@
 
 Export writes the queue (or every eligible record with ``include_all``) with the columns
 record_id, source, source_id, pmid, doi, title, year, journal, score, decision, reason,
-note, then study_id, score_parts, review, stage, reviewer so the file describes itself.
+note, then study_id, score_parts, review, stage, reviewer, authors, abstract so the file
+describes itself and a screener working in a spreadsheet sees the whole record. Cells go
+through :mod:`registry.csvout` (a title starting with ``=`` cannot run as a formula) and
+:func:`registry.csvout.restore_cell` undoes that on import.
+Decisions belong to the reviewer who imports the file (``--reviewer``, else the curator): a
+row whose ``reviewer`` cell names someone else is refused, never credited to them.
 Import reads it back: rows with an empty decision are skipped (not screened yet); every
 other row is validated (decision value, reason among the protocol's exclusion reasons,
 record known and in the review, full text only after title/abstract) and *all* problems
@@ -14,24 +19,30 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.config import curator
+from registry.csvout import restore_cell, write_csv
 from registry.errors import InputError, ValidationFailed
 from registry.screening.config import ScreeningConfig, screening_config, stage_name
 from registry.screening.state import (
     Decision,
+    QueueItem,
     ReviewView,
     build_queue,
     check_decision,
     check_prerequisite,
     load_view,
+    resolve_review,
 )
 
 if TYPE_CHECKING:
     from registry.store import Store
+
+# XLSX (a zip) and legacy XLS (OLE2) workbooks: refused with a clear message, not decoded.
+_SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 EXPORT_COLUMNS = (
     "record_id",
@@ -51,12 +62,14 @@ EXPORT_COLUMNS = (
     "review",
     "stage",
     "reviewer",
+    "authors",
+    "abstract",
 )
 
 
 def export_decisions_csv(
     store: Store,
-    review: str,
+    review: str | None,
     stage: str,
     out: str | Path,
     *,
@@ -68,39 +81,39 @@ def export_decisions_csv(
 
     With dual review, a not-yet-settled record shows only ``reviewer``'s own decision.
     """
+    review = resolve_review(store, review)
     stage = stage_name(stage)
     who = reviewer or curator()
     view = load_view(store, review, config or screening_config(review))
     items = build_queue(view, stage, reviewer=who, include_all=include_all)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(EXPORT_COLUMNS)
-        for it in items:
-            r, d = it.record, it.decision
-            w.writerow(
-                [
-                    r["record_id"],
-                    r["source"],
-                    r["source_id"] or "",
-                    r["pmid"] or "",
-                    r["doi"] or "",
-                    r["title"] or "",
-                    "" if r["year"] is None else r["year"],
-                    r["journal"] or "",
-                    it.score.total,
-                    d.decision if d else "",
-                    (d.reason or "") if d else "",
-                    (d.note or "") if d else "",
-                    (d.study_id or "") if d else "",
-                    it.score.explain(),
-                    review,
-                    stage,
-                    who,
-                ]
-            )
-    return len(items)
+    return write_csv(out, EXPORT_COLUMNS, (_export_row(it, review, stage, who) for it in items))
+
+
+def _export_row(it: QueueItem, review: str, stage: str, who: str) -> list[Any]:
+    r, d = it.record, it.decision
+    return [
+        r["record_id"],
+        r["source"],
+        r["source_id"] or "",
+        r["pmid"] or "",
+        r["doi"] or "",
+        r["title"] or "",
+        "" if r["year"] is None else r["year"],
+        r["journal"] or "",
+        it.score.total,
+        d.decision if d else "",
+        (d.reason or "") if d else "",
+        (d.note or "") if d else "",
+        (d.study_id or "") if d else "",
+        ("model: " + ", ".join(it.why)) if it.why else it.score.explain(),
+        review,
+        stage,
+        who,
+        "; ".join(r.get("authors") or []),
+        r.get("abstract") or "",
+    ]
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,7 @@ class ImportResult:
 
 
 def _cell(row: dict[str, Any], col: str) -> str:
-    v = row.get(col)
+    v = restore_cell(row.get(col))
     return "" if v is None else str(v).strip()
 
 
@@ -151,26 +164,17 @@ def _one_value(
     return value
 
 
-def import_decisions_csv(
-    store: Store,
-    path: str | Path,
-    *,
-    review: str | None = None,
-    stage: str | None = None,
-    reviewer: str | None = None,
-    config: ScreeningConfig | None = None,
-) -> ImportResult:
-    """Read decisions from a screening CSV and record them, all or nothing.
-
-    ``review``/``stage`` default to the file's columns; the reviewer is the row's
-    ``reviewer`` cell, else ``reviewer``, else the curator. Raises ValidationFailed listing
-    every bad row/column, InputError for an unreadable file or missing columns.
-    """
-    path = Path(path)
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """Header and (row number as the curator sees it, row) pairs of a screening CSV."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read CSV: {exc}") from exc
+    if raw.startswith(_SPREADSHEET_MAGIC):
+        raise InputError(
+            f"{path}: this is a spreadsheet workbook (XLSX/XLS), not a CSV; in your "
+            "spreadsheet program use 'Save as' > CSV (UTF-8) and import that file"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -190,122 +194,162 @@ def import_decisions_csv(
         raise InputError(f"{path}: no 'decision' column (columns: {', '.join(header)})")
     if "record_id" not in header and not {"source", "source_id"} <= set(header):
         raise InputError(f"{path}: needs a 'record_id' column or 'source' and 'source_id'")
-    stage = stage_name(stage) if stage else None
+    return header, rows
+
+
+@dataclass
+class _Lookup:
+    """Record ids of every row, resolved up front (one query each way) so errors can name
+    every row."""
+
+    known: dict[int, dict[str, Any]]
+    by_identity: dict[tuple[str, str], int]
+
+    @classmethod
+    def of(cls, store: Store, rows: list[tuple[int, dict[str, Any]]]) -> _Lookup:
+        """Look up the record ids and (source, source_id) pairs the rows name."""
+        ids: list[int] = []
+        identities: list[tuple[str, str]] = []
+        for _, row in rows:
+            rid = _cell(row, "record_id")
+            if rid.isdigit():
+                ids.append(int(rid))
+            elif _cell(row, "source") and _cell(row, "source_id"):
+                identities.append((_cell(row, "source"), _cell(row, "source_id")))
+        return cls(store.records_by_id(ids), store.record_ids_by_identity(identities))
+
+    def record_of(self, row: dict[str, Any], where: str) -> tuple[int | None, str | None]:
+        """(record_id, None) or (None, the problem naming row and column)."""
+        rid_text = _cell(row, "record_id")
+        src, sid = _cell(row, "source"), _cell(row, "source_id")
+        if not rid_text:
+            record_id = self.by_identity.get((src, sid))
+            if record_id is None:
+                return None, (
+                    f"{where}, column source_id: no record {src or '?'} {sid or '?'} "
+                    "in the registry"
+                )
+            return record_id, None
+        if not rid_text.isdigit():
+            return None, f"{where}, column record_id: {rid_text!r} is not a record id"
+        rec = self.known.get(int(rid_text))
+        if rec is None:
+            return None, f"{where}, column record_id: no record {rid_text} in the registry"
+        if src and sid and (rec["source"], rec["source_id"]) != (src, sid):
+            return None, (
+                f"{where}, column source_id: record {rid_text} is {rec['source']} "
+                f"{rec['source_id']}, not {src} {sid} (file from another registry?)"
+            )
+        return int(rid_text), None
+
+
+def import_decisions_csv(
+    store: Store,
+    path: str | Path,
+    *,
+    review: str | None = None,
+    stage: str | None = None,
+    reviewer: str | None = None,
+    config: ScreeningConfig | None = None,
+) -> ImportResult:
+    """Read decisions from a screening CSV and record them, all or nothing.
+
+    ``review``/``stage`` default to the file's columns; every decision is credited to
+    ``reviewer`` (else the curator), and a row whose ``reviewer`` cell names someone else
+    is an error. Raises ValidationFailed listing every bad row/column, InputError for an
+    unreadable file (or a workbook) or missing columns.
+    """
+    path = Path(path)
+    _, rows = _read_rows(path)
     review = _one_value(rows, "review", review, path)
-    stage = _one_value(rows, "stage", stage, path)
+    stage = _one_value(rows, "stage", stage_name(stage) if stage else None, path)
     if not review:
         raise InputError(f"{path}: which review? (no 'review' column; give --review)")
     if not stage:
         raise InputError(f"{path}: which stage? (no 'stage' column; give --stage)")
     config = config or screening_config(review)
-    view = load_view(store, review, config)
-    default_who = reviewer or curator()
-
-    problems: list[str] = []
-    to_add: list[dict[str, Any]] = []
-    unchanged = blank = 0
-    seen: dict[tuple[int, str], int] = {}
-
-    # Resolve record ids up front (one query each way) so errors can name every row.
-    ids: list[int] = []
-    identities: list[tuple[str, str]] = []
-    for _, row in rows:
-        rid = _cell(row, "record_id")
-        if rid.isdigit():
-            ids.append(int(rid))
-        elif _cell(row, "source") and _cell(row, "source_id"):
-            identities.append((_cell(row, "source"), _cell(row, "source_id")))
-    known = store.records_by_id(ids)
-    by_identity = store.record_ids_by_identity(identities)
-
+    batch = _Batch(load_view(store, review, config), stage, reviewer or curator(), path)
+    lookup = _Lookup.of(store, rows)
     for n, row in rows:
-        where = f"row {n}"
+        batch.take(n, row, lookup)
+    if batch.problems:
+        raise ValidationFailed(
+            f"{path}: {len(batch.problems)} problem(s); nothing was imported", batch.problems
+        )
+    added = len(store.add_screening_decisions(batch.to_add))
+    return ImportResult(str(path), review, stage, added, batch.unchanged, batch.blank)
+
+
+@dataclass
+class _Batch:
+    """The decisions of one file, checked row by row before anything is written."""
+
+    view: ReviewView
+    stage: str
+    who: str
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    to_add: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    blank: int = 0
+    seen: dict[int, int] = field(default_factory=dict)  # cluster -> row
+
+    def take(self, n: int, row: dict[str, Any], lookup: _Lookup) -> None:
+        """Check row ``n``; queue its decision or note every problem with it."""
+        where, config = f"row {n}", self.view.config
         raw_decision = _cell(row, "decision")
         if not raw_decision:
-            blank += 1
-            continue
-        rid_text = _cell(row, "record_id")
-        src, sid = _cell(row, "source"), _cell(row, "source_id")
-        record_id: int | None = None
-        if rid_text:
-            if not rid_text.isdigit():
-                problems.append(f"{where}, column record_id: {rid_text!r} is not a record id")
-                continue
-            record_id = int(rid_text)
-            rec = known.get(record_id)
-            if rec is None:
-                problems.append(f"{where}, column record_id: no record {record_id} in the registry")
-                continue
-            if src and sid and (rec["source"], rec["source_id"]) != (src, sid):
-                problems.append(
-                    f"{where}, column source_id: record {record_id} is {rec['source']} "
-                    f"{rec['source_id']}, not {src} {sid} (file from another registry?)"
-                )
-                continue
-        else:
-            record_id = by_identity.get((src, sid))
-            if record_id is None:
-                problems.append(
-                    f"{where}, column source_id: no record {src or '?'} {sid or '?'} "
-                    "in the registry"
-                )
-                continue
-        cid = view.cluster_of(record_id)
-        if cid is None:
-            problems.append(
-                f"{where}, column record_id: record {record_id} is not among the search "
-                f"results of review {review!r}"
-            )
-            continue
+            self.blank += 1
+            return
+        record_id, problem = lookup.record_of(row, where)
+        cid = self.view.cluster_of(record_id) if record_id is not None else None
+        if problem is None and cid is None:
+            problem = (f"{where}, column record_id: record {record_id} is not among the search "
+                       f"results of review {self.view.review!r}")  # fmt: skip
+        if problem is not None or cid is None or record_id is None:
+            self.problems.append(problem or f"{where}: no record")
+            return
         value, reason_id, bad = check_decision(
-            config, stage, raw_decision, _cell(row, "reason"), _cell(row, "study_id")
+            config, self.stage, raw_decision, _cell(row, "reason"), _cell(row, "study_id")
         )
-        problems.extend(f"{where}, column {col}: {msg}" for col, msg in bad)
+        self.problems.extend(f"{where}, column {col}: {msg}" for col, msg in bad)
         if bad:
-            continue
-        why = check_prerequisite(view, stage, cid)
+            return
+        why = check_prerequisite(self.view, self.stage, cid)
+        named = _cell(row, "reviewer")
         if why:
-            problems.append(f"{where}, column decision: record {record_id}: {why}")
-            continue
-        who = _cell(row, "reviewer") or default_who
-        if (cid, who) in seen:
-            problems.append(
-                f"{where}, column record_id: record {record_id} (same cluster as row "
-                f"{seen[(cid, who)]}) is decided twice in this file"
+            self.problems.append(f"{where}, column decision: record {record_id}: {why}")
+        elif named and named != self.who:
+            self.problems.append(
+                f"{where}, column reviewer: {named!r} is not the reviewer importing this file "
+                f"({self.who!r}); a decision belongs to whoever imports it: give "
+                f"--reviewer {named!r} if these are their decisions, or clear the column"
             )
-            continue
-        seen[(cid, who)] = n
+        elif cid in self.seen:
+            self.problems.append(
+                f"{where}, column record_id: record {record_id} (same cluster as row "
+                f"{self.seen[cid]}) is decided twice in this file"
+            )
+        else:
+            self.seen[cid] = n
+            self._queue(record_id, cid, value, reason_id, row)
+
+    def _queue(self, record_id: int, cid: int, value: str | None, reason_id: str | None,
+               row: dict[str, Any]) -> None:  # fmt: skip
         note = _cell(row, "note") or None
         study_id = _cell(row, "study_id") or None
-        current = _current(view, stage, cid, who)
+        current = _current(self.view, self.stage, cid, self.who)
         if current is not None and (
-            current.decision,
-            current.reason,
-            current.note,
-            current.study_id,
+            current.decision, current.reason, current.note, current.study_id
         ) == (value, reason_id, note, study_id):
-            unchanged += 1
-            continue
-        to_add.append(
-            {
-                "review": review,
-                "stage": stage,
-                "record_id": record_id,
-                "reviewer": who,
-                "decision": value,
-                "reason": reason_id,
-                "reason_label": config.reason_label(reason_id),
-                "note": note,
-                "study_id": study_id,
-                "via": f"csv:{path.name}",
-            }
-        )
-    if problems:
-        raise ValidationFailed(
-            f"{path}: {len(problems)} problem(s); nothing was imported", problems
-        )
-    added = len(store.add_screening_decisions(to_add))
-    return ImportResult(str(path), review, stage, added, unchanged, blank)
+            self.unchanged += 1
+            return
+        self.to_add.append({
+            "review": self.view.review, "stage": self.stage, "record_id": record_id,
+            "reviewer": self.who, "decision": value, "reason": reason_id,
+            "reason_label": self.view.config.reason_label(reason_id), "note": note,
+            "study_id": study_id, "via": f"csv:{self.path.name}",
+        })  # fmt: skip
 
 
 def _current(view: ReviewView, stage: str, cid: int, who: str) -> Decision | None:

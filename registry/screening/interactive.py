@@ -11,7 +11,7 @@ a closed input) loses nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
@@ -20,7 +20,16 @@ from rich.text import Text
 
 from registry.config import curator
 from registry.screening.config import ScreeningConfig, screening_config, stage_name
-from registry.screening.state import QueueItem, build_queue, load_view, record_decision
+from registry.screening.learning import batch_size
+from registry.screening.state import (
+    QueueItem,
+    ReviewView,
+    build_queue,
+    load_view,
+    record_decision,
+    resolve_review,
+    review_ranker,
+)
 
 if TYPE_CHECKING:
     from registry.store import Store
@@ -44,10 +53,38 @@ class SessionResult:
         )
 
 
-def render(item: QueueItem, position: int, total: int, stage: str) -> Panel:
-    """The panel for one record. Record text goes in as Text, never as markup."""
+def screen_console() -> Console:
+    """The console record text is printed through: it wraps (never crops) at any width.
+
+    The CLI's shared console is built with ``soft_wrap=True`` so messages stay one line
+    for scripts; inside a panel that would crop a title or abstract at the edge. Not a
+    terminal: Rich's default width (80, or $COLUMNS) and plain text.
+    """
+    return Console(markup=False, highlight=False, soft_wrap=False, emoji=False)
+
+
+def _highlighted(text: str, config: ScreeningConfig, **style: str) -> Text:
+    """``text`` as plain Text (never markup) with the protocol's terms highlighted."""
+    out = Text(text, overflow="fold", **style)  # fold: a long URL breaks, never vanishes
+    include = [k for k in (*config.keywords, *config.mesh) if k.strip()]
+    exclude = [k for k in config.exclude_keywords if k.strip()]
+    out.highlight_words(include, style="bold green", case_sensitive=False)
+    out.highlight_words(exclude, style="bold red", case_sensitive=False)
+    return out
+
+
+def _why(item: QueueItem) -> Text:
+    if item.why:
+        return Text("ranked high by the model for: " + ", ".join(item.why), style="cyan")
+    return Text(f"score {item.score.total}: {item.score.explain()}", style="cyan")
+
+
+def render(
+    item: QueueItem, position: int, total: int, stage: str, config: ScreeningConfig | None = None
+) -> Panel:
+    """The panel for one record: whole title and abstract, wrapped, protocol terms marked."""
+    config = config or ScreeningConfig(review="")
     r = item.record
-    head = Text(r.get("title") or "(no title)", style="bold")
     where = " · ".join(
         x
         for x in (
@@ -59,12 +96,15 @@ def render(item: QueueItem, position: int, total: int, stage: str) -> Panel:
         )
         if x
     )
-    score = Text(f"score {item.score.total}: {item.score.explain()}", style="cyan")
-    parts: list[Text] = [head, Text(where, style="dim"), score]
+    parts: list[Text] = [
+        _highlighted(r.get("title") or "(no title)", config, style="bold"),
+        Text(where, style="dim", overflow="fold"),
+        _why(item),
+    ]
     if item.score.retracted:
         parts.append(Text("RETRACTED publication", style="bold red"))
     parts.append(Text(""))
-    parts.append(Text(r.get("abstract") or "(no abstract)"))
+    parts.append(_highlighted(r.get("abstract") or "(no abstract)", config))
     return Panel(
         Group(*parts),
         title=f"{stage} · {position}/{total} · record {r['record_id']}",
@@ -80,87 +120,123 @@ def _prompt(stage: str) -> str:
 
 def screen_interactively(
     store: Store,
-    review: str,
+    review: str | None,
     stage: str = "title_abstract",
     *,
     reviewer: str | None = None,
     console: Console | None = None,
     ask: Callable[[str], str] | None = None,
-    config: ScreeningConfig | None = None,
 ) -> SessionResult:
-    """Run the loop until the queue is empty, the curator quits or input ends."""
+    """Run the loop until the queue is empty, the curator quits or input ends.
+
+    At title/abstract the model is retrained and the queue re-ranked after every batch of
+    decisions (one at a time at first, see :func:`registry.screening.learning.batch_size`);
+    the features are built once per session.
+    """
+    review = resolve_review(store, review)
     stage = stage_name(stage)
     who = reviewer or curator()
-    console = console or Console()
+    console = console or screen_console()
     ask = ask or console.input
-    config = config or screening_config(review)
+    config = screening_config(review)
     view = load_view(store, review, config)
-    # The queue is fixed for the session: a decision settles only its own cluster, and the
-    # stage prerequisites of the other clusters do not change while screening one stage.
-    items = build_queue(view, stage, reviewer=who)
-    decided = skipped = 0
+    ranker = review_ranker(view) if stage == "title_abstract" else None
+    items = build_queue(view, stage, reviewer=who, ranker=ranker)
     if not items:
         console.print(f"nothing waiting for {who} at {stage} in {review}")
         return SessionResult(0, 0, 0)
-    quit_ = False
-    for pos, item in enumerate(items, start=1):
-        console.print(render(item, pos, len(items), stage))
+    session = _Session(store, review, stage, who, config, console, ask, len(items))
+    while items:
+        item = items[0]
+        outcome = session.one(item, view)
+        if outcome == "quit":
+            break
+        if outcome == "skip":
+            session.passed.add(item.cluster_id)
+        items = items[1:]
+        if outcome == "decided" and session.since_rank >= batch_size(session.decided):
+            view = load_view(store, review, config)
+            items = [
+                it
+                for it in build_queue(view, stage, reviewer=who, ranker=ranker)
+                if it.cluster_id not in session.passed
+            ]
+            session.since_rank = 0
+    remaining = len(build_queue(load_view(store, review, config), stage, reviewer=who,
+                                ranker=ranker))  # fmt: skip
+    result = SessionResult(session.decided, session.skipped, remaining)
+    console.print(result.line())
+    return result
+
+
+@dataclass
+class _Session:
+    """One screener's session: asks for each record's decision and records it."""
+
+    store: Store
+    review: str
+    stage: str
+    who: str
+    config: ScreeningConfig
+    console: Console
+    ask: Callable[[str], str]
+    total: int
+    decided: int = 0
+    skipped: int = 0
+    since_rank: int = 0
+    passed: set[int] = field(default_factory=set)
+
+    def one(self, item: QueueItem, view: ReviewView) -> str:
+        """Show ``item`` and take one key: 'decided', 'skip' or 'quit'."""
+        position = self.decided + self.skipped + 1
+        self.console.print(render(item, position, self.total, self.stage, self.config))
         while True:
             try:
-                line = ask(_prompt(stage)).strip()
+                line = self.ask(_prompt(self.stage)).strip()
             except EOFError:
-                quit_ = True
-                break
+                return "quit"
             key, _, note = line.partition(" ")
             key = key.lower()
             if key == "q":
-                quit_ = True
-                break
+                return "quit"
             if key == "s":
-                skipped += 1
-                break
-            if key not in KEYS or (key == "n" and stage != "full_text"):
-                console.print(f"unknown key {key!r}", style="yellow", markup=False)
+                self.skipped += 1
+                return "skip"
+            if key not in KEYS or (key == "n" and self.stage != "full_text"):
+                self.console.print(f"unknown key {key!r}", style="yellow", markup=False)
                 continue
-            decision = KEYS[key]
-            reason = study_id = None
-            if decision == "exclude" and stage == "full_text":
-                try:
-                    reason = _ask_reason(config, console, ask)
-                except EOFError:
-                    quit_ = True
-                    break
-                if reason is None:
-                    continue  # back to the key prompt
-            if decision == "include" and stage == "full_text":
-                try:
-                    study_id = ask("study id this report belongs to (enter to skip) > ").strip()
-                except EOFError:
-                    study_id = ""
+            try:
+                extra = self._details(KEYS[key])
+            except EOFError:
+                return "quit"
+            if extra is None:
+                continue  # back to the key prompt
+            reason, study_id = extra
             record_decision(
-                store,
-                review,
-                stage,
-                int(item.record["record_id"]),
-                decision,
-                reviewer=who,
-                reason=reason,
-                note=note or None,
-                study_id=study_id or None,
-                via="interactive",
-                view=view,
+                self.store, self.review, self.stage, int(item.record["record_id"]), KEYS[key],
+                reviewer=self.who, reason=reason, note=note or None,
+                study_id=study_id or None, via="interactive", view=view,
+            )  # fmt: skip
+            self.decided += 1
+            self.since_rank += 1
+            self.console.print(
+                f"→ {KEYS[key]}" + (f" ({reason})" if reason else ""), style="green", markup=False
             )
-            decided += 1
-            console.print(
-                f"→ {decision}" + (f" ({reason})" if reason else ""), style="green", markup=False
-            )
-            break
-        if quit_:
-            break
-    remaining = len(build_queue(load_view(store, review, config), stage, reviewer=who))
-    result = SessionResult(decided, skipped, remaining)
-    console.print(result.line())
-    return result
+            return "decided"
+
+    def _details(self, decision: str) -> tuple[str | None, str | None] | None:
+        """Full text asks for the exclusion reason or the study; None: go back."""
+        reason = study_id = None
+        if decision == "exclude" and self.stage == "full_text":
+            reason = _ask_reason(self.config, self.console, self.ask)
+            if reason is None:
+                return None
+        if decision == "include" and self.stage == "full_text":
+            try:
+                study_id = self.ask("study id this report belongs to (enter to skip) > ").strip()
+            except EOFError:
+                study_id = ""
+        return reason, study_id
 
 
 def _ask_reason(config: ScreeningConfig, console: Console, ask: Callable[[str], str]) -> str | None:

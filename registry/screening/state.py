@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from registry.config import curator
@@ -34,7 +34,14 @@ from registry.screening.config import (
     screening_config,
     stage_name,
 )
+from registry.screening.learning import (
+    Ranking,
+    ReviewRanker,
+    reorder,
+    training_labels,
+)
 from registry.screening.ranking import Score, score_record
+from schemas.protocol import default_review
 
 if TYPE_CHECKING:
     from registry.store import Store
@@ -179,6 +186,12 @@ def _stage_states(
     return out
 
 
+def resolve_review(store: Store, review: str | None) -> str:
+    """``review`` if given, else the registry-wide default among the reviews this registry
+    holds searches or decisions for (``schemas.protocol.default_review``)."""
+    return default_review(review, store.screening_reviews())
+
+
 def load_view(store: Store, review: str, config: ScreeningConfig | None = None) -> ReviewView:
     """Read the review's clusters and decisions and work out the state at both stages."""
     config = config or config_or_default(review)
@@ -199,12 +212,17 @@ def load_view(store: Store, review: str, config: ScreeningConfig | None = None) 
 # -- queue -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QueueItem:
-    """A cluster to screen: its primary record, score and (for ``--all``) current decision."""
+    """A cluster to screen: its primary record, score and (for ``--all``) current decision.
+
+    ``why``: the terms that raised it in the model's order (empty while the transparent
+    score orders the queue).
+    """
 
     cluster_id: int
     record: Mapping[str, Any]
     score: Score
     decision: Decision | None = None
+    why: tuple[str, ...] = ()
 
 
 def _shown_decision(view: ReviewView, stage: str, cid: int, reviewer: str | None):
@@ -218,9 +236,19 @@ def _shown_decision(view: ReviewView, stage: str, cid: int, reviewer: str | None
 
 
 def build_queue(
-    view: ReviewView, stage: str, *, reviewer: str | None = None, include_all: bool = False
+    view: ReviewView,
+    stage: str,
+    *,
+    reviewer: str | None = None,
+    include_all: bool = False,
+    ranker: ReviewRanker | None = None,
 ) -> list[QueueItem]:
-    """Clusters at ``stage`` still needing ``reviewer`` (or all with ``include_all``), ranked."""
+    """Clusters at ``stage`` still needing ``reviewer`` (or all with ``include_all``), ranked.
+
+    Title/abstract: the model's order once the review has an include and an exclude
+    (:mod:`registry.screening.learning`), else the transparent score. ``ranker`` reuses
+    features already built (the interactive loop re-ranks after every batch).
+    """
     items = []
     for cid in view.eligible(stage):
         if not include_all and not view.pending_for(stage, cid, reviewer):
@@ -237,7 +265,41 @@ def build_queue(
             )
         )
     items.sort(key=lambda it: (-it.score.total, int(it.record["record_id"])))
+    if stage == "title_abstract" and items:
+        ranking = model_ranking(view, [it.cluster_id for it in items], ranker)
+        items = with_reasons(reorder(items, ranking), ranking)
     return items
+
+
+def final_decisions(view: ReviewView, stage: str) -> dict[int, str]:
+    """cluster -> settled decision value at ``stage``."""
+    return {c: s.final.decision for c, s in view.states[stage].items() if s.final is not None}
+
+
+def review_ranker(view: ReviewView, seed: int = 0) -> ReviewRanker:
+    """The model's features over every title/abstract-eligible record of the review."""
+    records = {c: view.primary[c] for c in view.eligible("title_abstract")}
+    return ReviewRanker({c: r for c, r in records.items() if r is not None}, seed)
+
+
+def model_ranking(
+    view: ReviewView, candidates: Sequence[int], ranker: ReviewRanker | None = None
+) -> Ranking | None:
+    """The model's order of ``candidates``, trained on every settled decision of the review
+    (all rounds, full-text verdicts included); None until an include and an exclude exist."""
+    labels = training_labels(
+        final_decisions(view, "title_abstract"), final_decisions(view, "full_text")
+    )
+    if set(labels.values()) != {0, 1}:
+        return None
+    return (ranker or review_ranker(view)).rank(labels, candidates)
+
+
+def with_reasons(items: list[QueueItem], ranking: Ranking | None) -> list[QueueItem]:
+    """Attach the model's top terms to each item it explained."""
+    if ranking is None:
+        return items
+    return [replace(it, why=ranking.why.get(it.cluster_id, ())) for it in items]
 
 
 def screening_queue(
@@ -384,15 +446,29 @@ class Conflict:
             for d in self.decisions
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (``screen conflicts --json``)."""
+        return {
+            "stage": self.stage,
+            "record_id": self.record["record_id"],
+            "title": self.record.get("title"),
+            "decisions": [
+                {"reviewer": d.reviewer, "decision": d.decision, "reason": d.reason,
+                 "note": d.note}
+                for d in self.decisions
+            ],
+        }  # fmt: skip
+
 
 def screening_conflicts(
     store: Store,
-    review: str,
+    review: str | None,
     stage: str | None = None,
     *,
     config: ScreeningConfig | None = None,
 ) -> list[Conflict]:
     """Unresolved dual-review disagreements (both stages unless ``stage`` is given)."""
+    review = resolve_review(store, review)
     stages = [stage_name(stage)] if stage else ["title_abstract", "full_text"]
     view = load_view(store, review, config or screening_config(review))
     out = []
@@ -404,6 +480,46 @@ def screening_conflicts(
             ds = tuple(sorted(st.by_reviewer.values(), key=lambda d: d.reviewer))
             out.append(Conflict(st_name, cid, rec, ds))
     return out
+
+
+def resolve_conflict(
+    store: Store,
+    review: str | None,
+    stage: str,
+    record_id: int,
+    decision: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    study_id: str | None = None,
+    reviewer: str | None = None,
+) -> Decision:
+    """Record the decision that settles a conflict (or changes an earlier resolution).
+
+    A record without a conflict is refused: a resolution would silently override
+    agreeing reviewers (or the single reviewer) instead of recording a decision.
+    """
+    review = resolve_review(store, review)
+    stage = stage_name(stage)
+    view = load_view(store, review)
+    cid = view.cluster_of(int(record_id))
+    st = view.state(stage, cid) if cid is not None else None
+    resolvable = st is not None and (
+        st.conflict or (st.final is not None and st.final.role == "resolution")
+    )
+    if cid is not None and not resolvable:
+        if st is None or st.final is None:
+            state = "no two reviewers disagree on it"
+        else:
+            state = f"it is settled as '{st.final.decision}'"
+        raise InputError(
+            f"record {record_id} has no conflict to resolve at {stage} ({state}); "
+            "decide it with `registry screen next` or `screen import`"
+        )
+    return record_decision(
+        store, review, stage, record_id, decision, reviewer=reviewer, reason=reason, note=note,
+        study_id=study_id, resolution=True, via="resolve", view=view,
+    )  # fmt: skip
 
 
 # -- PRISMA counts ---------------------------------------------------------------------

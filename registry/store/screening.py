@@ -35,7 +35,8 @@ _DECISION_COLUMNS = (
 
 # Record fields screening shows, ranks and exports.
 _RECORD_FIELDS = (
-    "r.record_id, r.source, r.source_id, r.pmid, r.doi, r.title, r.abstract, r.journal, "
+    "r.record_id, r.source, r.source_id, r.pmid, r.doi, r.title, r.abstract, r.authors, "
+    "r.journal, "
     "r.year, r.publication_types, r.mesh_terms, r.keywords, r.registry_ids, r.retracted, "
     "r.deleted"
 )
@@ -66,23 +67,27 @@ class ScreeningMixin(StoreCore):
         A cluster is in the review when any member was returned by a search or import
         run whose ``search_runs.review`` is ``review``; all its members are listed (with
         ``cluster_id`` and ``is_primary``) so decisions made on any of them apply to it.
+        ``first_found_at`` is when a run of the review first returned the record (None for
+        a member only another review's runs found): it tells the update rounds apart.
         """
         rel = self._cluster_relation()
         return self._dicts(
             f"""
             WITH rc AS ({rel}),
             in_review AS (
-                SELECT DISTINCT rr.record_id
+                SELECT rr.record_id, min(sr.started_at) AS first_found_at
                 FROM run_records rr JOIN search_runs sr ON sr.run_id = rr.run_id
                 WHERE sr.review = ?
+                GROUP BY rr.record_id
             ),
             clusters AS (
                 SELECT DISTINCT rc.cluster_id FROM in_review JOIN rc USING (record_id)
             )
             SELECT {_RECORD_FIELDS}, rc.cluster_id, rc.is_primary,
-                   r.record_id IN (SELECT record_id FROM in_review) AS found_by_review
+                   ir.record_id IS NOT NULL AS found_by_review, ir.first_found_at
             FROM records r
             JOIN rc ON rc.record_id = r.record_id
+            LEFT JOIN in_review ir ON ir.record_id = r.record_id
             WHERE rc.cluster_id IN (SELECT cluster_id FROM clusters)
             ORDER BY rc.cluster_id, r.record_id
             """,
@@ -133,11 +138,12 @@ class ScreeningMixin(StoreCore):
         ``record_id`` is the record's *current* id: found again through the stable identity
         (source, source_id) when the record was re-imported under a new number, else the id
         stored with the decision. ``cluster_id`` is its current dedup cluster (NULL when the
-        record is gone altogether).
+        record is gone altogether). Decisions taken back with :meth:`undo_screening_decision`
+        are left out.
         """
         rel = self._cluster_relation()
         params: list[Any] = [review]
-        where = "d.review = ?"
+        where = "d.review = ? AND d.undone_at IS NULL"
         if stage is not None:
             where += " AND d.stage = ?"
             params.append(stage)
@@ -211,10 +217,11 @@ class ScreeningMixin(StoreCore):
             self._execmany(f"INSERT INTO screening_decisions ({cols}) VALUES ({marks})", rows)
         return new_ids
 
-    def screening_summary(self, review: str) -> dict[str, Any]:
-        """PRISMA screening counts for ``review`` (:func:`registry.screening.screening_summary`)."""
-        # The meaning of decisions (dual review, maybe, reasons) is library logic; the verb
-        # is here because other areas reach screening through the store.
-        from registry.screening import screening_summary
-
-        return screening_summary(self, review)  # type: ignore[arg-type]
+    def undo_screening_decision(self, decision_id: int, by: str) -> None:
+        """Take back one decision: it stays in the history, marked undone, and stops counting."""
+        with self.transaction():
+            self._exec(
+                "UPDATE screening_decisions SET undone_at = ?, undone_by = ? "
+                "WHERE decision_id = ? AND undone_at IS NULL",
+                [dt.datetime.now(dt.UTC).replace(tzinfo=None), by, int(decision_id)],
+            )

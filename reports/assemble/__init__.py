@@ -28,6 +28,7 @@ from registry.curation.validate import design_warnings
 from registry.evidence.plan import OutcomeEvidence, TimeSubgroupEvidence, run_plan
 from registry.evidence.versions import data_hash, place
 from registry.evidence.whatsnew import whats_new
+from registry.screening import screening_summary
 from registry.sources import prisma_registers
 from registry.store import Store
 from reports.assemble import figures, outcomes, prisma, prose, sources, tables
@@ -129,7 +130,7 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
     sections, by_outcome, sof_rows = _sections(protocol, *run_plan(inputs, protocol, results))
 
     n_records = _n_records(store, review)
-    scr = store.screening_summary(review)
+    scr = screening_summary(store, review)
     trials = sources.trials_table(store, protocol)
     registers = prisma_registers(store, review)
     digest = data_hash(protocol.path, sheets.frames(), inputs, n_records, scr,

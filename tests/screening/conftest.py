@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,3 +35,20 @@ def dual_reviews(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def search() -> Callable[..., dict[str, int]]:
     """``search(store, records, review=..., source=...)`` -> {source_id: record_id}."""
     return run_search
+
+
+@pytest.fixture
+def labelled(shared: Path, tmp_path: Path) -> Path:
+    """A small real labelled set: the first 240 rows of the shared virus set (12 includes).
+
+    Tests use a subsample; full-size simulations belong in bench/bench_screening.py.
+    """
+    source = shared / "screening" / "kwok2020_virus.csv"
+    with source.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out = tmp_path / "labelled.csv"
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows[:240])
+    return out

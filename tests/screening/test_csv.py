@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from registry.commands.screen import screen_app
+from registry.cli import app
 from registry.errors import InputError, ValidationFailed
 from registry.screening import (
     EXPORT_COLUMNS,
@@ -178,7 +178,7 @@ def test_bad_csv_through_the_cli_exits_nonzero(
     before = store.dump()
     store.close()  # the CLI opens the file itself
     # The screen sub-app as `registry screen` mounts it; --db given through REGISTRY_DB.
-    result = CliRunner().invoke(screen_app, ["import", str(path)], env={"REGISTRY_DB": str(db)})
+    result = CliRunner().invoke(app, ["screen", "import", str(path)], env={"REGISTRY_DB": str(db)})
     assert result.exit_code == ValidationFailed.exit_code
     assert "row 3, column decision: 'maybe?' is not one of" in result.output
     with Store(db) as again:

@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from registry.commands.screen import screen_app
+from registry.cli import app
 from registry.errors import InputError
 from registry.screening import (
     record_decision,
@@ -79,7 +79,7 @@ def test_conflicts_and_resolve_commands(store: Store, dual_reviews, search) -> N
     store.close()
     runner = CliRunner()
     env = {"REGISTRY_DB": db}
-    out = runner.invoke(screen_app, ["conflicts", "--json"], env=env)
+    out = runner.invoke(app, ["screen", "conflicts", "--json"], env=env)
     assert out.exit_code == 0, out.output
     [c] = json.loads(out.output)
     assert (c["record_id"], [d["decision"] for d in c["decisions"]]) == (
@@ -87,10 +87,10 @@ def test_conflicts_and_resolve_commands(store: Store, dual_reviews, search) -> N
         ["include", "maybe"],
     )
     out = runner.invoke(
-        screen_app, ["resolve", str(ids["7"]), "include", "--reviewer", "cat"], env=env
+        app, ["screen", "resolve", str(ids["7"]), "include", "--reviewer", "cat"], env=env
     )
     assert out.exit_code == 0, out.output
-    out = runner.invoke(screen_app, ["conflicts"], env=env)
+    out = runner.invoke(app, ["screen", "conflicts"], env=env)
     assert "no conflicts" in out.output
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from registry.commands.screen import screen_app
+from registry.cli import app
 from registry.store import Store
 
 from .screening_helpers import REVIEW, rec
@@ -12,7 +12,7 @@ from .screening_helpers import REVIEW, rec
 
 def _run(db: str, args: list[str], keys: str):
     return CliRunner().invoke(
-        screen_app, ["next", *args], input=keys, env={"REGISTRY_DB": db, "COLUMNS": "120"}
+        app, ["screen", "next", *args], input=keys, env={"REGISTRY_DB": db, "COLUMNS": "120"}
     )
 
 

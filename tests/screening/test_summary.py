@@ -7,7 +7,7 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
-from registry.commands.screen import screen_app
+from registry.cli import app
 from registry.screening import record_decision, screening_summary
 from registry.store import Store
 from registry.store.dedup import DedupWrite
@@ -78,7 +78,7 @@ def test_summary_worked_example(store: Store, reviews, search) -> None:
     assert s["conflicts"] == {"title_abstract": 0, "full_text": 0}
     db = str(store.path)
     store.close()
-    out = CliRunner().invoke(screen_app, ["summary", "--json"], env={"REGISTRY_DB": db})
+    out = CliRunner().invoke(app, ["screen", "summary", "--json"], env={"REGISTRY_DB": db})
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["reports_included"] == 3
 
@@ -101,12 +101,12 @@ def test_summary_of_review_without_protocol_uses_stored_labels(
     record_decision(store, REVIEW, "ta", ids["1"], "include")
     record_decision(store, REVIEW, "ft", ids["1"], "exclude", reason="not_msc")
     monkeypatch.setenv("REGISTRY_REVIEWS", str(reviews.parent / "elsewhere"))
-    s = store.screening_summary(REVIEW)
+    s = screening_summary(store, REVIEW)
     assert s["excluded_full_text"] == {"Intervention is not MSC therapy": 1}
 
 
 def test_summary_text_names_each_prisma_box() -> None:
-    from registry.commands.screen import _summary_lines
+    from registry.screening.text import summary_lines as _summary_lines
 
     lines = _summary_lines({
         "records_to_screen": 10, "records_screened": 8, "excluded_title_abstract": 5,

@@ -46,7 +46,7 @@ class _OnlyRecords:
         self._s = store
 
     def __getattr__(self, name: str):
-        if name in ("prisma_identification", "screening_summary"):
+        if name in ("prisma_identification", "screening_records"):
             raise AttributeError(name)
         return getattr(self._s, name)
 

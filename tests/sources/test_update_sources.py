@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from replay import ReplayServer, load_corpus
+from test_sources_protocol import EXTRA  # the same two live saved searches
 from typer.testing import CliRunner
 
 from ingest.pubmed_xml import iter_pubmed_xml
@@ -19,16 +20,6 @@ from schemas.protocol import REVIEWS_DIR
 
 REVIEW = "msc-cirrhosis"
 PMID = "11618220"  # a real PubMed record (fixtures/pubmed/metapub/pmid_xml)
-EXTRA = """
-  - source: ctgov
-    live: true
-    condition: "liver cirrhosis"
-    intervention: "mesenchymal stem cells"
-    query: "randomized"
-  - source: europe_pmc
-    live: true
-    query: '(mesenchymal AND cirrhosis) AND (SRC:MED OR SRC:PPR)'
-"""
 runner = CliRunner()
 
 
