@@ -79,8 +79,8 @@ def _login(browser, base: str, user: str):
     page.goto(f"{base}/login")
     page.fill('input[name="username"]', user)
     page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click('button[type="submit"]')
     return ctx, page
 
 
@@ -91,23 +91,23 @@ def test_blind_dual_screening_conflict_resolved_by_a_third(server, browser) -> N
     rid = ana.locator("#record").get_attribute("data-record")
     ARTIFACTS.mkdir(exist_ok=True)
     ana.screenshot(path=str(ARTIFACTS / "web-screening.png"), full_page=True)
-    ana.keyboard.press("i")  # keyboard shortcut: include
-    ana.wait_for_load_state()
+    with ana.expect_navigation():  # the POST has been answered, not just the old page loaded
+        ana.keyboard.press("i")  # keyboard shortcut: include
     _, ben = _login(browser, base, "ben")
     ben.goto(f"{base}/r/{DEMO}/screen/ta")
     assert ben.locator("#record").get_attribute("data-record") == rid
     assert "ana" not in ben.content() and "include" not in ben.locator("#record").inner_text()
     ben.select_option("#reason", "not_rct")
-    ben.keyboard.press("e")
-    ben.wait_for_load_state()
+    with ben.expect_navigation():
+        ben.keyboard.press("e")
     assert ben.locator("#record").get_attribute("data-record") != rid
     _, cleo = _login(browser, base, "cleo")
     cleo.goto(f"{base}/r/{DEMO}/conflicts")
     conflict = cleo.locator(f'section.conflict[data-record="{rid}"]')
     text = conflict.inner_text()
     assert "ana: include" in text and "ben: exclude (Not a randomised controlled trial)" in text
-    conflict.locator('button[value="include"]').click()
-    cleo.wait_for_load_state()
+    with cleo.expect_navigation():
+        conflict.locator('button[value="include"]').click()
     assert cleo.locator("#no-conflicts").count() == 1
     assert "cleo resolve: title_abstract record" in cleo.locator("ol.audit").inner_text()
     final = [(d["reviewer"], d["role"], d["decision"]) for d in store.screening_decisions(DEMO)]
@@ -128,15 +128,15 @@ def test_extraction_viewer_and_offline_report(server, browser) -> None:
     for k, v in values.items():
         ana.fill(f"#in-{k}", v)
     before = store.dump()
-    ana.click("#save")
-    ana.wait_for_load_state()
+    with ana.expect_navigation():
+        ana.click("#save")
     assert "must be a number" in ana.locator("#field-mean").inner_text()
     assert ana.locator("#field-time_weeks .field-error").count() == 0
     assert store.dump() == before
     ana.screenshot(path=str(ARTIFACTS / "web-extraction.png"), full_page=True)
     ana.fill("#in-mean", "10.5")
-    ana.click("#save")
-    ana.wait_for_load_state()
+    with ana.expect_navigation():
+        ana.click("#save")
     assert ana.locator("#saved").count() == 1
     rows = store.curation_rows(BUNDLED, "outcomes", ["Salama2014"])
     row = rows[rows["time_point"] == "12 weeks"].to_dict("records")
