@@ -17,6 +17,8 @@ from registry.errors import InputError, NetworkError
 from registry.intake.inbox import import_inbox
 from registry.intake.run import run_search
 from registry.screening import screening_summary
+from registry.sources import update_sources
+from registry.sources.runner import is_source
 from registry.store import Store
 from reports.assemble import build_report
 from reports.render import version_dir, write_report
@@ -52,6 +54,7 @@ class UpdateSummary:
     new_studies: list[str] = field(default_factory=list)
     changed_conclusions: list[str] = field(default_factory=list)
     first_estimates: list[str] = field(default_factory=list)  # outcomes pooled the first time
+    new_integrity: list[str] = field(default_factory=list)  # new retractions / concerns
     records_since_previous: int | None = None  # the report's count, when it differs
     report: ReportResult | None = None
     seconds: float = 0.0
@@ -88,9 +91,10 @@ class UpdateSummary:
     def exit_code(self, *, strict: bool = False, fail_on_change: bool = False) -> int:
         """0 when all went well; 10/4 when asked to signal changes or unreachable sources.
 
-        A first pooled estimate (an outcome reaching two studies) is news like a changed
-        conclusion."""
-        if fail_on_change and (self.changed_conclusions or self.first_estimates):
+        A first pooled estimate (an outcome reaching two studies) and a new retraction or
+        expression of concern of an included study are news like a changed conclusion."""
+        news = self.changed_conclusions or self.first_estimates or self.new_integrity
+        if fail_on_change and news:
             return EXIT_CONCLUSION_CHANGED
         if strict and self.unreachable:
             return EXIT_SOURCE_UNREACHABLE
@@ -145,6 +149,30 @@ def _search_live(store: Store, protocol: Protocol, summary: UpdateSummary, offli
         break  # run_search runs every saved PubMed query of the review at once
 
 
+def _new_sources(store: Store, protocol: Protocol, summary: UpdateSummary, offline: bool) -> None:
+    """ClinicalTrials.gov, Europe PMC and the retraction watch (registry.sources).
+
+    Crossref is asked only for a review whose protocol has a live ClinicalTrials.gov or
+    Europe PMC search: a review that opted for none of the new sources (the bundled one)
+    stays offline, and its watch reads PubMed's links from the stored records only."""
+    live = [s.source for s in protocol.searches
+            if s.live and not is_source(s.source, "pubmed")
+            and (is_source(s.source, "clinicaltrials_gov") or is_source(s.source, "europepmc"))]
+    if offline:
+        summary.unreachable += [f"{src} (skipped: --offline)" for src in dict.fromkeys(live)]
+    res = update_sources(store, protocol.review, offline=offline or not live)
+    summary.unreachable += res.unreachable
+    summary.searched += list(dict.fromkeys(s.source for s in res.summaries))
+    summary.new_records += res.new_records
+    # res.lines(): the runs, then the unreachable sources (said by summary.lines() already),
+    # then the new serious findings
+    lines = res.lines()
+    n = len(res.summaries)
+    summary.notes += lines[:n] + lines[n + len(res.unreachable):]
+    summary.new_integrity += [f"{f.study_id}: {f.kind}"
+                              for f in (res.watch.new_serious if res.watch else [])]
+
+
 def run_update(
     store: Store, review: str, out: Path, *, offline: bool = False
 ) -> UpdateSummary:
@@ -156,6 +184,7 @@ def run_update(
     if getattr(loaded, "changed", False):
         summary.notes.append(f"{review}: curated data loaded from {_shown(protocol.folder)}")
     _search_live(store, protocol, summary, offline)
+    _new_sources(store, protocol, summary, offline)
     for line, new in _import_inbox(store, protocol):
         summary.notes.append(line)
         summary.new_records += new

@@ -172,4 +172,8 @@ class ReviewReport:
     screening_queue: Table = Table((), ())
     screening_note: ScreeningNote | None = None
     warnings: tuple[str, ...] = ()
+    # ongoing and unpublished registered trials ("awaiting classification")
+    trials: Table = Table((), (), empty_text="No trial registry searched.")
+    # "<study>: retraction (<source>, notice <DOI>, <date>)", new since the previous version
+    integrity_news: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

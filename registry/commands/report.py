@@ -41,7 +41,8 @@ def update(
     ),
     fail_on_change: bool = typer.Option(
         False, "--fail-on-change",
-        help="Exit 10 when a conclusion changed or an outcome was pooled for the first time "
+        help="Exit 10 when a conclusion changed, an outcome was pooled for the first time or "
+        "an included study was newly retracted or given an expression of concern "
         "(for schedulers).",
     ),
 ) -> None:

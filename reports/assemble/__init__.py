@@ -9,7 +9,8 @@ prose. Templates (``reports/templates``) only present it.
 - :mod:`.figures`: forest, leave-one-out, cumulative, funnel and risk-of-bias figure inputs;
 - :mod:`.tables`: studies, design check, adverse events, gaps, published vs re-analysed, queue;
 - :mod:`.prisma`: PRISMA 2020 counts, diagram and table;
-- :mod:`.prose`: headline sentences and methods paragraphs.
+- :mod:`.prose`: headline sentences and methods paragraphs;
+- :mod:`.sources`: registered trials awaiting classification, registers count, retractions.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from registry.evidence.plan import OutcomeEvidence, TimeSubgroupEvidence, run_pl
 from registry.evidence.versions import data_hash, place
 from registry.evidence.whatsnew import whats_new
 from registry.screening import screening_summary
+from registry.sources import prisma_registers
 from registry.store import Store
-from reports.assemble import figures, outcomes, prisma, prose, tables
+from reports.assemble import figures, outcomes, prisma, prose, sources, tables
 from reports.model import OutcomeSection, ReviewReport, Table
 from schemas.protocol import Protocol, load_protocol
 
@@ -129,8 +131,11 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
 
     n_records = _n_records(store, review)
     scr = screening_summary(store, review)
+    trials = sources.trials_table(store, protocol)
+    registers = prisma_registers(store, review)
     digest = data_hash(protocol.path, sheets.frames(), inputs, n_records, scr,
-                       store.prisma_identification(review))
+                       {**store.prisma_identification(review),
+                        **sources.hash_part(store, review, trials, registers)})
     versions = store.report_versions(review)
     now = now or dt.datetime.now(dt.UTC)
     where = place(versions, digest, now)
@@ -141,7 +146,7 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
                    {t.id: t.label for t in protocol.time_points})
 
     pub = published_results(store, review)
-    prisma_fig, prisma_table = prisma.prisma(store, protocol, study_ids, scr)
+    prisma_fig, prisma_table = prisma.prisma(store, protocol, study_ids, scr, registers)
     rob_t, rob_s, rob_note = figures.rob_figures(sheets.rob, study_ids)
     report = ReviewReport(
         review=review,
@@ -157,7 +162,9 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
         headlines=tuple(prose.headlines(protocol, by_outcome, pub, results)),
         prisma=prisma_fig,
         prisma_table=prisma_table,
-        studies=tables.studies_table(sheets.studies, sheets.arms, protocol),
+        studies=sources.flagged_studies(
+            tables.studies_table(sheets.studies, sheets.arms, protocol),
+            sources.study_flags(store, review)),
         design_check=tables.design_table(sheets.studies),
         rob_traffic=rob_t,
         rob_summary=rob_s,
@@ -174,6 +181,8 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
         screening_note=prose.screening_note(scr),
         warnings=tuple(design_warnings(sheets.studies, protocol) if len(sheets.studies)
                        else []),
+        trials=trials,
+        integrity_news=sources.integrity_news(store, review, prev),
     )
     return BuiltReport(report, results, _summary(study_ids, sections, wn), study_ids,
                        n_records, preset_name, unchanged_version=where.unchanged_version)

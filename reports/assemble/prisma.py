@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from registry.sources import RegistersBox
+from registry.sources.runner import is_source
 from registry.store import Store
+from reports.assemble.sources import register_rows
 from reports.assemble.tables import cell
 from reports.figures import model as fig
 from reports.figures.prisma import prisma_svg
@@ -32,7 +36,8 @@ def _flow(
     prev = protocol.previous_review
     counted = {str(k): int(v) for k, v in ident["records_identified"].items()}
     for s in protocol.searches:  # sources the protocol names but that brought nothing yet
-        counted.setdefault(s.source, 0)
+        if not is_source(s.source, "clinicaltrials_gov"):  # a register: its own box
+            counted.setdefault(s.source, 0)
     excl = scr.get("excluded_full_text") or {}
     if not isinstance(excl, dict):
         excl = {}
@@ -118,15 +123,23 @@ def _rows(
 
 
 def prisma(
-    store: Store, protocol: Protocol, study_ids: Sequence[str], scr: dict[str, Any]
+    store: Store, protocol: Protocol, study_ids: Sequence[str], scr: dict[str, Any],
+    registers: RegistersBox,
 ) -> tuple[Figure, Table]:
     """The updated-review flow: previous review from the protocol, the rest from the store.
 
     Studies in this version = studies with curated data plus studies included at full text
     whose data are not extracted yet; new studies = that total minus the previous review's.
+    Register records (ClinicalTrials.gov) are counted apart from databases, as PRISMA 2020
+    asks; they are not screened as bibliographic records.
     """
     ident = store.prisma_identification(protocol.review)
     flow, total = _flow(ident, protocol, study_ids, scr)
-    table = Table(("Stage", "Count", "n", "Source"),
-                  tuple(_rows(flow, ident, scr, protocol, study_ids, total)))
-    return Figure("PRISMA 2020 flow diagram", prisma_svg(flow)), table
+    rows = _rows(flow, ident, scr, protocol, study_ids, total)
+    first_screening = next(i for i, r in enumerate(rows) if r[0] == "Screening")
+    rows[first_screening:first_screening] = register_rows(registers, protocol)
+    # the diagram's identification box lists registers under the databases
+    shown = dataclasses.replace(flow, identified=flow.identified + tuple(
+        (f"{name} (register)", n) for name, n in registers.registers.items()))
+    table = Table(("Stage", "Count", "n", "Source"), tuple(rows))
+    return Figure("PRISMA 2020 flow diagram", prisma_svg(shown)), table
