@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from registry.csvout import safe_frame
 from registry.curation import LoadSummary, add_trial, check_sheets, read_sheets
 from registry.curation.load import canon, row_key
 from registry.store import Store
@@ -88,7 +89,9 @@ def _stored_text_rows(store: Store, review: str, sheet: str, study: str) -> list
 
 def _write_sheet(folder: Path, sheet: str, rows: list[dict[str, Any]]) -> None:
     cols = list(dict.fromkeys(c for r in rows for c in r))
-    pd.DataFrame(rows, columns=cols).to_csv(folder / f"{sheet}.csv", index=False)
+    # The kept entry may be opened in a spreadsheet: formula-like cells are quoted (the sheet
+    # reader takes the quote off again).
+    safe_frame(pd.DataFrame(rows, columns=cols)).to_csv(folder / f"{sheet}.csv", index=False)
 
 
 def _context(store: Store, review: str, sheet: str, study: str) -> tuple[set[str], dict]:

@@ -71,3 +71,17 @@ def test_a_valid_form_stores_the_row_with_provenance_and_audit(served, as_user) 
     audit = [a for a in store.curation_history("Salama2014", BUNDLED) if a["column_name"] == "mean"
              and a["new_value"] == "14.2"]  # fmt: skip
     assert audit and audit[0]["curator"] == "ana" and "web-entries" in audit[0]["origin"]
+
+
+def test_kept_entry_csv_quotes_formula_cells_and_stores_the_text(served, as_user) -> None:
+    """OWASP CSV injection: the entry kept beside the database may be opened in a spreadsheet."""
+    store, client = served
+    token = as_user("ana")
+    hostile = "=HYPERLINK(\"http://x\")"
+    resp = client.post(URL, data={**ROW, "csrf": token, "location": hostile})
+    assert resp.status_code == 200 and 'id="saved"' in resp.text
+    [row] = _stored(store)
+    assert row["location"] == hostile  # stored as typed ...
+    kept = [p for p in store.path.parent.rglob("web-entries/**/outcomes.csv")]
+    assert kept and all(hostile not in p.read_text().replace("'" + hostile, "") for p in kept)
+    assert any("'" + hostile.replace('"', '""') in p.read_text() for p in kept)  # ... quoted
