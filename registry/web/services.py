@@ -30,6 +30,7 @@ from registry.screening import (
     screening_config,
     stage_name,
 )
+from registry.screening.progress import screening_methods
 from registry.screening.state import ReviewView, _stage_states, build_queue, summarise
 from registry.status import build_status
 from registry.store import Store
@@ -244,13 +245,11 @@ class Workspace:
         with self.lock:
             return self._state(review).view.config
 
-    def recall_estimate(self, review: str) -> Any:
-        """The screening model's recall estimate and stopping verdict, when it offers one.
-
-        None until registry.screening provides a stopping rule (issue 12); the dashboard
-        then says "not estimated" rather than guessing.
-        """
-        return None
+    def recall_estimate(self, review: str) -> str:
+        """How screening is ordered, the estimated recall and the stopping rule's verdict
+        (``registry.screening.progress.screening_methods``), as one sentence."""
+        with self.lock:
+            return screening_methods(self.store, review).line()
 
     # -- people, status, extraction ----------------------------------------------------
     def secret(self) -> str:

@@ -29,6 +29,7 @@ from registry.evidence.plan import OutcomeEvidence, TimeSubgroupEvidence, run_pl
 from registry.evidence.versions import data_hash, place
 from registry.evidence.whatsnew import whats_new
 from registry.screening import screening_summary
+from registry.screening.progress import screening_methods
 from registry.sources import prisma_registers
 from registry.store import Store
 from reports.assemble import figures, outcomes, prisma, prose, sources, tables
@@ -178,7 +179,9 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
         published_vs_registry=tables.published_table(pub, results, protocol),
         methods=prose.methods(protocol, preset_name, store.search_runs(review)),
         screening_queue=tables.queue_table(store, review),
-        screening_note=prose.screening_note(scr),
+        screening_note=prose.screening_note(
+            {**scr, "recall_estimate": prose.recall_estimate(screening_methods(store, review))}
+        ),
         warnings=tuple(design_warnings(sheets.studies, protocol) if len(sheets.studies)
                        else []),
         trials=trials,

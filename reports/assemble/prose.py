@@ -122,6 +122,16 @@ def _percent(x: Any) -> str:
     return f"{100 * float(x):.0f}%"
 
 
+def recall_estimate(m: Any) -> dict[str, Any]:
+    """The screening model's facts (``registry.screening.progress.ScreeningMethods``) in the
+    form :func:`screening_note` reads: how the queue was ordered, the estimated recall, and
+    the stopping rule with its verdict and the one-sided 95 % lower bound of recall."""
+    criterion = f"{m.stopping_criterion}: {m.verdict}"
+    if m.recall_lower is not None:
+        criterion += f"; one-sided 95% lower bound of recall {_percent(m.recall_lower)}"
+    return {"ordering": f"by {m.ordered_by}", "recall": m.recall_estimate, "criterion": criterion}
+
+
 def screening_note(scr: dict[str, Any]) -> ScreeningNote:
     """The screening line from the store's screening summary.
 

@@ -17,9 +17,30 @@ def test_report_has_the_screening_line(reviews: Path, tmp_path: Path) -> None:
         built = build_report(store, "bcg-vaccine")
     md = render_markdown(built.report)
     flow = md[md.index("## Study flow"):md.index("## Characteristics")]
-    assert "Screening: records ordered by the registry's transparent keyword score" in flow
+    # the screening library's own facts (registry.screening.progress.screening_methods)
+    assert "Screening: records ordered by transparent relevance score" in flow
     assert "0 of 0 records screened by hand; estimated recall: not estimated; " \
-           "stopping criterion: not estimated." in flow
+           "stopping criterion: Callaghan & Müller-Hansen 2020" in flow
+    assert "no estimate yet (no include among the 0 screened records)" in flow
+
+
+def test_the_screening_models_facts_reach_the_line() -> None:
+    from registry.screening.progress import ScreeningMethods
+    from reports.assemble.prose import recall_estimate
+
+    m = ScreeningMethods(
+        ordered_by="active learning (TF-IDF + linear SVM retrained on 40 decisions)",
+        screened_by_hand=412, total=2304, recall_estimate=0.962, recall_lower=0.951,
+        stopping_criterion="Callaghan & Müller-Hansen 2020",
+        verdict="safe to stop at 95 % recall (p = 0.031 < 0.05)",
+    )  # fmt: skip
+    note = screening_note({"records_screened": 412, "records_to_screen": 2304,
+                           "recall_estimate": recall_estimate(m)})  # fmt: skip
+    assert note.text == (
+        "Screening: records ordered by active learning (TF-IDF + linear SVM retrained on 40 "
+        "decisions); 412 of 2304 records screened by hand; estimated recall: 96%; stopping "
+        "criterion: Callaghan & Müller-Hansen 2020: safe to stop at 95 % recall (p = 0.031 < "
+        "0.05); one-sided 95% lower bound of recall 95%.")
 
 
 def test_a_recall_estimate_plugs_in() -> None:

@@ -45,7 +45,8 @@ def test_dashboard_counts_are_live(served, as_user) -> None:
     _, client = served
     token = as_user("ana")
     page = client.get(f"/r/{DEMO}").text
-    assert "0 of 3" in page and "not estimated" in page
+    assert "0 of 3" in page and "recall not yet estimable (no include screened)" in page
+    assert "Callaghan &amp; Müller-Hansen 2020" in page  # the stopping rule in use
     rid = _record_on(client.get(f"/r/{DEMO}/screen/ta").text)
     client.post(f"/r/{DEMO}/screen/ta", data={"csrf": token, "record_id": rid,
                                               "decision": "include"})  # fmt: skip
