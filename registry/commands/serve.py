@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from registry.commands._common import console, review_option, with_store
@@ -17,11 +19,15 @@ def serve(
     tls_proxy: bool = typer.Option(
         False, "--tls-proxy", help="A TLS reverse proxy is in front: mark cookies Secure."
     ),
+    out: Path = typer.Option(
+        Path("out"), "--out", help="Folder where `registry update/report --out` keeps the "
+        "report versions (shown on the reports page)."
+    ),
 ) -> None:
     """Serve screening, conflicts, extraction, dedup review and reports to a team."""
     from registry.web.server import serve as run  # uvicorn/starlette load only for serve
 
-    with_store(ctx, run, host, port, review, console.print, tls=tls_proxy)
+    with_store(ctx, run, host, port, review, console.print, tls=tls_proxy, out=out)
 
 
 def register(app: typer.Typer) -> None:

@@ -87,6 +87,7 @@ ROUTES = [
     Route("/r/{review}/reports", r.reports),
     Route("/r/{review}/reports/latest", r.report_latest),
     Route("/r/{review}/reports/{version_id}", r.report_version),
+    Route("/r/{review}/reports/{version_id}/html", r.report_version_html),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]
 

@@ -316,10 +316,28 @@ def report_version(request: Request) -> Response:
     review = request.path_params["review"]
     person = who(request, review)
     vid = _int(request.path_params["version_id"])
+    v = _version(request, review, vid)
+    has_html = ws(request).version_html(review, v["label"]) is not None
+    return page(request, "version.html", review=review, role=person.role, v=v, has_html=has_html)
+
+
+def report_version_html(request: Request) -> Response:
+    """One archived version's own HTML, as it was written when the version was made."""
+    review = request.path_params["review"]
+    who(request, review)
+    v = _version(request, review, _int(request.path_params["version_id"]))
+    html = ws(request).version_html(review, v["label"])
+    if html is None:
+        raise HTTPException(404, f"the HTML of version {v['label']} is not kept under the "
+                                 "workspace's --out folder")  # fmt: skip
+    return HTMLResponse(html)
+
+
+def _version(request: Request, review: str, vid: int) -> dict[str, Any]:
     found = [v for v in ws(request).report_versions(review) if v["version_id"] == vid]
     if not found:
         raise HTTPException(404, f"no report version {vid} of {review}")
-    return page(request, "version.html", review=review, role=person.role, v=found[0])
+    return found[0]
 
 
 def api_status(request: Request) -> Response:

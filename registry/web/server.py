@@ -52,8 +52,12 @@ def serve(
     say: Callable[[str], None],
     *,
     tls: bool = False,
+    out: Path | None = None,
 ) -> None:
-    """Serve the workspace until interrupted (the caller closes the store)."""
+    """Serve the workspace until interrupted (the caller closes the store).
+
+    ``out``: where report versions are kept (``registry update --out``), for the reports page.
+    """
     reviews = [review] if review else list_reviews()
     if not reviews:
         raise InputError("no review folders found (data/reviews/<name>/protocol.yaml)")
@@ -72,7 +76,7 @@ def serve(
             f"warning: serving on {host} without TLS: passwords and session cookies cross "
             "the network in clear text; put a TLS reverse proxy in front (and --tls-proxy)"
         )
-    app = create_app(Workspace(store, reviews), api_token=token, secure_cookies=tls)
+    app = create_app(Workspace(store, reviews, out), api_token=token, secure_cookies=tls)
     if not any(store.review_members(r) for r in reviews):
         say(
             "no accounts yet: in another terminal run `registry user add NAME --review "

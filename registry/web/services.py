@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from registry.curation import LoadSummary
@@ -36,6 +37,7 @@ from registry.status import build_status
 from registry.store import Store
 from registry.web.accounts import add_user
 from registry.web.extraction import FormCheck, FormField, form_fields, save_entry
+from reports.render import version_dir
 from schemas.protocol import load_protocol
 
 LEASE_SECONDS = 600.0  # a record shown to a screener is held for them this long
@@ -59,9 +61,10 @@ class _ReviewCache:
 class Workspace:
     """The served store and what the pages ask of it."""
 
-    def __init__(self, store: Store, reviews: list[str]) -> None:
+    def __init__(self, store: Store, reviews: list[str], out_dir: Path | None = None) -> None:
         self.store = store
         self.reviews = reviews
+        self.out_dir = out_dir  # where `registry update/report --out` keeps report versions
         self.lock = threading.RLock()
         self._cache: dict[str, _ReviewCache] = {}
 
@@ -321,6 +324,14 @@ class Workspace:
         with self.lock:
             built = build_report(self.store, review)
         return render_html(built.report)
+
+    def version_html(self, review: str, label: str) -> str | None:
+        """The kept HTML of report version ``label`` (``<out>/<review>/versions/<label>/``),
+        or None when it is not kept there (made before versions were kept, or no --out)."""
+        if self.out_dir is None:
+            return None
+        path = version_dir(self.out_dir / review, label) / "report.html"
+        return path.read_text(encoding="utf-8") if path.is_file() else None
 
     def report_versions(self, review: str) -> list[dict[str, Any]]:
         """Archived report versions, newest first."""

@@ -171,3 +171,21 @@ def test_api_user_add(served: tuple[Store, object]) -> None:
     resp = client.post("/api/users", json=body, headers={"x-registry-token": "t0ken-for-tests"})
     assert resp.json()["message"] == f"user dora added: viewer of review {DEMO}"
     assert store.user_roles("dora") == {DEMO: "viewer"}
+
+
+def test_an_archived_version_opens_as_it_was_written(served, as_user, tmp_path) -> None:
+    """Issue 13: the reports page shows every archived version, not only its summary."""
+    from registry.update import make_report
+
+    store, client = served
+    as_user("vic")
+    first = make_report(store, BUNDLED, tmp_path)  # writes out/<review>/versions/<label>/
+    [v] = [v for v in store.report_versions(BUNDLED) if v["version_id"] == first.version_id]
+    page = client.get(f"/r/{BUNDLED}/reports/{v['version_id']}")
+    assert page.status_code == 200 and "not kept" in page.text  # served without --out
+    client.app.state.workspace.out_dir = tmp_path
+    page = client.get(f"/r/{BUNDLED}/reports/{v['version_id']}").text
+    assert f"/reports/{v['version_id']}/html" in page
+    html = client.get(f"/r/{BUNDLED}/reports/{v['version_id']}/html")
+    kept = (tmp_path / BUNDLED / "versions" / v["label"] / "report.html").read_text()
+    assert html.status_code == 200 and html.text == kept
