@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from _report_cycle import update_at
 
+from tests.conftest import CHROMIUM_FLAGS
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SECTIONS = ("whats-new", "findings", "prisma", "studies", "design", "rob", "outcomes",
             "sensitivity", "adverse-events", "sof", "published", "gaps", "methods")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-def _require_chromium() -> str:
-    if CHROMIUM:
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed; `make browser` installs Debian's package")
-    pytest.skip("chromium not installed (Debian package 'chromium'); CI installs it")
-
 
 @pytest.mark.parametrize("review", ["bcg-vaccine", "msc-cirrhosis"])
-def test_report_opens_in_chromium(review: str, reviews: Path, db: Path, tmp_path: Path) -> None:
-    exe = _require_chromium()
+def test_report_opens_in_chromium(
+    review: str, reviews: Path, db: Path, tmp_path: Path, chromium: str
+) -> None:
     from playwright.sync_api import sync_playwright
 
     summary = update_at(db, review, tmp_path / "out", offline=True)
@@ -36,9 +29,7 @@ def test_report_opens_in_chromium(review: str, reviews: Path, db: Path, tmp_path
     external: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=exe,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            executable_path=chromium, args=CHROMIUM_FLAGS,
         )
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 1600})

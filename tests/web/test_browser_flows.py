@@ -4,9 +4,7 @@ other host for anything."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -19,24 +17,14 @@ import uvicorn
 from registry.store import Store
 from registry.web.app import create_app
 from registry.web.services import Workspace
+from tests.conftest import CHROMIUM_FLAGS
 
 from .conftest import BUNDLED, DEMO, PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update",
-         "--disable-sync"]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
-
-def _chromium() -> str:
-    if CHROMIUM:
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed; `make browser` installs Debian's package")
-    pytest.skip("chromium not installed (Debian package 'chromium')")
 
 
 @pytest.fixture
@@ -61,12 +49,11 @@ def server(db_copy: Path) -> Iterator[tuple[Store, str]]:
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def browser(chromium: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
-    exe = _chromium()
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=FLAGS)
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         try:
             yield b
         finally:
