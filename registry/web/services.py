@@ -32,7 +32,7 @@ from registry.screening import (
     stage_name,
 )
 from registry.screening.progress import screening_methods
-from registry.screening.state import ReviewView, _stage_states, build_queue, summarise
+from registry.screening.state import ReviewView, build_queue, stage_states, summarise
 from registry.status import build_status
 from registry.store import Store
 from registry.web.accounts import add_user
@@ -56,6 +56,8 @@ class _ReviewCache:
     leases: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     start: dict[str, int] = field(default_factory=dict)  # queue head: closed before it
     closed: dict[str, int] = field(default_factory=dict)  # clusters needing nobody
+    # (stage, user) -> queue position before which nothing needs that user any more
+    cursor: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class Workspace:
@@ -67,6 +69,9 @@ class Workspace:
         self.out_dir = out_dir  # where `registry update/report --out` keeps report versions
         self.lock = threading.RLock()
         self._cache: dict[str, _ReviewCache] = {}
+        # username -> review -> role, read once per person: every request asks it, and roles
+        # change only through add_user below (the CLI's `user add` goes through the server)
+        self._roles: dict[str, dict[str, str]] = {}
 
     # -- screening state ---------------------------------------------------------------
     def _state(self, review: str) -> _ReviewCache:
@@ -116,7 +121,8 @@ class Workspace:
         Blind dual review: the item carries no decision of anyone else. A cluster already
         held by enough other screeners (one, or two with dual review) is skipped, so ten
         people screening at once do not all get the same record. The scan starts after the
-        closed clusters at the head of the queue, so a page costs the same late in a review.
+        clusters at the head of the queue that need nobody, or no longer this user (neither
+        changes back while the order stands), so a page costs the same late in a review.
         """
         stage = stage_name(stage)
         with self.lock:
@@ -127,6 +133,10 @@ class Workspace:
             while start < len(order) and self._closed(view, stage, order[start]):
                 start += 1
             cache.start[stage] = start
+            start = max(start, cache.cursor.get((stage, user), 0))
+            while start < len(order) and not view.pending_for(stage, order[start], user):
+                start += 1
+            cache.cursor[(stage, user)] = start
             need = 2 if view.config.dual_review else 1
             now = time.monotonic()
             for cid in order[start:]:
@@ -196,7 +206,7 @@ class Workspace:
         ds.append(d)
         before = view.final(stage, cid)
         was_closed = self._closed(view, stage, cid)
-        view.states[stage].update(_stage_states(ds, stage, view.config.dual_review))
+        view.states[stage].update(stage_states(ds, stage, view.config.dual_review))
         cache.closed[stage] = cache.closed.get(stage, 0) + (
             self._closed(view, stage, cid) - was_closed
         )
@@ -205,6 +215,8 @@ class Workspace:
             # the full-text queue's members changed
             for part in (cache.order, cache.start, cache.closed):
                 part.pop("full_text", None)
+            for key in [k for k in cache.cursor if k[0] == "full_text"]:
+                del cache.cursor[key]
 
     def conflicts(self, review: str) -> list[Conflict]:
         """Open conflicts at both stages (the conflict stage: both decisions may be seen)."""
@@ -263,11 +275,14 @@ class Workspace:
     def user_roles(self, username: str) -> dict[str, str]:
         """review -> role of ``username``."""
         with self.lock:
-            return self.store.user_roles(username)
+            if username not in self._roles:
+                self._roles[username] = self.store.user_roles(username)
+            return dict(self._roles[username])
 
     def add_user(self, username: str, password: str, review: str, role: str) -> str:
         """Create or update an account (``registry user add`` through the server)."""
         with self.lock:
+            self._roles.pop(username, None)
             return add_user(self.store, username, password, review, role)
 
     def password_hash(self, username: str) -> str | None:
