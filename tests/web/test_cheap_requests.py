@@ -5,6 +5,8 @@ insert, templates compiled once, static files served from memory with caching he
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 
@@ -12,6 +14,7 @@ from registry.errors import InputError
 from registry.web import services
 from registry.web.app import HERE
 from registry.web.routes import highlight
+from registry.web.services import Refused
 
 from .conftest import DEMO
 
@@ -97,3 +100,66 @@ def test_highlight_escapes_around_and_inside_the_marks() -> None:
     )
     assert highlight("<i>x</i>", []) == "&lt;i&gt;x&lt;/i&gt;"
     assert highlight(None, ["x"]) == ""
+
+
+def _slow_writes(monkeypatch: pytest.MonkeyPatch, store, gate: threading.Event) -> None:
+    """Every decision's store write waits for ``gate`` (a commit that takes its time)."""
+    real = store.add_screening_decisions
+
+    def slow(decisions):
+        assert gate.wait(10)
+        return real(decisions)
+
+    monkeypatch.setattr(store, "add_screening_decisions", slow)
+
+
+def test_pages_are_served_while_a_decision_is_being_written(
+    served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, client = served
+    ws = client.app.state.workspace
+    gate = threading.Event()
+    _slow_writes(monkeypatch, store, gate)
+    item, _ = ws.next_item(DEMO, "ta", "ana")
+    rid = item.record["record_id"]
+    writer = threading.Thread(target=ws.decide, args=(DEMO, "ta", "ana", rid, "include"))
+    writer.start()
+    shown: list = []
+    reader = threading.Thread(target=lambda: shown.append(ws.next_item(DEMO, "ta", "ben")))
+    reader.start()
+    reader.join(5)
+    done_while_writing = not reader.is_alive()
+    gate.set()
+    writer.join(10)
+    reader.join(10)
+    assert done_while_writing, "the page waited for another screener's commit"
+    assert shown and shown[0][0] is not None
+    assert [d["reviewer"] for d in store.screening_decisions(DEMO)] == ["ana"]
+
+
+def test_decisions_being_written_count_as_made(served, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, client = served
+    ws = client.app.state.workspace
+    gate = threading.Event()
+    _slow_writes(monkeypatch, store, gate)
+    rid = ws.next_item(DEMO, "ta", "ana")[0].record["record_id"]
+    outcome: list[tuple[str, str]] = []
+
+    def post(user: str) -> None:
+        try:
+            ws.decide(DEMO, "ta", user, rid, "exclude", reason="not_rct")
+            outcome.append((user, "stored"))
+        except Refused:
+            outcome.append((user, "refused"))
+
+    people = [threading.Thread(target=post, args=(u,)) for u in ("ana", "ben", "cleo", "ana")]
+    for p in people:
+        p.start()
+        time.sleep(0.05)  # each one is checked while the earlier writes still wait
+    gate.set()
+    for p in people:
+        p.join(10)
+    # dual review: two decisions, the third screener and the repeated post refused
+    assert sorted(outcome) == [("ana", "refused"), ("ana", "stored"), ("ben", "stored"),
+                               ("cleo", "refused")]  # fmt: skip
+    assert sorted(d["reviewer"] for d in store.screening_decisions(DEMO)) == ["ana", "ben"]
