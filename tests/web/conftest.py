@@ -99,6 +99,13 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
+def record_on(html: str) -> int:
+    """The record id of the screening page's decision form."""
+    m = re.search(r'name="record_id" value="(\d+)"', html)
+    assert m, "no record on the screening page"
+    return int(m.group(1))
+
+
 def login(client: TestClient, user: str, password: str = PASSWORD) -> str:
     """Log ``user`` in on ``client``; returns the session's CSRF token."""
     client.cookies.clear()

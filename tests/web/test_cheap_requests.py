@@ -4,7 +4,6 @@ insert, templates compiled once, static files served from memory with caching he
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 
@@ -16,13 +15,7 @@ from registry.web.app import HERE
 from registry.web.routes import highlight
 from registry.web.services import Refused
 
-from .conftest import DEMO
-
-
-def _record_on(html: str) -> int:
-    m = re.search(r'name="record_id" value="(\d+)"', html)
-    assert m, "no record on the screening page"
-    return int(m.group(1))
+from .conftest import DEMO, record_on
 
 
 def test_a_new_role_counts_at_once_without_logging_in_again(served, as_user) -> None:
@@ -33,7 +26,7 @@ def test_a_new_role_counts_at_once_without_logging_in_again(served, as_user) -> 
     body = {"username": "vic", "password": "a new password", "review": DEMO, "role": "reviewer"}
     resp = client.post("/api/users", json=body, headers={"x-registry-token": "t0ken-for-tests"})
     assert resp.status_code == 200
-    rid = _record_on(client.get(f"/r/{DEMO}/screen/ta").text)
+    rid = record_on(client.get(f"/r/{DEMO}/screen/ta").text)
     resp = client.post(f"/r/{DEMO}/screen/ta", data={"csrf": token, "record_id": rid,
                                                      "decision": "include"},
                        follow_redirects=False)  # fmt: skip
@@ -47,15 +40,15 @@ def test_a_record_held_by_others_comes_back_when_their_hold_ends(
     _, client = served
     url = f"/r/{DEMO}/screen/ta"
     as_user("ana")
-    first = _record_on(client.get(url).text)
+    first = record_on(client.get(url).text)
     as_user("ben")
-    assert _record_on(client.get(url).text) == first  # dual review: two may hold a record
+    assert record_on(client.get(url).text) == first  # dual review: two may hold a record
     token = as_user("cleo")
-    second = _record_on(client.get(url).text)
+    second = record_on(client.get(url).text)
     assert second != first  # held by ana and ben
     monkeypatch.setattr(services, "LEASE_SECONDS", 0.0)  # every hold has now run out
     client.post(url, data={"csrf": token, "record_id": second, "decision": "maybe"})
-    assert _record_on(client.get(url).text) == first  # not skipped for good
+    assert record_on(client.get(url).text) == first  # not skipped for good
 
 
 def test_static_files_are_cached_and_revalidated_pages_are_not(served, as_user) -> None:
