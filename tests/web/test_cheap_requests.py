@@ -10,8 +10,9 @@ import time
 import pytest
 
 from registry.errors import InputError
-from registry.web import services
+from registry.web import auth, services
 from registry.web.app import HERE
+from registry.web.auth import Sessions
 from registry.web.routes import highlight
 from registry.web.services import Refused
 
@@ -156,3 +157,14 @@ def test_decisions_being_written_count_as_made(served, monkeypatch: pytest.Monke
     assert sorted(outcome) == [("ana", "refused"), ("ana", "stored"), ("ben", "stored"),
                                ("cleo", "refused")]  # fmt: skip
     assert sorted(d["reviewer"] for d in store.screening_decisions(DEMO)) == ["ana", "ben"]
+
+
+def test_a_remembered_session_still_expires_and_a_changed_cookie_is_no_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sessions = Sessions("a signing key long enough for the test")
+    sess, cookie = sessions.issue("ana")
+    assert sessions.read(cookie) == sess and sessions.read(cookie) == sess  # checked, then kept
+    assert sessions.read(("x" if cookie[0] != "x" else "y") + cookie[1:]) is None
+    monkeypatch.setattr(auth, "SESSION_MAX_AGE", -1)  # the working day is over
+    assert sessions.read(cookie) is None
