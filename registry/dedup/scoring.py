@@ -276,20 +276,25 @@ def score_pair(a: RecordKey, b: RecordKey, sim: float | None = None) -> PairScor
     return PairScore(round(score, 4), round(sim, 4), "; ".join(why))
 
 
+def close_candidates(
+    title_a: Sequence[str], title_b: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the candidate pairs whose titles are alike enough to reach the queue
+    whatever else agrees (similarity >= :data:`SIM_FLOOR`), and their similarities. All
+    pairs are compared at once, vectorised."""
+    sims = title_similarities(title_a, title_b)
+    close = np.nonzero(sims >= SIM_FLOOR)[0]
+    return close, sims[close]
+
+
 def score_candidates(
-    keys: Mapping[int, RecordKey], record_a: np.ndarray, record_b: np.ndarray
+    keys: Mapping[int, RecordKey], record_a: np.ndarray, record_b: np.ndarray, sims: np.ndarray
 ) -> list[tuple[int, int, PairScore]]:
-    """Scores of candidate pairs that can reach the queue (score >= LOW), vectorised:
-    titles of all pairs are compared at once and only the close ones scored in full."""
-    if len(record_a) == 0:
-        return []
-    ta = [keys[int(x)].title_norm for x in record_a]
-    tb = [keys[int(x)].title_norm for x in record_b]
-    sims = title_similarities(ta, tb)
+    """Full scores of candidate pairs whose title similarities ``sims`` are known (see
+    :func:`close_candidates`), kept when they can reach the queue (score >= LOW)."""
     out: list[tuple[int, int, PairScore]] = []
-    for i in np.nonzero(sims >= SIM_FLOOR)[0]:
-        a, b = int(record_a[i]), int(record_b[i])
-        ps = score_pair(keys[a], keys[b], float(sims[i]))
+    for a, b, sim in zip(record_a.tolist(), record_b.tolist(), sims.tolist(), strict=True):
+        ps = score_pair(keys[a], keys[b], sim)
         if ps.score >= LOW:
             out.append((a, b, ps))
     return out
