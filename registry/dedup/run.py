@@ -218,7 +218,7 @@ def deduplicate(
     transaction writes keys, links, queued pairs, clusters and the run log; with nothing
     new nothing is written.
     """
-    with store.transaction():
+    with store.dedup_memory(), store.transaction():
         return _deduplicate(store, review, progress or (lambda _msg: None))
 
 

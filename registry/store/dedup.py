@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,9 @@ DECISIONS = ("duplicate", "not_duplicate")
 # Joins the items of a key list (journal keys, blocking keys) into one text for the bulk
 # insert; chr(31), the ASCII unit separator, never occurs in a normalised key.
 KEY_SEPARATOR = chr(31)
+# Working memory the database may use during a dedup run: blocking a million records
+# needs more than this only for joins that then spill to disk (measured: bench_dedup.py).
+DEDUP_MEMORY = "300MB"
 _view_counter = itertools.count(1)
 
 _KEY_COLUMNS = (
@@ -63,6 +67,17 @@ def _pending_scope(review: str | None) -> tuple[str, list[Any]]:
 
 class DedupMixin(StoreCore):
     """Verbs for deduplication: keys, links, the uncertain queue, decisions, clusters."""
+
+    @contextmanager
+    def dedup_memory(self, limit: str = DEDUP_MEMORY) -> Iterator[None]:
+        """Run a block with the database's working memory capped at ``limit`` (the joins
+        of a large run spill to disk instead of growing), then restore the setting."""
+        self._exec(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            # The store never sets a limit of its own: back to DuckDB's default.
+            self._exec("RESET memory_limit")
 
     # -- reading what the algorithm needs -------------------------------------------------
     def dedup_records_to_key(
