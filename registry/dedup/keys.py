@@ -104,7 +104,7 @@ def _list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value if v is not None and str(v).strip()]
+    return [text for v in value if v is not None and (text := str(v)).strip()]
 
 
 def _int(value: Any) -> int | None:

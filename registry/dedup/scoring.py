@@ -53,6 +53,7 @@ _SERIES = re.compile(
     r"\b(part|paper|phase|chapter|section|volume|vol|series|stage|wave|round|experiment)\s+"
     r"(\d+|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten|[a-h])\b"
 )
+_DIGIT = re.compile(r"\d")
 _ROMAN = frozenset("i ii iii iv v vi vii viii ix".split())
 # Words an ISO journal abbreviation leaves out ("J Cataract Refract Surg" is "Journal of
 # Cataract and Refractive Surgery"), in the languages PubMed journals are named in.
@@ -126,7 +127,7 @@ def _numbers(title_norm: str, *, cut: bool = False) -> set[str]:
     words = title_norm.split()
     if cut:
         words = words[:-1]
-    return {w for w in words if w in _ROMAN or any(c.isdigit() for c in w)}
+    return {w for w in words if w in _ROMAN or _DIGIT.search(w)}
 
 
 @lru_cache(maxsize=65536)  # journal names repeat across pairs

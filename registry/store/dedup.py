@@ -88,9 +88,8 @@ class DedupMixin(StoreCore):
         ``review`` limits the work to records that review's runs brought in.
 
         Each batch maps column names to value lists: the record fields the keys are
-        built from (``authors``: the first
-        named author only; abstract, MeSH terms and languages as ``has_*`` flags) plus the
-        stored ``old_fingerprint`` (None when never keyed). Batches keep memory flat: the
+        built from (``authors``: the first named author's name only; abstract, MeSH
+        terms and languages as ``has_*`` flags) plus the stored ``old_fingerprint`` (None when never keyed). Batches keep memory flat: the
         caller keys and saves one batch before the next is read.
         """
         scope, params = "", []
@@ -102,9 +101,9 @@ class DedupMixin(StoreCore):
             params = [review]
         sql = (
             "SELECT r.record_id, r.source, r.source_id, r.pmid, r.doi, r.pmcid, r.title, "
-            # Keys use only the first named author: the whole list as Python strings
-            # would cost more than the keys themselves.
-            "list_filter(r.authors, lambda a: trim(a) <> '')[1:1] AS authors, "
+            # Keys use only the first named author (one text, NULL for none): the whole
+            # list as Python strings would cost more than the keys themselves.
+            "list_filter(r.authors, lambda a: trim(a) <> '')[1] AS authors, "
             "r.journal, r.journal_abbrev, r.issn, r.volume, r.issue, r.pages, "
             "r.year, r.publication_types, "
             # Flags, not the texts: an abstract only counts towards completeness.
