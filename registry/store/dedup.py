@@ -89,8 +89,9 @@ class DedupMixin(StoreCore):
 
         Each batch maps column names to value lists: the record fields the keys are
         built from (``authors``: the first named author's name only; abstract, MeSH
-        terms and languages as ``has_*`` flags) plus the stored ``old_fingerprint`` (None when never keyed). Batches keep memory flat: the
-        caller keys and saves one batch before the next is read.
+        terms and languages as ``has_*`` flags) plus the stored ``old_fingerprint``
+        (None when never keyed). Batches keep memory flat: the caller keys and saves one
+        batch before the next is read.
         """
         scope, params = "", []
         if review is not None:

@@ -32,7 +32,8 @@ def test_a_batch_keyed_column_by_column_equals_each_record_keyed_alone(
 
 
 def test_dedup_in_small_batches_finds_what_one_batch_finds(
-    store: Store, tmp_path: Path, ncbi_pubmed: Path, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path, ncbi_pubmed: Path, fixtures: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import_file(store, ncbi_pubmed, source="pubmed")
     import_file(store, fixtures / "nbib" / "pubmed-balloongui-set.nbib", source="pubmed")
