@@ -86,8 +86,8 @@ class _Keyed:
 
 
 def _key_records(store: Store, review: str | None) -> _Keyed:
-    """Key the records that need it and save the keys, one bounded batch at a time (memory
-    stays flat in the number of records)."""
+    """Key the records that need it and stage the keys, one bounded batch at a time
+    (memory stays flat in the number of records)."""
     out = _Keyed([], 0, [], store.dedup_dropped())
     for batch in store.dedup_records_to_key(review):
         keys = make_keys(batch)
@@ -99,7 +99,7 @@ def _key_records(store: Store, review: str | None) -> _Keyed:
             else:
                 out.fresh.append(k.record_id)
                 out.rekeyed.append(k.record_id)
-        store.dedup_put_keys(keys_frame(keys))
+        store.dedup_stage_keys(keys_frame(keys))
     return out
 
 
@@ -218,20 +218,30 @@ def deduplicate(
     transaction writes keys, links, queued pairs, clusters and the run log; with nothing
     new nothing is written.
     """
-    with store.dedup_memory(), store.transaction():
-        return _deduplicate(store, review, progress or (lambda _msg: None))
-
-
-def _deduplicate(store: Store, review: str | None, say: Callable[[str], None]) -> DedupResult:
+    say = progress or (lambda _msg: None)
     clock, started = _Clock(), _now()
+    store.dedup_clear_staged()
+    try:
+        with store.dedup_memory():
+            say("computing match keys")
+            keyed = _key_records(store, review)
+            clock.lap("keys")
+            with store.transaction():
+                return _match_and_save(store, keyed, say, clock, started)
+    finally:
+        # Staged keys of a failed run go: the store is as it was before the run.
+        store.dedup_clear_staged()
+
+
+def _match_and_save(store: Store, keyed: _Keyed, say: Callable[[str], None], clock: _Clock,
+                    started: dt.datetime) -> DedupResult:
+    """The run's one transaction: index the staged keys, match, cluster and save."""
     old_clusters = store.dedup_clusters_frame()
-    say("computing match keys")
-    keyed = _key_records(store, review)
-    clock.lap("keys")
     decisions_new = store.dedup_decisions_since_last_run()
     if not (keyed.fresh or keyed.bumped or keyed.dropped or decisions_new):
         return _unchanged(store, clock)  # nothing new: nothing to compare or write
     say("loading the dedup index")
+    store.dedup_index_staged()
     store.dedup_unindex(keyed.dropped, keyed.rekeyed)
     old_links = _old_links(store)
     decided = _decided(store)

@@ -305,8 +305,9 @@ class DedupMixin(StoreCore):
                     ),
                 )
 
-    def dedup_put_keys(self, frame: Any) -> None:
-        """Save one batch of match keys (replacing the records' earlier keys).
+    def dedup_stage_keys(self, frame: Any) -> None:
+        """Stage one batch of match keys (committed at once: memory stays flat); the run's
+        transaction moves them into the index with :meth:`dedup_index_staged`.
 
         ``frame`` has the ``dedup_keys`` columns minus ``keyed_at``, with ``journal_keys``
         and ``blocks`` as text joined by :data:`KEY_SEPARATOR` (plain strings convert to
@@ -322,13 +323,25 @@ class DedupMixin(StoreCore):
         with self.transaction():
             self._bulk(
                 keys,
-                lambda v: (
-                    self._exec(
-                        f"DELETE FROM dedup_keys WHERE record_id IN (SELECT record_id FROM {v})"
-                    ),
-                    self._exec(f"INSERT INTO dedup_keys SELECT {select}, keyed_at FROM {v}"),
+                lambda v: self._exec(
+                    f"INSERT INTO dedup_keys_staged SELECT {select}, keyed_at FROM {v}"
                 ),
             )
+
+    def dedup_index_staged(self) -> None:
+        """Move the staged keys into the index, replacing the records' earlier keys (one
+        statement each: a bulk insert goes to disk rather than memory)."""
+        with self.transaction():
+            self._exec("DELETE FROM dedup_keys WHERE record_id IN "
+                       "(SELECT record_id FROM dedup_keys_staged)")
+            self._exec("INSERT INTO dedup_keys SELECT * FROM dedup_keys_staged")
+            self._exec("DELETE FROM dedup_keys_staged")
+
+    def dedup_clear_staged(self) -> None:
+        """Empty the staging table (a run's leftovers after it failed or was killed)."""
+        if self._scalar("SELECT EXISTS (SELECT 1 FROM dedup_keys_staged)"):
+            with self.transaction():
+                self._exec("DELETE FROM dedup_keys_staged")
 
     def save_dedup(self, write: DedupWrite) -> None:
         """Save one dedup run's links, queued pairs, clusters and log (bulk inserts through

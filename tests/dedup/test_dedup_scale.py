@@ -10,8 +10,8 @@ import pytest
 from dedup_helpers import import_file, parse
 from test_dedup_scoring import TITLE, indexed, key
 
-from registry.dedup import candidate_pairs, deduplicate, make_key
-from registry.dedup.keys import make_keys
+from registry.dedup import candidate_pairs, deduplicate, make_key, make_keys
+from registry.dedup.keys import keys_frame
 from registry.store import Store
 
 
@@ -88,3 +88,17 @@ def test_a_run_caps_the_database_memory_and_gives_it_back(
     assert deduplicate(store).examined == 5
     assert len(seen) == 1 and seen[0] != default  # blocking ran under the cap
     assert store._scalar("SELECT current_setting('memory_limit')") == default
+
+
+def test_keys_left_staged_by_a_killed_run_are_cleared_not_indexed(
+    store: Store, ncbi_pubmed: Path
+) -> None:
+    import_file(store, ncbi_pubmed, source="pubmed")
+    # A run killed after staging a batch leaves keys behind (here: for a record id that
+    # does not exist); the next run starts by emptying the stage.
+    store.dedup_stage_keys(keys_frame([key(999_999)]))
+    assert store._scalar("SELECT count(*) FROM dedup_keys_staged") == 1
+    assert deduplicate(store).examined == 5
+    assert store._scalar("SELECT count(*) FROM dedup_keys_staged") == 0
+    assert store._scalar("SELECT count(*) FROM dedup_keys WHERE record_id = 999999") == 0
+    assert store._scalar("SELECT count(*) FROM dedup_keys") == 5

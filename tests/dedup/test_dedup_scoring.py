@@ -28,7 +28,8 @@ TITLE = (
 
 def indexed(store: Store, keys: dict[int, RecordKey]) -> Store:
     """The store with ``keys`` saved as its dedup index (blocking and hard keys run there)."""
-    store.dedup_put_keys(keys_frame(list(keys.values())))
+    store.dedup_stage_keys(keys_frame(list(keys.values())))
+    store.dedup_index_staged()
     return store
 
 
