@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -117,6 +117,13 @@ def _decided(store: Store) -> list[tuple[int, int, str]]:
             for a, b, d in store.dedup_decided_pairs().itertuples(index=False)]
 
 
+class _Member(NamedTuple):
+    """A linked record as clustering sees it."""
+
+    source: str
+    completeness: int
+
+
 @dataclass
 class _Found:
     """What this run found: hard links, doubtful hard matches and fuzzy scores."""
@@ -180,8 +187,9 @@ def _clusters(store: Store, links: list[Link], decided: list[tuple[int, int, str
     """Clusters from every link and decision; only the linked records' keys are loaded."""
     ids = {x for a, b, _, _ in links for x in (a, b)} | {x for a, b, _ in decided
                                                          for x in (a, b)}
-    keys = keys_from_frame(store.dedup_keys_frame(sorted(ids)))
-    return build_clusters(keys, links, decided)
+    members = {rid: _Member(source, int(completeness))
+               for rid, source, completeness in store.dedup_members(sorted(ids))}
+    return build_clusters(members, links, decided)
 
 
 def _write(store: Store, found: _Found, clusters: pd.DataFrame | None,

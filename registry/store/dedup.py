@@ -163,6 +163,17 @@ class DedupMixin(StoreCore):
         )
         return out[0]
 
+    def dedup_members(self, record_ids: Sequence[int]) -> list[tuple[int, str, int]]:
+        """(record_id, source, completeness) of the indexed, not deleted records among
+        ``record_ids``: what choosing a cluster's primary needs."""
+        out: list[list[tuple[int, str, int]]] = []
+        self._with_ids(sorted(set(record_ids)), lambda v: out.append(self._rows(
+            "SELECT k.record_id, k.source, k.completeness FROM dedup_keys k "
+            "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted "
+            f"WHERE k.record_id IN (SELECT id FROM {v}) ORDER BY 1"
+        )))
+        return out[0]
+
     def dedup_shared_identifiers(self, new_ids: Sequence[int]) -> list[tuple[Any, ...]]:
         """Pairs of indexed records sharing a PMID, DOI or PMCID, at least one of them in
         ``new_ids``: (attr, record_a, record_b, value, pmid_a, pmid_b, notice_a, notice_b,
