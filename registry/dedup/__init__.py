@@ -8,9 +8,10 @@ form clusters; each cluster has one primary record.
 
 Modules, in the order a run uses them:
 
-- :mod:`~registry.dedup.keys`: match keys of one record (pure);
+- :mod:`~registry.dedup.keys`: match keys of records, a batch at a time, column by column
+  (pure); a run keys and saves records in bounded batches, so memory stays flat;
 - :mod:`~registry.dedup.blocking`: which pairs are compared (hard keys, title blocks,
-  sorted neighbourhood for oversized blocks);
+  sorted neighbourhood for oversized blocks), as hash joins in the store on saved keys;
 - :mod:`~registry.dedup.scoring`: vectorised title similarity (rapidfuzz) and pair scores;
 - :mod:`~registry.dedup.clustering`: union-find with "not duplicate" constraints, primary;
 - :mod:`~registry.dedup.run`: one incremental run against the store, cluster export;
@@ -26,6 +27,7 @@ from registry.dedup.keys import (
     first_page,
     journal_keys,
     make_key,
+    make_keys,
     notice_kind,
     significant_words,
 )
@@ -54,7 +56,7 @@ __all__ = [
     "DedupReport", "DedupResult", "ImportSummary", "PairScore", "RecordKey", "ReviewSummary",
     "UnionFind", "blocking_keys", "build_clusters", "candidate_pairs", "decide",
     "dedup_and_count", "deduplicate", "export_clusters", "export_queue", "first_page",
-    "hard_key_matches", "import_decisions", "journal_keys", "make_key", "notice_kind",
+    "hard_key_matches", "import_decisions", "journal_keys", "make_key", "make_keys", "notice_kind",
     "prisma_identification", "review_queue", "score_pair", "significant_words",
     "title_similarity",
 ]

@@ -8,10 +8,19 @@ most complete, then the oldest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 import pandas as pd
 
-from registry.dedup.keys import RecordKey
+
+class Member(Protocol):
+    """What choosing a cluster's primary looks at (a RecordKey has both)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def completeness(self) -> int: ...
 
 
 class UnionFind:
@@ -62,7 +71,7 @@ class UnionFind:
 
 
 def build_clusters(
-    keys: Mapping[int, RecordKey],
+    keys: Mapping[int, Member],
     links: Iterable[tuple[int, int, str, float | None]],
     decisions: Iterable[tuple[int, int, str]],
 ) -> pd.DataFrame:

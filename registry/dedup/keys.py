@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ingest.normalise import first_author_key, normalise_doi, normalise_title, strip_diacritics
+from registry.store.dedup import KEY_SEPARATOR
 
 STOPWORDS = frozenset(
     "a an and are as at be by for from in into is of on or the to with without vs versus "
@@ -86,6 +87,8 @@ class RecordKey:
 
 def _s(value: Any) -> str | None:
     """A clean string or None (pandas gives NaN/NA/None for missing)."""
+    if value.__class__ is str:  # the common case first: keying calls this for every field
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, float) and value != value:
@@ -101,7 +104,7 @@ def _list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value if v is not None and str(v).strip()]
+    return [text for v in value if v is not None and (text := str(v)).strip()]
 
 
 def _int(value: Any) -> int | None:
@@ -143,7 +146,8 @@ def blocking_keys(title_norm: str) -> tuple[str, ...]:
     words = significant_words(title_norm)
     if not words:
         return ()
-    ranked = sorted(words, key=_longest_first)
+    # Longest first, ties alphabetical (a stable sort on sorted words: C-level keys).
+    ranked = sorted(sorted(words), key=len, reverse=True)
     longest = list(dict.fromkeys(ranked))[:3]
     keys = {
         "f:" + " ".join(words[:4]),
@@ -158,10 +162,6 @@ def blocking_keys(title_norm: str) -> tuple[str, ...]:
         keys.add("e:" + " ".join(words[0::2][:5]))
         keys.add("o:" + " ".join(words[1::2][:5]))
     return tuple(sorted(keys))
-
-
-def _longest_first(word: str) -> tuple[int, str]:
-    return -len(word), word
 
 
 def first_page(pages: str | None) -> str | None:
@@ -203,59 +203,75 @@ def _filled(value: Any) -> bool:
     return True
 
 
-def _has(row: Mapping[str, Any], name: str) -> bool:
-    flag = row.get("has_" + name)
-    if flag is not None:
-        return bool(flag)
-    value = row.get(name)
+def _has_items(value: Any) -> bool:
+    """True for a non-blank text or a non-empty list (an abstract, MeSH terms ...)."""
     return _filled(value) and (isinstance(value, str) or len(value) > 0)
+
+
+def _pmcid(value: str | None) -> str | None:
+    if not value:
+        return None
+    pmcid = value.upper()
+    return pmcid if pmcid.startswith("PMC") else "PMC" + pmcid
+
+
+# Surnames repeat across records (the same teams publish again and again); the key of a
+# name is worth remembering.
+_author_key = lru_cache(maxsize=1 << 16)(first_author_key)
+
+
+def _first_author(authors: list[str]) -> str | None:
+    return (_author_key(authors[0]) or None) if authors else None
 
 
 def make_key(row: Mapping[str, Any]) -> RecordKey:
     """Match keys of one record (a mapping with the ``records`` column names)."""
-    title = _s(row.get("title")) or ""
-    authors = _list(row.get("authors"))
-    pubtypes = _list(row.get("publication_types"))
-    pmid = _s(row.get("pmid"))
-    doi = normalise_doi(_s(row.get("doi")))
-    pmcid = _s(row.get("pmcid"))
-    pmcid = pmcid.upper() if pmcid else None
-    if pmcid and not pmcid.startswith("PMC"):
-        pmcid = "PMC" + pmcid
-    year = _int(row.get("year"))
-    title_norm = normalise_title(title)
-    author = first_author_key(authors) or None
-    jkeys = journal_keys(_s(row.get("journal")), _s(row.get("journal_abbrev")),
-                         _s(row.get("issn")))
-    page = first_page(_s(row.get("pages")))
-    notice = notice_kind(title, pubtypes)
-    completeness = (
-        sum(x is not None for x in (pmid, doi, pmcid, year))
-        + bool(authors) + bool(pubtypes)
-        + sum(_filled(row.get(f)) for f in _COMPLETENESS_TEXT)
-        + sum(_has(row, f) for f in _COMPLETENESS_FLAGS)
-    )
-    source = _s(row.get("source")) or ""
-    identity = _s(row.get("source_id")) or _content_identity(pmid, doi, title_norm, year, author)
-    basis = repr((source, identity, pmid, doi, pmcid, title_norm, author, jkeys, year, page,
-                  notice, completeness))
-    return RecordKey(
-        record_id=int(row["record_id"]),
-        source=source,
-        identity=identity,
-        pmid=pmid,
-        doi=doi,
-        pmcid=pmcid,
-        title_norm=title_norm,
-        first_author=author,
-        journal_keys=jkeys,
-        year=year,
-        first_page=page,
-        notice=notice,
-        blocks=blocking_keys(title_norm),
-        completeness=completeness,
-        fingerprint=hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20],
-    )
+    return make_keys({name: [value] for name, value in row.items()})[0]
+
+
+def make_keys(columns: Mapping[str, Sequence[Any]]) -> list[RecordKey]:
+    """Match keys of a batch of records given column by column (``records`` column names;
+    abstract, MeSH terms and languages may come as ``has_<name>`` flags). Each step runs
+    over a whole column with ``map``, the cheapest loop Python has: keying is most of a
+    dedup run's work."""
+    n = len(columns["record_id"])
+
+    def col(name: str, clean: Any = _s) -> list[Any]:
+        values = columns.get(name)
+        return [None if clean is None else clean(None)] * n if values is None else (
+            list(values) if clean is None else list(map(clean, values)))
+
+    titles = [t or "" for t in col("title")]
+    authors, pubtypes = col("authors", _list), col("publication_types", _list)
+    pmids, pmcids = col("pmid"), list(map(_pmcid, col("pmcid")))
+    dois, years = list(map(normalise_doi, col("doi"))), col("year", _int)
+    norms = list(map(normalise_title, titles))
+    firsts = list(map(_first_author, authors))
+    jkeys = list(map(journal_keys, col("journal"), col("journal_abbrev"), col("issn")))
+    pages = list(map(first_page, col("pages")))
+    notices = list(map(notice_kind, titles, pubtypes))
+    filled = [sum(t) for t in zip(*(map(_filled, col(f, None)) for f in _COMPLETENESS_TEXT),
+                                  strict=True)] if n else []
+    flags = [sum(t) for t in zip(*(
+        map(bool, col("has_" + f, None)) if "has_" + f in columns
+        else map(_has_items, col(f, None)) for f in _COMPLETENESS_FLAGS), strict=True)]
+    out: list[RecordKey] = []
+    for (rid, source, sid, pmid, doi, pmcid, year, norm, author, jk, page, notice, a, pt, fl,
+         fg) in zip(col("record_id", None), col("source"), col("source_id"), pmids, dois,
+                    pmcids, years, norms, firsts, jkeys, pages, notices, authors, pubtypes,
+                    filled, flags, strict=True):
+        completeness = ((pmid is not None) + (doi is not None) + (pmcid is not None)
+                        + (year is not None) + bool(a) + bool(pt) + fl + fg)
+        source = source or ""
+        identity = sid or _content_identity(pmid, doi, norm, year, author)
+        basis = repr((source, identity, pmid, doi, pmcid, norm, author, jk, year, page,
+                      notice, completeness))
+        out.append(RecordKey(
+            int(rid), source, identity, pmid, doi, pmcid, norm, author, jk, year, page, notice,
+            blocking_keys(norm), completeness,
+            hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20],
+        ))
+    return out
 
 
 def _content_identity(
@@ -272,19 +288,17 @@ def _content_identity(
 
 
 def keys_frame(keys: Sequence[RecordKey]) -> pd.DataFrame:
-    """RecordKeys as a DataFrame with the ``dedup_keys`` columns."""
+    """RecordKeys as a DataFrame with the ``dedup_keys`` columns, key lists joined by
+    :data:`~registry.store.dedup.KEY_SEPARATOR` (what ``Store.dedup_put_keys`` takes)."""
     cols = [f.name for f in fields(RecordKey)]
-    data: dict[str, Any] = {c: [getattr(k, c) for k in keys] for c in cols}
-    frame = pd.DataFrame(
-        {
-            c: pd.Series(
-                [list(v) for v in data[c]] if c in ("journal_keys", "blocks") else data[c],
-                dtype="Int64" if c in ("record_id", "year", "completeness") else object,
-            )
-            for c in cols
-        }
-    )
-    return frame
+    data: dict[str, list[Any]] = {c: [getattr(k, c) for k in keys] for c in cols}
+    for c in ("journal_keys", "blocks"):
+        data[c] = [KEY_SEPARATOR.join(v) for v in data[c]]
+    return pd.DataFrame({
+        c: pd.Series(data[c], dtype="Int64" if c in ("record_id", "year", "completeness")
+                     else object)
+        for c in cols
+    })
 
 
 def keys_from_frame(frame: pd.DataFrame) -> dict[int, RecordKey]:

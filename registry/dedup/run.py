@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
 from registry import __version__
 from registry.csvout import write_csv
-from registry.dedup.blocking import candidate_pairs, hard_key_matches
+from registry.dedup.blocking import Candidates, candidate_pairs, hard_key_matches
 from registry.dedup.clustering import UnionFind, build_clusters, same_clusters
-from registry.dedup.keys import RecordKey, _s, keys_frame, keys_from_frame, make_key
-from registry.dedup.scoring import HIGH, PairScore, score_candidates
+from registry.dedup.keys import keys_frame, keys_from_frame, make_keys
+from registry.dedup.scoring import HIGH, PairScore, close_candidates, score_candidates
 from registry.errors import InputError
 from registry.store.dedup import DedupWrite
 
@@ -76,67 +76,52 @@ class _Clock:
 @dataclass
 class _Keyed:
     """Records keyed this run: new or changed (``fresh``), touched upstream but unchanged
-    for dedup (``bumped``), changed ones whose old links go (``rekeyed``), deleted ones."""
+    for dedup (``bumped``: counted, not compared), changed ones whose old links go
+    (``rekeyed``), deleted ones (``dropped``). Ids only: the keys are in the store."""
 
-    fresh: list[RecordKey]
-    bumped: list[RecordKey]
+    fresh: list[int]
+    bumped: int
     rekeyed: list[int]
     dropped: list[int]
 
 
 def _key_records(store: Store, review: str | None) -> _Keyed:
-    to_key = store.dedup_records_to_key(review)
-    out = _Keyed([], [], [], store.dedup_dropped())
-    columns = list(to_key.columns)
-    # itertuples + zip is several times faster than DataFrame.to_dict on object columns.
-    for values in to_key.itertuples(index=False, name=None):
-        row = dict(zip(columns, values, strict=True))
-        k = make_key(row)
-        old = row.get("old_fingerprint")
-        if _s(old) is None:
-            out.fresh.append(k)
-        elif old == k.fingerprint:
-            out.bumped.append(k)  # updated upstream, nothing dedup looks at changed
-        else:
-            out.fresh.append(k)
-            out.rekeyed.append(k.record_id)
+    """Key the records that need it and stage the keys, one bounded batch at a time
+    (memory stays flat in the number of records)."""
+    out = _Keyed([], 0, [], store.dedup_dropped())
+    for batch in store.dedup_records_to_key(review):
+        keys = make_keys(batch)
+        for k, old in zip(keys, batch["old_fingerprint"], strict=True):
+            if old is None:
+                out.fresh.append(k.record_id)
+            elif old == k.fingerprint:
+                out.bumped += 1  # updated upstream, nothing dedup looks at changed
+            else:
+                out.fresh.append(k.record_id)
+                out.rekeyed.append(k.record_id)
+        store.dedup_stage_keys(keys_frame(keys))
     return out
 
 
-def _decision_pairs(
-    decisions: Iterable[Mapping[str, Any]], keys: Mapping[int, RecordKey]
-) -> list[tuple[int, int, str]]:
-    """Stored decisions (by identity) as (record_a, record_b, decision) on current ids."""
-    by_identity: dict[tuple[str, str], list[int]] = {}
-    for k in keys.values():
-        by_identity.setdefault((k.source, k.identity), []).append(k.record_id)
-    out = []
-    for d in decisions:
-        for a in by_identity.get((d["source_a"], d["identity_a"]), []):
-            for b in by_identity.get((d["source_b"], d["identity_b"]), []):
-                if a != b:
-                    out.append((min(a, b), max(a, b), str(d["decision"])))
-    return out
-
-
-def _load_index(store: Store, keyed: _Keyed) -> tuple[dict[int, RecordKey], list[Link]]:
-    """Every record's keys (this run's replacing the stored ones) and the stored links
-    that still hold."""
-    keys = keys_from_frame(store.dedup_keys_frame())
-    gone = set(keyed.dropped) | set(keyed.rekeyed)
-    for rid in gone:
-        keys.pop(rid, None)
-    for k in keyed.fresh:
-        keys[k.record_id] = k
-    links_df = store.dedup_links_frame()
-    if len(links_df) and gone:
-        touch = links_df["record_a"].isin(gone) | links_df["record_b"].isin(gone)
-        links_df = links_df[~touch]
-    old_links = [
+def _old_links(store: Store) -> list[Link]:
+    """The stored links (those of changed and deleted records are gone by now)."""
+    return [
         (int(a), int(b), str(r), None if s is None or s != s else float(s))
-        for a, b, r, s in links_df.itertuples(index=False)
+        for a, b, r, s in store.dedup_links_frame().itertuples(index=False)
     ]
-    return keys, old_links
+
+
+def _decided(store: Store) -> list[tuple[int, int, str]]:
+    """Stored decisions (by identity) as (record_a, record_b, decision) on current ids."""
+    return [(int(a), int(b), str(d))
+            for a, b, d in store.dedup_decided_pairs().itertuples(index=False)]
+
+
+class _Member(NamedTuple):
+    """A linked record as clustering sees it."""
+
+    source: str
+    completeness: int
 
 
 @dataclass
@@ -150,13 +135,27 @@ class _Found:
     windowed_blocks: int
 
 
+def _fuzzy(store: Store, new_ids: list[int], clock: _Clock) -> tuple[
+        list[tuple[int, int, PairScore]], Candidates]:
+    """Candidate pairs by blocking, titles compared all at once, and the close ones scored
+    in full (their keys loaded from the store: only those)."""
+    cands = candidate_pairs(store, new_ids)
+    clock.lap("block")
+    close, sims = close_candidates(cands.pairs["title_a"].tolist(),
+                                   cands.pairs["title_b"].tolist())
+    ra = cands.pairs["record_a"].to_numpy()[close]
+    rb = cands.pairs["record_b"].to_numpy()[close]
+    keys = keys_from_frame(store.dedup_keys_frame(sorted(set(ra.tolist()) | set(rb.tolist()))))
+    return score_candidates(keys, ra, rb, sims), cands
+
+
 def _match(
-    keys: dict[int, RecordKey], new_ids: list[int], old_links: list[Link],
+    store: Store, new_ids: list[int], old_links: list[Link],
     decided: list[tuple[int, int, str]], clock: _Clock,
 ) -> _Found:
     """Hard-key links, then fuzzy links and queued pairs among the candidates that are
     not already joined (by old links, hard keys or a decision) nor decided."""
-    hard, doubtful = hard_key_matches(keys, new_ids)
+    hard, doubtful = hard_key_matches(store, new_ids)
     clock.lap("hard")
     uf = UnionFind()
     for a, b, _, _ in old_links:
@@ -166,10 +165,7 @@ def _match(
     for a, b, d in decided:
         if d == "duplicate":
             uf.union(a, b)
-    cands = candidate_pairs(keys, new_ids)
-    clock.lap("block")
-    scored = score_candidates(keys, cands.pairs["record_a"].to_numpy(),
-                              cands.pairs["record_b"].to_numpy())
+    scored, cands = _fuzzy(store, new_ids, clock)
     skip = {(a, b) for a, b, _ in decided} | {(a, b) for a, b, _ in hard}
     fuzzy: list[tuple[int, int, float]] = []
     queue: list[tuple[int, int, PairScore]] = []
@@ -186,9 +182,19 @@ def _match(
     return _Found(hard, fuzzy, queue, len(cands.pairs), cands.windowed_blocks)
 
 
-def _write(store: Store, keyed: _Keyed, found: _Found, clusters: pd.DataFrame | None,
+def _clusters(store: Store, links: list[Link], decided: list[tuple[int, int, str]]
+              ) -> pd.DataFrame:
+    """Clusters from every link and decision; only the linked records' keys are loaded."""
+    ids = {x for a, b, _, _ in links for x in (a, b)} | {x for a, b, _ in decided
+                                                         for x in (a, b)}
+    members = {rid: _Member(source, int(completeness))
+               for rid, source, completeness in store.dedup_members(sorted(ids))}
+    return build_clusters(members, links, decided)
+
+
+def _write(store: Store, found: _Found, clusters: pd.DataFrame | None,
            run: dict[str, Any]) -> None:
-    """Save keys, links, queued pairs, clusters (when changed) and the run log at once."""
+    """Save links, queued pairs, clusters (when changed) and the run log."""
     links = pd.DataFrame(
         [(a, b, r, None) for a, b, r in found.hard]
         + [(a, b, "fuzzy", s) for a, b, s in found.fuzzy],
@@ -198,11 +204,7 @@ def _write(store: Store, keyed: _Keyed, found: _Found, clusters: pd.DataFrame | 
         [(a, b, ps.score, ps.title_similarity, ps.why) for a, b, ps in found.queue],
         columns=["record_a", "record_b", "score", "title_similarity", "why"],
     )
-    store.save_dedup(DedupWrite(
-        dropped=sorted(keyed.dropped), rekeyed=sorted(keyed.rekeyed),
-        keys=keys_frame(keyed.fresh + keyed.bumped), links=links, pairs=pairs,
-        clusters=clusters, run=run,
-    ))
+    store.save_dedup(DedupWrite(links=links, pairs=pairs, clusters=clusters, run=run))
 
 
 def _unchanged(store: Store, clock: _Clock) -> DedupResult:
@@ -224,30 +226,47 @@ def deduplicate(
     transaction writes keys, links, queued pairs, clusters and the run log; with nothing
     new nothing is written.
     """
-    clock, say, started = _Clock(), progress or (lambda _msg: None), _now()
-    say("computing match keys")
-    keyed = _key_records(store, review)
-    clock.lap("keys")
+    say = progress or (lambda _msg: None)
+    clock, started = _Clock(), _now()
+    store.dedup_clear_staged()
+    try:
+        with store.dedup_memory():
+            say("computing match keys")
+            keyed = _key_records(store, review)
+            clock.lap("keys")
+            with store.transaction():
+                return _match_and_save(store, keyed, say, clock, started)
+    finally:
+        # Staged keys of a failed run go: the store is as it was before the run.
+        store.dedup_clear_staged()
+
+
+def _match_and_save(store: Store, keyed: _Keyed, say: Callable[[str], None], clock: _Clock,
+                    started: dt.datetime) -> DedupResult:
+    """The run's one transaction: index the staged keys, match, cluster and save."""
+    old_clusters = store.dedup_clusters_frame()
     decisions_new = store.dedup_decisions_since_last_run()
     if not (keyed.fresh or keyed.bumped or keyed.dropped or decisions_new):
         return _unchanged(store, clock)  # nothing new: nothing to compare or write
     say("loading the dedup index")
-    keys, old_links = _load_index(store, keyed)
-    decided = _decision_pairs(store.dedup_decisions(), keys)
+    store.dedup_index_staged()
+    store.dedup_unindex(keyed.dropped, keyed.rekeyed)
+    old_links = _old_links(store)
+    decided = _decided(store)
     clock.lap("load")
     say("matching")
-    found = _match(keys, [k.record_id for k in keyed.fresh], old_links, decided, clock)
+    found = _match(store, keyed.fresh, old_links, decided, clock)
     say("building clusters")
-    clusters = build_clusters(keys, old_links + [(a, b, r, None) for a, b, r in found.hard]
-                              + [(a, b, "fuzzy", s) for a, b, s in found.fuzzy], decided)
-    clusters_changed = not same_clusters(clusters, store.dedup_clusters_frame())
+    clusters = _clusters(store, old_links + [(a, b, r, None) for a, b, r in found.hard]
+                         + [(a, b, "fuzzy", s) for a, b, s in found.fuzzy], decided)
+    clusters_changed = not same_clusters(clusters, old_clusters)
     clock.lap("cluster")
     n_dup = int((~clusters["is_primary"]).sum()) if len(clusters) else 0
     changed = bool(keyed.fresh or keyed.bumped or keyed.dropped or clusters_changed
                    or decisions_new)
     if changed:
         say("saving")
-        _write(store, keyed, found, clusters if clusters_changed else None, {
+        _write(store, found, clusters if clusters_changed else None, {
             "started_at": started, "finished_at": _now(),
             "records_examined": len(keyed.fresh), "hard_links": len(found.hard),
             "fuzzy_links": len(found.fuzzy), "pairs_queued": len(found.queue),

@@ -53,6 +53,7 @@ _SERIES = re.compile(
     r"\b(part|paper|phase|chapter|section|volume|vol|series|stage|wave|round|experiment)\s+"
     r"(\d+|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten|[a-h])\b"
 )
+_DIGIT = re.compile(r"\d")
 _ROMAN = frozenset("i ii iii iv v vi vii viii ix".split())
 # Words an ISO journal abbreviation leaves out ("J Cataract Refract Surg" is "Journal of
 # Cataract and Refractive Surgery"), in the languages PubMed journals are named in.
@@ -126,7 +127,7 @@ def _numbers(title_norm: str, *, cut: bool = False) -> set[str]:
     words = title_norm.split()
     if cut:
         words = words[:-1]
-    return {w for w in words if w in _ROMAN or any(c.isdigit() for c in w)}
+    return {w for w in words if w in _ROMAN or _DIGIT.search(w)}
 
 
 @lru_cache(maxsize=65536)  # journal names repeat across pairs
@@ -276,20 +277,25 @@ def score_pair(a: RecordKey, b: RecordKey, sim: float | None = None) -> PairScor
     return PairScore(round(score, 4), round(sim, 4), "; ".join(why))
 
 
+def close_candidates(
+    title_a: Sequence[str], title_b: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the candidate pairs whose titles are alike enough to reach the queue
+    whatever else agrees (similarity >= :data:`SIM_FLOOR`), and their similarities. All
+    pairs are compared at once, vectorised."""
+    sims = title_similarities(title_a, title_b)
+    close = np.nonzero(sims >= SIM_FLOOR)[0]
+    return close, sims[close]
+
+
 def score_candidates(
-    keys: Mapping[int, RecordKey], record_a: np.ndarray, record_b: np.ndarray
+    keys: Mapping[int, RecordKey], record_a: np.ndarray, record_b: np.ndarray, sims: np.ndarray
 ) -> list[tuple[int, int, PairScore]]:
-    """Scores of candidate pairs that can reach the queue (score >= LOW), vectorised:
-    titles of all pairs are compared at once and only the close ones scored in full."""
-    if len(record_a) == 0:
-        return []
-    ta = [keys[int(x)].title_norm for x in record_a]
-    tb = [keys[int(x)].title_norm for x in record_b]
-    sims = title_similarities(ta, tb)
+    """Full scores of candidate pairs whose title similarities ``sims`` are known (see
+    :func:`close_candidates`), kept when they can reach the queue (score >= LOW)."""
     out: list[tuple[int, int, PairScore]] = []
-    for i in np.nonzero(sims >= SIM_FLOOR)[0]:
-        a, b = int(record_a[i]), int(record_b[i])
-        ps = score_pair(keys[a], keys[b], float(sims[i]))
+    for a, b, sim in zip(record_a.tolist(), record_b.tolist(), sims.tolist(), strict=True):
+        ps = score_pair(keys[a], keys[b], sim)
         if ps.score >= LOW:
             out.append((a, b, ps))
     return out

@@ -12,13 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from registry.errors import InputError
 from registry.store.core import StoreCore
 
 DECISIONS = ("duplicate", "not_duplicate")
+# Joins the items of a key list (journal keys, blocking keys) into one text for the bulk
+# insert; chr(31), the ASCII unit separator, never occurs in a normalised key.
+KEY_SEPARATOR = chr(31)
+# Working memory the database may use during a dedup run: blocking a million records
+# needs more than this only for joins that then spill to disk (measured: bench_dedup.py).
+DEDUP_MEMORY = "300MB"
 _view_counter = itertools.count(1)
 
 _KEY_COLUMNS = (
@@ -36,17 +43,13 @@ def _now() -> dt.datetime:
 
 @dataclass
 class DedupWrite:
-    """Everything one dedup run changes, written together by :meth:`DedupMixin.save_dedup`.
+    """What one dedup run changes besides keys, written by :meth:`DedupMixin.save_dedup`.
 
-    Frames are pandas DataFrames (or None for "nothing"): ``keys`` with the columns of
-    ``dedup_keys`` minus ``keyed_at``; ``links`` (record_a, record_b, reason, score);
-    ``pairs`` (record_a, record_b, score, title_similarity, why); ``clusters`` (record_id,
-    cluster_id, is_primary) replaces the whole table when given.
+    Frames are pandas DataFrames (or None for "nothing"): ``links`` (record_a, record_b,
+    reason, score); ``pairs`` (record_a, record_b, score, title_similarity, why);
+    ``clusters`` (record_id, cluster_id, is_primary) replaces the whole table when given.
     """
 
-    dropped: list[int] = field(default_factory=list)  # records to take out of dedup
-    rekeyed: list[int] = field(default_factory=list)  # records whose links are recomputed
-    keys: Any = None
     links: Any = None
     pairs: Any = None
     clusters: Any = None
@@ -65,14 +68,30 @@ def _pending_scope(review: str | None) -> tuple[str, list[Any]]:
 class DedupMixin(StoreCore):
     """Verbs for deduplication: keys, links, the uncertain queue, decisions, clusters."""
 
-    # -- reading what the algorithm needs -------------------------------------------------
-    def dedup_records_to_key(self, review: str | None = None) -> Any:
-        """Records that need (new) match keys: never keyed, or updated since they were.
+    @contextmanager
+    def dedup_memory(self, limit: str = DEDUP_MEMORY) -> Iterator[None]:
+        """Run a block with the database's working memory capped at ``limit`` (the joins
+        of a large run spill to disk instead of growing), then restore the setting."""
+        self._exec(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            # The store never sets a limit of its own: back to DuckDB's default.
+            self._exec("RESET memory_limit")
 
-        Returns a DataFrame with the record fields the keys are built from (abstract, MeSH
-        terms and languages as ``has_*`` flags) plus the stored ``fingerprint`` (None when
-        never keyed). Deleted records are left out.
+    # -- reading what the algorithm needs -------------------------------------------------
+    def dedup_records_to_key(
+        self, review: str | None = None, *, batch: int = 20_000
+    ) -> Iterator[dict[str, list[Any]]]:
+        """Records that need (new) match keys, in batches of at most ``batch`` rows by
+        record id: never keyed, or updated since they were. Deleted records are left out;
         ``review`` limits the work to records that review's runs brought in.
+
+        Each batch maps column names to value lists: the record fields the keys are
+        built from (``authors``: the first named author's name only; abstract, MeSH
+        terms and languages as ``has_*`` flags) plus the stored ``old_fingerprint``
+        (None when never keyed). Batches keep memory flat: the caller keys and saves one
+        batch before the next is read.
         """
         scope, params = "", []
         if review is not None:
@@ -81,21 +100,38 @@ class DedupMixin(StoreCore):
                 "JOIN search_runs s USING (run_id) WHERE s.review = ?)"
             )
             params = [review]
-        return self._df(
+        sql = (
             "SELECT r.record_id, r.source, r.source_id, r.pmid, r.doi, r.pmcid, r.title, "
-            "r.authors, r.journal, r.journal_abbrev, r.issn, r.volume, r.issue, r.pages, "
+            # Keys use only the first named author (one text, NULL for none): the whole
+            # list as Python strings would cost more than the keys themselves.
+            "list_filter(r.authors, lambda a: trim(a) <> '')[1] AS authors, "
+            "r.journal, r.journal_abbrev, r.issn, r.volume, r.issue, r.pages, "
             "r.year, r.publication_types, "
-            # Flags, not the texts: an abstract only counts towards completeness, and
-            # 200k abstracts held as Python strings would cost hundreds of MB.
+            # Flags, not the texts: an abstract only counts towards completeness.
             "coalesce(length(trim(r.abstract)) > 0, FALSE) AS has_abstract, "
             "coalesce(len(r.mesh_terms) > 0, FALSE) AS has_mesh_terms, "
             "coalesce(len(r.languages) > 0, FALSE) AS has_languages, "
             "k.fingerprint AS old_fingerprint "
             "FROM records r LEFT JOIN dedup_keys k ON k.record_id = r.record_id "
             "WHERE NOT r.deleted AND (k.record_id IS NULL OR r.updated_at > k.keyed_at) "
-            f"{scope} ORDER BY r.record_id",
-            params,
+            f"AND r.record_id BETWEEN ? AND ? {scope} ORDER BY r.record_id"
         )
+        # The ids first, then one id range per batch: the ranges skip the rest of the
+        # table (zone maps), so each record is read once however many batches there are.
+        ids = [int(r[0]) for r in self._rows(
+            "SELECT r.record_id FROM records r LEFT JOIN dedup_keys k "
+            "ON k.record_id = r.record_id WHERE NOT r.deleted "
+            f"AND (k.record_id IS NULL OR r.updated_at > k.keyed_at) {scope} ORDER BY 1",
+            params,
+        )]
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            cur = self._con.execute(sql, [chunk[0], chunk[-1], *params])
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+            if rows:
+                # Column lists: the keying runs column by column.
+                yield dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
 
     def dedup_dropped(self) -> list[int]:
         """Keyed records that were deleted (NLM DeleteCitation) or removed since."""
@@ -108,14 +144,127 @@ class DedupMixin(StoreCore):
             )
         ]
 
-    def dedup_keys_frame(self) -> Any:
-        """Stored match keys of every record still in dedup (not deleted)."""
-        return self._df(
+    def dedup_keys_frame(self, record_ids: Sequence[int] | None = None) -> Any:
+        """Stored match keys of every record still in dedup (not deleted), or of the
+        records ``record_ids`` only."""
+        sql = (
             "SELECT k.record_id, k.source, k.identity, k.pmid, k.doi, k.pmcid, k.title_norm, "
             "k.first_author, k.journal_keys, k.year, k.first_page, k.notice, k.blocks, "
             "k.completeness, k.fingerprint FROM dedup_keys k "
-            "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted ORDER BY 1"
+            "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted "
         )
+        if record_ids is None:
+            return self._df(sql + "ORDER BY 1")
+        out: list[Any] = []
+        self._with_ids(
+            sorted(set(record_ids)),
+            lambda v: out.append(self._df(sql + f"WHERE k.record_id IN (SELECT id FROM {v}) "
+                                          "ORDER BY 1")),
+        )
+        return out[0]
+
+    def dedup_members(self, record_ids: Sequence[int]) -> list[tuple[int, str, int]]:
+        """(record_id, source, completeness) of the indexed, not deleted records among
+        ``record_ids``: what choosing a cluster's primary needs."""
+        out: list[list[tuple[int, str, int]]] = []
+        self._with_ids(sorted(set(record_ids)), lambda v: out.append(self._rows(
+            "SELECT k.record_id, k.source, k.completeness FROM dedup_keys k "
+            "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted "
+            f"WHERE k.record_id IN (SELECT id FROM {v}) ORDER BY 1"
+        )))
+        return out[0]
+
+    def dedup_shared_identifiers(self, new_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """Pairs of indexed records sharing a PMID, DOI or PMCID, at least one of them in
+        ``new_ids``: (attr, record_a, record_b, value, pmid_a, pmid_b, notice_a, notice_b,
+        title_a, title_b) with record_a < record_b, ordered by attr (pmid, doi, pmcid),
+        then the pair. A hash join in the database: no record is held in Python."""
+        parts = [
+            f"SELECT {rank} AS rank, '{attr}' AS attr, a.record_id AS ra, b.record_id AS rb, "
+            f"a.{attr} AS value, a.pmid AS pa, b.pmid AS pb, a.notice AS na, b.notice AS nb, "
+            "a.title_norm AS ta, b.title_norm AS tb "
+            f"FROM k a JOIN k b ON a.{attr} = b.{attr} AND a.record_id < b.record_id "
+            f"WHERE a.{attr} <> '' AND (a.new OR b.new)"
+            for rank, attr in enumerate(("pmid", "doi", "pmcid"))
+        ]
+        out: list[list[tuple[Any, ...]]] = []
+        self._with_ids(new_ids, lambda v: out.append(self._rows(
+            f"WITH k AS (SELECT record_id, pmid, doi, pmcid, notice, title_norm, "
+            f"record_id IN (SELECT id FROM {v}) AS new FROM dedup_keys) "
+            "SELECT attr, ra, rb, value, pa, pb, na, nb, ta, tb "
+            f"FROM ({' UNION ALL '.join(parts)}) ORDER BY rank, ra, rb"
+        )))
+        return out[0]
+
+    def dedup_candidate_pairs(
+        self, new_ids: Sequence[int], *, max_block: int, window: int
+    ) -> tuple[Any, int]:
+        """Fuzzy candidates: pairs sharing a blocking key with years at most one apart
+        (an undated record matches any year), at least one of them in ``new_ids``.
+
+        A block with a (key, year) group larger than ``max_block`` is compared by sorted
+        neighbourhood instead: its records sorted by title, each paired with the next
+        ``window`` (never skipped). Returns (DataFrame record_a < record_b, title_a,
+        title_b, sorted by pair; how many blocks were windowed). Runs as joins on hashed
+        keys in the database, linear in the records times their keys.
+        """
+        out: list[tuple[Any, int]] = []
+        self._with_ids(new_ids, lambda v: out.append(self._candidates(v, max_block, window)))
+        return out[0]
+
+    def _candidates(self, new: str, max_block: int, window: int) -> tuple[Any, int]:
+        blk = f"_dedup_blk_{next(_view_counter)}"
+        # Only blocks holding a new record can give a pair; hashing the key text makes
+        # the joins hash integers.
+        self._exec(
+            f"CREATE OR REPLACE TEMP TABLE {blk} AS "
+            "WITH b AS (SELECT hash(unnest(blocks)) AS code, record_id, "
+            "coalesce(year, -1) AS year FROM dedup_keys), "
+            f"bn AS (SELECT b.*, n.id IS NOT NULL AS new FROM b LEFT JOIN {new} n "
+            "ON n.id = b.record_id), "
+            "bb AS (SELECT * FROM bn SEMI JOIN (SELECT DISTINCT code FROM bn WHERE new) "
+            "USING (code)), "
+            # Aggregates, not window functions: the largest (key, year) group of a key.
+            f"s AS (SELECT code, max(size) > {int(max_block)} AS big FROM "
+            "(SELECT code, year, count(*) AS size FROM bb GROUP BY ALL) GROUP BY code) "
+            "SELECT code, record_id, year, new, big FROM bb JOIN s USING (code)"
+        )
+        try:
+            windowed = int(self._scalar(f"SELECT count(DISTINCT code) FROM {blk} WHERE big"))
+            frame = self._df(
+                f"WITH l AS (SELECT * FROM {blk} WHERE new AND NOT big), "
+                f"r AS (SELECT * FROM {blk} WHERE NOT big), "
+                # Dated probes meet the same, the previous and the next year and undated
+                # records; an undated probe meets every year.
+                "p AS (SELECT code, record_id, year + d AS year FROM l, "
+                "(VALUES (-1), (0), (1)) t(d) WHERE year >= 0 "
+                "UNION ALL SELECT code, record_id, -1 FROM l WHERE year >= 0), "
+                "w AS (SELECT b.*, row_number() OVER (PARTITION BY b.code "
+                f"ORDER BY k.title_norm, b.record_id) AS rn FROM {blk} b "
+                "JOIN dedup_keys k USING (record_id) WHERE b.big), "
+                # Each record's next ``window`` positions as rows, then an equi-join: a
+                # range condition in the join would compare every pair of the block.
+                "wn AS (SELECT w.*, w.rn + t.off AS next FROM w, "
+                f"range(1, {int(window) + 1}) t(off)), "
+                "pairs AS ("
+                "SELECT p.record_id AS x, r.record_id AS y FROM p JOIN r "
+                "ON r.code = p.code AND r.year = p.year "
+                "UNION ALL SELECT l.record_id, r.record_id FROM l JOIN r "
+                "ON r.code = l.code WHERE l.year < 0 "
+                "UNION ALL SELECT a.record_id, b.record_id FROM wn a "
+                "JOIN w b ON b.code = a.code AND b.rn = a.next "
+                "WHERE (a.new OR b.new) "
+                "AND (abs(a.year - b.year) <= 1 OR a.year < 0 OR b.year < 0)), "
+                "o AS (SELECT DISTINCT least(x, y) AS record_a, greatest(x, y) AS record_b "
+                "FROM pairs WHERE x <> y) "
+                "SELECT o.record_a, o.record_b, ka.title_norm AS title_a, "
+                "kb.title_norm AS title_b FROM o "
+                "JOIN dedup_keys ka ON ka.record_id = o.record_a "
+                "JOIN dedup_keys kb ON kb.record_id = o.record_b ORDER BY 1, 2"
+            )
+        finally:
+            self._exec(f"DROP TABLE IF EXISTS {blk}")
+        return frame, windowed
 
     def dedup_links_frame(self) -> Any:
         """All stored links (record_a, record_b, reason, score)."""
@@ -151,22 +300,65 @@ class DedupMixin(StoreCore):
         )
 
     # -- writing a run -----------------------------------------------------------------
-    def save_dedup(self, write: DedupWrite) -> None:
-        """Apply one dedup run's changes atomically (bulk inserts through registered frames)."""
-        now = _now()
+    def dedup_unindex(self, dropped: Sequence[int], rekeyed: Sequence[int]) -> None:
+        """Take records out of the dedup index before a run matches: links, queued pairs
+        and cluster rows of ``dropped`` (deleted) and ``rekeyed`` (changed) records go,
+        and the keys of ``dropped`` ones."""
         with self.transaction():
-            gone = sorted(set(write.dropped) | set(write.rekeyed))
+            gone = sorted(set(dropped) | set(rekeyed))
             if gone:
                 self._with_ids(gone, self._forget)
-            if write.dropped:
+            if dropped:
                 self._with_ids(
-                    write.dropped,
+                    sorted(dropped),
                     lambda v: self._exec(
                         f"DELETE FROM dedup_keys WHERE record_id IN (SELECT id FROM {v})"
                     ),
                 )
-            if write.keys is not None and len(write.keys):
-                self._save_keys(write.keys, now)
+
+    def dedup_stage_keys(self, frame: Any) -> None:
+        """Stage one batch of match keys (committed at once: memory stays flat); the run's
+        transaction moves them into the index with :meth:`dedup_index_staged`.
+
+        ``frame`` has the ``dedup_keys`` columns minus ``keyed_at``, with ``journal_keys``
+        and ``blocks`` as text joined by :data:`KEY_SEPARATOR` (plain strings convert to
+        the database far faster than Python lists)."""
+        keys = frame.loc[:, list(_KEY_COLUMNS)].copy()
+        keys["keyed_at"] = _now()
+        lists = {"journal_keys", "blocks"}
+        select = ", ".join(
+            f"CASE WHEN {c} = '' THEN []::TEXT[] ELSE string_split({c}, chr(31)) END"
+            if c in lists else c
+            for c in _KEY_COLUMNS
+        )
+        with self.transaction():
+            self._bulk(
+                keys,
+                lambda v: self._exec(
+                    f"INSERT INTO dedup_keys_staged SELECT {select}, keyed_at FROM {v}"
+                ),
+            )
+
+    def dedup_index_staged(self) -> None:
+        """Move the staged keys into the index, replacing the records' earlier keys (one
+        statement each: a bulk insert goes to disk rather than memory)."""
+        with self.transaction():
+            self._exec("DELETE FROM dedup_keys WHERE record_id IN "
+                       "(SELECT record_id FROM dedup_keys_staged)")
+            self._exec("INSERT INTO dedup_keys SELECT * FROM dedup_keys_staged")
+            self._exec("DELETE FROM dedup_keys_staged")
+
+    def dedup_clear_staged(self) -> None:
+        """Empty the staging table (a run's leftovers after it failed or was killed)."""
+        if self._scalar("SELECT EXISTS (SELECT 1 FROM dedup_keys_staged)"):
+            with self.transaction():
+                self._exec("DELETE FROM dedup_keys_staged")
+
+    def save_dedup(self, write: DedupWrite) -> None:
+        """Save one dedup run's links, queued pairs, clusters and log (bulk inserts through
+        registered frames); keys were saved batch by batch in the same transaction."""
+        now = _now()
+        with self.transaction():
             if write.links is not None and len(write.links):
                 self._insert_frame("dedup_links", write.links, _LINK_COLUMNS, now)
             if write.pairs is not None and len(write.pairs):
@@ -181,21 +373,6 @@ class DedupMixin(StoreCore):
                     f"VALUES ({', '.join('?' for _ in cols)})",
                     [run[c] for c in cols],
                 )
-
-    def _save_keys(self, frame: Any, now: dt.datetime) -> None:
-        keys = frame.loc[:, list(_KEY_COLUMNS)].copy()
-        keys["keyed_at"] = now
-        self._bulk(
-            keys,
-            lambda v: (
-                self._exec(
-                    f"DELETE FROM dedup_keys WHERE record_id IN (SELECT record_id FROM {v})"
-                ),
-                self._exec(
-                    f"INSERT INTO dedup_keys SELECT {', '.join(_KEY_COLUMNS)}, keyed_at FROM {v}"
-                ),
-            ),
-        )
 
     def _insert_frame(
         self, table: str, frame: Any, columns: Sequence[str], now: dt.datetime

@@ -18,10 +18,19 @@ from registry.dedup import (
     notice_kind,
     score_pair,
 )
+from registry.dedup.keys import keys_frame
+from registry.store import Store
 
 TITLE = (
     "Mesenchymal stem cell transplantation for decompensated liver cirrhosis: a randomized trial"
 )
+
+
+def indexed(store: Store, keys: dict[int, RecordKey]) -> Store:
+    """The store with ``keys`` saved as its dedup index (blocking and hard keys run there)."""
+    store.dedup_stage_keys(keys_frame(list(keys.values())))
+    store.dedup_index_staged()
+    return store
 
 
 def key(rid: int, **kw: Any) -> RecordKey:
@@ -89,30 +98,34 @@ def test_conflicting_ids_and_short_titles_never_link_automatically() -> None:
     assert score_pair(series1, series2).score < HIGH
 
 
-def test_candidate_pairs_block_on_title_and_year_within_one() -> None:
+def test_candidate_pairs_block_on_title_and_year_within_one(store: Store) -> None:
     keys = {k.record_id: k for k in (
         key(1), key(2, year=2021), key(3, year=2022), key(4, year=None),
         key(5, title="Something else entirely about renal dialysis outcomes"),
     )}
-    pairs = candidate_pairs(keys, [1]).pairs
-    assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 2), (1, 4)]
+    indexed(store, keys)
+    pairs = candidate_pairs(store, [1]).pairs
+    assert list(zip(pairs["record_a"], pairs["record_b"], strict=True)) == [(1, 2), (1, 4)]
+    assert pairs["title_a"].tolist() == [keys[1].title_norm] * 2
     # An undated new record is compared with every year.
-    pairs = candidate_pairs(keys, [4]).pairs
-    assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1, 4), (2, 4), (3, 4)]
+    pairs = candidate_pairs(store, [4]).pairs
+    assert list(zip(pairs["record_a"], pairs["record_b"], strict=True)) == [
+        (1, 4), (2, 4), (3, 4)]
 
 
-def test_hard_keys_link_new_records_and_doubt_doi_on_two_pmids() -> None:
+def test_hard_keys_link_new_records_and_doubt_doi_on_two_pmids(store: Store) -> None:
     keys = {k.record_id: k for k in (
         key(1, pmid="100", doi="10.1000/x"),
         key(2, source="embase", pmid="100"),
         key(3, source="wos", doi="https://doi.org/10.1000/X"),
         key(4, pmid="200", doi="10.1000/x"),
     )}
-    links, doubtful = hard_key_matches(keys, [2, 3, 4])
+    indexed(store, keys)
+    links, doubtful = hard_key_matches(store, [2, 3, 4])
     assert links == [(1, 2, "pmid"), (1, 3, "doi"), (3, 4, "doi")]
     assert [(a, b) for a, b, _ in doubtful] == [(1, 4)]
-    assert links == hard_key_matches(keys, [2, 3, 4])[0]  # deterministic
-    assert hard_key_matches(keys, []) == ([], [])
+    assert links == hard_key_matches(store, [2, 3, 4])[0]  # deterministic
+    assert hard_key_matches(store, []) == ([], [])
 
 
 def test_primary_is_pubmed_then_most_complete_then_oldest() -> None:
@@ -148,13 +161,13 @@ def test_different_print_pages_need_a_person_but_an_e_locator_does_not() -> None
     assert score_pair(base, e_locator).score >= HIGH
 
 
-def test_shared_pmid_links_even_when_only_one_copy_is_typed_as_erratum() -> None:
+def test_shared_pmid_links_even_when_only_one_copy_is_typed_as_erratum(store: Store) -> None:
     keys = {
         1: key(1, pmid="300", doi="10.1000/e", publication_types=["Published Erratum"]),
         2: key(2, source="embase", pmid="300"),  # Embase copy without publication types
         3: key(3, source="wos", doi="10.1000/e"),
     }
-    links, doubtful = hard_key_matches(keys, [2, 3])
+    links, doubtful = hard_key_matches(indexed(store, keys), [2, 3])
     assert links == [(1, 2, "pmid")]
     assert [(a, b) for a, b, _ in doubtful] == [(1, 3)]  # a DOI on an erratum and an article
 
@@ -209,11 +222,13 @@ def test_journal_abbreviation_agrees_with_the_full_name() -> None:
     assert "different journal" in score_pair(a, c).why
 
 
-def test_an_oversized_block_is_compared_by_sorted_neighbourhood_not_skipped() -> None:
+def test_an_oversized_block_is_compared_by_sorted_neighbourhood_not_skipped(
+    store: Store,
+) -> None:
     # 30 records share every blocking key (one title, one year): with max_block 10 the old
     # code skipped the block and the typo copy was never compared.
     keys = {i: key(i, authors=[f"Author{i} A"]) for i in range(1, 31)}
     keys[99] = key(99, title=TITLE.replace("cirrhosis", "cirrhossis"))
-    cands = candidate_pairs(keys, [99], max_block=10, window=5)
+    cands = candidate_pairs(indexed(store, keys), [99], max_block=10, window=5)
     assert cands.windowed_blocks > 0
     assert len(cands.pairs) > 0 and set(cands.pairs["record_b"]) == {99}
