@@ -12,13 +12,14 @@ record is held in Python), so cost grows linearly with the records times their k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from registry.dedup.scoring import HIGH, PairScore, title_similarity
+from registry.store.dedup import CANDIDATE_CHUNK
 
 if TYPE_CHECKING:
     from registry.store import Store
@@ -48,17 +49,36 @@ def candidate_pairs(
     window: int = WINDOW,
 ) -> Candidates:
     """Pairs (record_a < record_b) of indexed records sharing a blocking key with years at
-    most one apart, at least one of them new. Blocks with a (key, year) group larger than
-    ``max_block`` are compared by sorted neighbourhood (``window`` neighbours), never
-    skipped."""
+    most one apart, at least one of them new, all in one frame (see :func:`scan_candidates`
+    for the bounded-memory form). Blocks with a (key, year) group larger than ``max_block``
+    are compared by sorted neighbourhood (``window`` neighbours), never skipped."""
+    frames: list[pd.DataFrame] = []
+    _, windowed = scan_candidates(store, new_ids, frames.append, max_block=max_block,
+                                  window=window)
+    if not frames:
+        return Candidates(pd.DataFrame({"record_a": pd.Series([], dtype="int64"),
+                                        "record_b": pd.Series([], dtype="int64"),
+                                        "title_a": pd.Series([], dtype=object),
+                                        "title_b": pd.Series([], dtype=object)}), windowed)
+    return Candidates(pd.concat(frames, ignore_index=True), windowed_blocks=windowed)
+
+
+def scan_candidates(
+    store: Store,
+    new_ids: Sequence[int],
+    consume: Callable[[pd.DataFrame], None],
+    *,
+    max_block: int = MAX_BLOCK,
+    window: int = WINDOW,
+    chunk: int = CANDIDATE_CHUNK,
+) -> tuple[int, int]:
+    """The candidate pairs of :func:`candidate_pairs`, handed to ``consume`` a bounded chunk
+    at a time (record_a, record_b, title_a, title_b; in pair order). Returns (how many
+    pairs, how many blocks were compared by sorted neighbourhood)."""
     if not new_ids:
-        empty = pd.DataFrame({"record_a": pd.Series([], dtype="int64"),
-                              "record_b": pd.Series([], dtype="int64"),
-                              "title_a": pd.Series([], dtype=object),
-                              "title_b": pd.Series([], dtype=object)})
-        return Candidates(empty)
-    pairs, windowed = store.dedup_candidate_pairs(new_ids, max_block=max_block, window=window)
-    return Candidates(pairs, windowed_blocks=windowed)
+        return 0, 0
+    return store.dedup_candidate_pairs(new_ids, consume, max_block=max_block, window=window,
+                                       chunk=chunk)
 
 
 def hard_key_matches(

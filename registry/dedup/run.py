@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from registry import __version__
 from registry.csvout import write_csv
-from registry.dedup.blocking import Candidates, candidate_pairs, hard_key_matches
+from registry.dedup.blocking import hard_key_matches, scan_candidates
 from registry.dedup.clustering import UnionFind, build_clusters, same_clusters
 from registry.dedup.keys import keys_frame, keys_from_frame, make_keys
 from registry.dedup.scoring import HIGH, PairScore, close_candidates, score_candidates
@@ -136,17 +137,27 @@ class _Found:
 
 
 def _fuzzy(store: Store, new_ids: list[int], clock: _Clock) -> tuple[
-        list[tuple[int, int, PairScore]], Candidates]:
-    """Candidate pairs by blocking, titles compared all at once, and the close ones scored
-    in full (their keys loaded from the store: only those)."""
-    cands = candidate_pairs(store, new_ids)
+        list[tuple[int, int, PairScore]], int, int]:
+    """Candidate pairs by blocking, their titles compared a bounded chunk at a time, and the
+    close ones scored in full (their keys loaded from the store: only those). Returns the
+    scored pairs, how many candidates there were and how many blocks were windowed."""
+    ra: list[np.ndarray] = []
+    rb: list[np.ndarray] = []
+    sims: list[np.ndarray] = []
+
+    def consume(pairs: pd.DataFrame) -> None:
+        close, sim = close_candidates(pairs["title_a"].tolist(), pairs["title_b"].tolist())
+        ra.append(pairs["record_a"].to_numpy()[close])
+        rb.append(pairs["record_b"].to_numpy()[close])
+        sims.append(sim)
+
+    total, windowed = scan_candidates(store, new_ids, consume)
     clock.lap("block")
-    close, sims = close_candidates(cands.pairs["title_a"].tolist(),
-                                   cands.pairs["title_b"].tolist())
-    ra = cands.pairs["record_a"].to_numpy()[close]
-    rb = cands.pairs["record_b"].to_numpy()[close]
-    keys = keys_from_frame(store.dedup_keys_frame(sorted(set(ra.tolist()) | set(rb.tolist()))))
-    return score_candidates(keys, ra, rb, sims), cands
+    if not ra:
+        return [], total, windowed
+    a, b = np.concatenate(ra), np.concatenate(rb)
+    keys = keys_from_frame(store.dedup_keys_frame(sorted(set(a.tolist()) | set(b.tolist()))))
+    return score_candidates(keys, a, b, np.concatenate(sims)), total, windowed
 
 
 def _match(
@@ -165,7 +176,7 @@ def _match(
     for a, b, d in decided:
         if d == "duplicate":
             uf.union(a, b)
-    scored, cands = _fuzzy(store, new_ids, clock)
+    scored, n_candidates, windowed = _fuzzy(store, new_ids, clock)
     skip = {(a, b) for a, b, _ in decided} | {(a, b) for a, b, _ in hard}
     fuzzy: list[tuple[int, int, float]] = []
     queue: list[tuple[int, int, PairScore]] = []
@@ -179,7 +190,7 @@ def _match(
     decided_set = {(a, b) for a, b, _ in decided}
     queue += [(a, b, ps) for a, b, ps in doubtful if (a, b) not in decided_set]
     clock.lap("score")
-    return _Found(hard, fuzzy, queue, len(cands.pairs), cands.windowed_blocks)
+    return _Found(hard, fuzzy, queue, n_candidates, windowed)
 
 
 def _clusters(store: Store, links: list[Link], decided: list[tuple[int, int, str]]

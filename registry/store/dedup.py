@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,9 @@ KEY_SEPARATOR = chr(31)
 # Working memory the database may use during a dedup run: blocking a million records
 # needs more than this only for joins that then spill to disk (measured: bench_dedup.py).
 DEDUP_MEMORY = "300MB"
+# Candidate pairs handed to the scorer at a time (with their two titles): bounds memory
+# when a million records give millions of pairs.
+CANDIDATE_CHUNK = 200_000
 _view_counter = itertools.count(1)
 
 _KEY_COLUMNS = (
@@ -197,23 +200,29 @@ class DedupMixin(StoreCore):
         return out[0]
 
     def dedup_candidate_pairs(
-        self, new_ids: Sequence[int], *, max_block: int, window: int
-    ) -> tuple[Any, int]:
+        self, new_ids: Sequence[int], consume: Callable[[Any], None], *, max_block: int,
+        window: int, chunk: int = CANDIDATE_CHUNK,
+    ) -> tuple[int, int]:
         """Fuzzy candidates: pairs sharing a blocking key with years at most one apart
         (an undated record matches any year), at least one of them in ``new_ids``.
 
         A block with a (key, year) group larger than ``max_block`` is compared by sorted
         neighbourhood instead: its records sorted by title, each paired with the next
-        ``window`` (never skipped). Returns (DataFrame record_a < record_b, title_a,
-        title_b, sorted by pair; how many blocks were windowed). Runs as joins on hashed
-        keys in the database, linear in the records times their keys.
+        ``window`` (never skipped). Runs as joins on hashed keys in the database, linear in
+        the records times their keys. The pairs stay in the database; ``consume`` gets them
+        ``chunk`` at a time, in pair order, as DataFrames (record_a < record_b, title_a,
+        title_b), so memory stays bounded however many pairs there are. Returns (how many
+        pairs, how many blocks were windowed).
         """
-        out: list[tuple[Any, int]] = []
-        self._with_ids(new_ids, lambda v: out.append(self._candidates(v, max_block, window)))
+        out: list[tuple[int, int]] = []
+        self._with_ids(new_ids, lambda v: out.append(
+            self._candidates(v, max_block, window, consume, chunk)))
         return out[0]
 
-    def _candidates(self, new: str, max_block: int, window: int) -> tuple[Any, int]:
+    def _candidates(self, new: str, max_block: int, window: int,
+                    consume: Callable[[Any], None], chunk: int) -> tuple[int, int]:
         blk = f"_dedup_blk_{next(_view_counter)}"
+        prs = f"_dedup_prs_{next(_view_counter)}"
         # Only blocks holding a new record can give a pair; hashing the key text makes
         # the joins hash integers.
         self._exec(
@@ -231,7 +240,8 @@ class DedupMixin(StoreCore):
         )
         try:
             windowed = int(self._scalar(f"SELECT count(DISTINCT code) FROM {blk} WHERE big"))
-            frame = self._df(
+            self._exec(
+                f"CREATE OR REPLACE TEMP TABLE {prs} AS "
                 f"WITH l AS (SELECT * FROM {blk} WHERE new AND NOT big), "
                 f"r AS (SELECT * FROM {blk} WHERE NOT big), "
                 # Dated probes meet the same, the previous and the next year and undated
@@ -257,14 +267,21 @@ class DedupMixin(StoreCore):
                 "AND (abs(a.year - b.year) <= 1 OR a.year < 0 OR b.year < 0)), "
                 "o AS (SELECT DISTINCT least(x, y) AS record_a, greatest(x, y) AS record_b "
                 "FROM pairs WHERE x <> y) "
-                "SELECT o.record_a, o.record_b, ka.title_norm AS title_a, "
-                "kb.title_norm AS title_b FROM o "
-                "JOIN dedup_keys ka ON ka.record_id = o.record_a "
-                "JOIN dedup_keys kb ON kb.record_id = o.record_b ORDER BY 1, 2"
+                "SELECT record_a, record_b, row_number() OVER (ORDER BY record_a, record_b) "
+                "AS rn FROM o"
             )
+            total = int(self._scalar(f"SELECT count(*) FROM {prs}"))
+            for first in range(1, total + 1, chunk):
+                consume(self._df(
+                    "SELECT p.record_a, p.record_b, ka.title_norm AS title_a, "
+                    f"kb.title_norm AS title_b FROM {prs} p "
+                    "JOIN dedup_keys ka ON ka.record_id = p.record_a "
+                    "JOIN dedup_keys kb ON kb.record_id = p.record_b "
+                    "WHERE p.rn BETWEEN ? AND ? ORDER BY p.rn", [first, first + chunk - 1]))
         finally:
             self._exec(f"DROP TABLE IF EXISTS {blk}")
-        return frame, windowed
+            self._exec(f"DROP TABLE IF EXISTS {prs}")
+        return total, windowed
 
     def dedup_links_frame(self) -> Any:
         """All stored links (record_a, record_b, reason, score)."""
