@@ -63,6 +63,22 @@ class AddResult:
         return self.new + self.updated + self.unchanged
 
 
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """What moving one import's stage into the registry did."""
+
+    new: int
+    updated: int
+    unchanged: int
+    repeated: int  # extra copies of a (source, source id) within the file
+    deleted: int  # records flagged as withdrawn (DeleteCitation)
+
+    @property
+    def seen(self) -> int:
+        """Distinct records in the file."""
+        return self.new + self.updated + self.unchanged
+
+
 _last_stamp = dt.datetime.min
 
 
@@ -132,6 +148,22 @@ def _select_expr(col: str) -> str:
     return f"b.{col}"
 
 
+_COLS = (*_SCALAR, "year", "entrez_date", *_LISTS, *_JSONS, "retracted", "corrected")
+_COLS_SQL = ", ".join(_COLS)
+# The batch view's columns in the table's types, under the table's names.
+_TYPED = ", ".join(f"{_select_expr(c)} AS {c}" for c in _COLS)
+_STAGE_TABLES = ("import_staging", "import_staging_deletions", "import_staging_problems")
+
+
+def _frame(rows: list[dict[str, Any]]) -> Any:
+    """A batch of rows as a DataFrame for DuckDB to scan (plus ``ord``: input order)."""
+    import pandas as pd  # local: only bulk writes need it, and it is slow to import
+
+    frame = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in _COLS})
+    frame["ord"] = range(len(rows))
+    return frame
+
+
 def _review_scope(review: str | None) -> tuple[str, list[Any]]:
     """SQL condition limiting records to those a review's runs returned (none: all)."""
     if review is None:
@@ -167,12 +199,8 @@ class RecordsMixin(StoreCore):
             rows_by_key[(row["source"], row["source_id"])] = row
             given += 1
         rows = list(rows_by_key.values())
-        repeated = given - len(rows)
         if not rows and state is None:
             return AddResult(0, 0, 0)
-        import pandas as pd  # local: only needed for bulk writes
-
-        now = _now()
         view = f"_records_batch_{next(_batch_counter)}"
         with self.transaction():
             if state is not None and run_id is not None:
@@ -182,73 +210,159 @@ class RecordsMixin(StoreCore):
                 )
             if not rows:
                 return AddResult(0, 0, 0)
-            cols = list(_SCALAR) + ["year", "entrez_date"] + list(_LISTS) + list(_JSONS)
-            cols += ["retracted", "corrected"]
-            frame = pd.DataFrame(
-                {c: pd.Series([r[c] for r in rows], dtype=object) for c in cols}
-            )
-            frame["ord"] = range(len(rows))
-            self._register_df(view, frame)
+            self._register_df(view, _frame(rows))
             try:
-                before = int(
-                    self._scalar(
-                        f"SELECT count(*) FROM records r JOIN {view} b "
-                        "ON r.source = b.source AND r.source_id = b.source_id"
-                    )
-                )
-                changed = " OR ".join(
-                    f"r.{c} IS DISTINCT FROM {_select_expr(c)}" for c in _UPDATABLE
-                )
-                sets = ", ".join(f"{c} = {_select_expr(c)}" for c in _UPDATABLE)
-                updated = 0
-                if before:
-                    updated = int(
-                        self._scalar(
-                            f"SELECT count(*) FROM records r JOIN {view} b "
-                            "ON r.source = b.source AND r.source_id = b.source_id "
-                            f"WHERE r.deleted OR {changed}"
-                        )
-                    )
-                    if updated:
-                        self._exec(
-                            f"UPDATE records AS r SET {sets}, deleted = FALSE, updated_at = ? "
-                            f"FROM {view} AS b WHERE r.source = b.source "
-                            f"AND r.source_id = b.source_id AND (r.deleted OR {changed})",
-                            [now],
-                        )
-                insert_cols = ", ".join(cols)
-                insert_vals = ", ".join(_select_expr(c) for c in cols)
-                self._exec(
-                    f"INSERT INTO records ({insert_cols}, first_run_id, added_at, updated_at) "
-                    f"SELECT {insert_vals}, ?, ?, ? FROM {view} b WHERE NOT EXISTS ("
-                    "SELECT 1 FROM records r WHERE r.source = b.source "
-                    "AND r.source_id = b.source_id) ORDER BY b.ord",
-                    [run_id, now, now],
-                )
-                if run_id is not None:
-                    # Rows inserted just now carry this call's unique timestamp: that is
-                    # what tells a new record from one the registry already had.
-                    self._exec(
-                        "INSERT INTO run_records SELECT ?, r.record_id, "
-                        "(r.added_at = ? AND r.first_run_id IS NOT DISTINCT FROM ?) "
-                        f"FROM {view} b JOIN records r ON r.source = b.source "
-                        "AND r.source_id = b.source_id ON CONFLICT DO NOTHING",
-                        [run_id, now, run_id],
-                    )
+                typed = f"(SELECT b.ord, {_TYPED} FROM {view} b)"
+                before, updated = self._merge(typed, run_id, _now())
                 ids = self._rows(
                     f"SELECT r.record_id FROM {view} b JOIN records r "
                     "ON r.source = b.source AND r.source_id = b.source_id ORDER BY b.ord"
                 )
             finally:
                 self._unregister(view)
-        new = len(rows) - before
         return AddResult(
-            new=new,
+            new=len(rows) - before,
             updated=updated,
             unchanged=before - updated,
             record_ids=tuple(r[0] for r in ids),
-            repeated=repeated,
+            repeated=given - len(rows),
         )
+
+    def _merge(self, batch: str, run_id: int | None, now: dt.datetime) -> tuple[int, int]:
+        """Update known records from ``batch`` (SQL relation: typed columns, one row per
+        key), insert the others, link them all to ``run_id``; (known, updated).
+
+        Rows inserted here carry ``now``, this call's unique timestamp: that is what tells
+        a new record from one the registry already had when the links are written.
+        """
+        match = "r.source = b.source AND r.source_id = b.source_id"
+        before = int(self._scalar(f"SELECT count(*) FROM records r JOIN {batch} b ON {match}"))
+        updated = 0
+        if before:
+            changed = " OR ".join(f"r.{c} IS DISTINCT FROM b.{c}" for c in _UPDATABLE)
+            updated = int(self._scalar(
+                f"SELECT count(*) FROM records r JOIN {batch} b ON {match} "
+                f"WHERE r.deleted OR {changed}"
+            ))
+            if updated:
+                sets = ", ".join(f"{c} = b.{c}" for c in _UPDATABLE)
+                self._exec(
+                    f"UPDATE records AS r SET {sets}, deleted = FALSE, updated_at = ? "
+                    f"FROM {batch} AS b WHERE {match} AND (r.deleted OR {changed})",
+                    [now],
+                )
+        self._exec(
+            f"INSERT INTO records ({_COLS_SQL}, first_run_id, added_at, updated_at) "
+            f"SELECT {_COLS_SQL}, ?, ?, ? FROM {batch} b WHERE NOT EXISTS ("
+            f"SELECT 1 FROM records r WHERE {match}) ORDER BY b.ord",
+            [run_id, now, now],
+        )
+        if run_id is not None:
+            self._exec(
+                "INSERT INTO run_records SELECT ?, r.record_id, "
+                "(r.added_at = ? AND r.first_run_id IS NOT DISTINCT FROM ?) "
+                f"FROM {batch} b JOIN records r ON {match} ON CONFLICT DO NOTHING",
+                [run_id, now, run_id],
+            )
+        return before, updated
+
+    # -- staged imports ------------------------------------------------------------
+    def begin_stage(self) -> int:
+        """A fresh stage id for a file import; stages a killed import left are deleted.
+
+        Staged rows are committed batch by batch (memory stays flat in the file size) but
+        are no part of the registry until :meth:`commit_stage` moves them in.
+        """
+        open_here = self.__dict__.setdefault("_open_stages", set())
+        with self.transaction():
+            keep = sorted(open_here) or [-1]
+            marks = ", ".join("?" for _ in keep)
+            for table in _STAGE_TABLES:
+                self._exec(f"DELETE FROM {table} WHERE stage NOT IN ({marks})", keep)
+        stage = int(self._scalar("SELECT nextval('import_stage_seq')"))
+        open_here.add(stage)
+        return stage
+
+    def stage_items(
+        self, stage: int, first_ord: int, records: Sequence[Record],
+        deletions: Sequence[tuple[int, str]] = (), problems: Sequence[ParseProblem] = (),
+        *, file: str | None = None,
+    ) -> None:
+        """Commit one batch of an import to its stage: records (numbered from
+        ``first_ord`` in file order), withdrawn PMIDs (with their position) and problems."""
+        with self.transaction():
+            if records:
+                rows = [_row(r) for r in records]
+                view = f"_stage_batch_{next(_batch_counter)}"
+                self._register_df(view, _frame(rows))
+                try:
+                    self._exec(
+                        f"INSERT INTO import_staging (stage, ord, {_COLS_SQL}) "
+                        f"SELECT ?, b.ord + ?, {_TYPED} FROM {view} b",
+                        [stage, first_ord],
+                    )
+                finally:
+                    self._unregister(view)
+            self._execmany("INSERT INTO import_staging_deletions VALUES (?, ?, ?)",
+                           [(stage, o, pmid) for o, pmid in deletions])
+            now = _now()
+            self._execmany(
+                "INSERT INTO import_staging_problems VALUES (?, ?, ?, ?, ?)",
+                [(stage, p.file or file, p.where, p.message, now) for p in problems],
+            )
+
+    def commit_stage(self, stage: int, run_id: int, source: str) -> StageResult:
+        """Move a stage into the registry as ``run_id``'s records, withdrawals and problems.
+
+        Joins the caller's transaction (the import's run log is written in the same one);
+        the stage is emptied in it too. Of several copies of one (source, source id) the
+        last in the file wins; a withdrawal counts unless the record comes again later.
+        """
+        with self.transaction():
+            given = int(self._scalar(
+                "SELECT count(*) FROM import_staging WHERE stage = ?", [stage]))
+            self._exec(
+                "DELETE FROM import_staging WHERE stage = ? AND ord NOT IN (SELECT max(ord) "
+                "FROM import_staging WHERE stage = ? GROUP BY source, source_id)",
+                [stage, stage],
+            )
+            distinct = int(self._scalar(
+                "SELECT count(*) FROM import_staging WHERE stage = ?", [stage]))
+            now = _now()
+            batch = f"(SELECT * FROM import_staging WHERE stage = {int(stage)})"
+            before, updated = self._merge(batch, run_id, now) if distinct else (0, 0)
+            withdrawn = (
+                "SELECT d.pmid FROM import_staging_deletions d WHERE d.stage = ? AND NOT "
+                "EXISTS (SELECT 1 FROM import_staging s WHERE s.stage = d.stage "
+                "AND s.source_id = d.pmid AND s.ord >= d.ord)"
+            )
+            cond = f"source = ? AND NOT deleted AND source_id IN ({withdrawn})"
+            deleted = int(self._scalar(
+                f"SELECT count(*) FROM records WHERE {cond}", [source, stage]))
+            if deleted:
+                self._exec(f"UPDATE records SET deleted = TRUE, updated_at = ? WHERE {cond}",
+                           [now, source, stage])
+            self._exec(
+                "INSERT INTO parse_problems SELECT ?, file, location, message, logged_at "
+                "FROM import_staging_problems WHERE stage = ? ORDER BY logged_at",
+                [run_id, stage],
+            )
+            self._drop_stage(stage)
+        self.__dict__.setdefault("_open_stages", set()).discard(stage)
+        return StageResult(
+            new=distinct - before, updated=updated, unchanged=before - updated,
+            repeated=given - distinct, deleted=deleted,
+        )
+
+    def drop_stage(self, stage: int) -> None:
+        """Forget a failed import's stage: the registry is left as it was before it."""
+        with self.transaction():
+            self._drop_stage(stage)
+        self.__dict__.setdefault("_open_stages", set()).discard(stage)
+
+    def _drop_stage(self, stage: int) -> None:
+        for table in _STAGE_TABLES:
+            self._exec(f"DELETE FROM {table} WHERE stage = ?", [stage])
 
     def known_source_ids(self, source: str, source_ids: Iterable[str]) -> set[str]:
         """The subset of ``source_ids`` the registry already holds for ``source``."""
@@ -391,8 +505,10 @@ class RecordsMixin(StoreCore):
         file_sha256: str | None = None,
         file_format: str | None = None,
         state: dict[str, Any] | None = None,
+        started_at: dt.datetime | None = None,
     ) -> int:
-        """Open a run in the log (outcome ``running``) and return its id."""
+        """Open a run in the log (outcome ``running``) and return its id (``started_at``:
+        when the work began, for a run logged once its records are staged)."""
         if kind not in ("search", "import"):
             raise StoreError(f"unknown run kind {kind!r} (search | import)")
         with self.transaction():
@@ -404,7 +520,7 @@ class RecordsMixin(StoreCore):
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?::JSON)",
                 [
                     run_id, review, source, kind, query, date_field, mindate, maxdate,
-                    file_name, file_sha256, file_format, _now(), tool_version,
+                    file_name, file_sha256, file_format, started_at or _now(), tool_version,
                     None if state is None else json.dumps(state),
                 ],
             )
