@@ -103,26 +103,28 @@ def import_file(
     src = import_source(kind, source, p)
     digest = sha256 or file_sha256(p)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the run log's started_at
-    sink = StagedSink(store, store.begin_stage(), file=p.name)
-    try:
-        sink.consume(parse_file(p, fmt=kind, source_name=src), progress)
-        if sink.records == 0 and sink.deletions == 0:
-            first = sink.first_problems[0] if sink.first_problems else None
-            detail = f"; {sink.problems} unusable: {first}" if first else ""
-            raise InputError(f"{p}: no usable records in this {kind} file{detail}")
-        with store.transaction():
-            run_id = store.record_search_run(
-                source=src, kind="import", tool_version=TOOL, review=review,
-                file_name=p.name, file_sha256=digest, file_format=kind, started_at=started,
-            )
-            res = sink.commit(run_id, src)
-            store.finish_search_run(
-                run_id, outcome="ok", hits=res.seen + res.repeated + sink.problems,
-                skipped_records=sink.problems,
-            )
-    except BaseException:
-        store.drop_stage(sink.stage)
-        raise
+    with store.import_memory():
+        sink = StagedSink(store, store.begin_stage(), file=p.name)
+        try:
+            sink.consume(parse_file(p, fmt=kind, source_name=src), progress)
+            if sink.records == 0 and sink.deletions == 0:
+                first = sink.first_problems[0] if sink.first_problems else None
+                detail = f"; {sink.problems} unusable: {first}" if first else ""
+                raise InputError(f"{p}: no usable records in this {kind} file{detail}")
+            with store.transaction():
+                run_id = store.record_search_run(
+                    source=src, kind="import", tool_version=TOOL, review=review,
+                    file_name=p.name, file_sha256=digest, file_format=kind,
+                    started_at=started,
+                )
+                res = sink.commit(run_id, src)
+                store.finish_search_run(
+                    run_id, outcome="ok", hits=res.seen + res.repeated + sink.problems,
+                    skipped_records=sink.problems,
+                )
+        except BaseException:
+            store.drop_stage(sink.stage)
+            raise
     return ImportSummary(
         run_id=run_id, file=str(p), sha256=digest, format=kind, source=src, review=review,
         records=res.seen, new=res.new, duplicates=res.updated + res.unchanged + res.repeated,
