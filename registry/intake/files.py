@@ -103,7 +103,7 @@ def import_file(
     src = import_source(kind, source, p)
     digest = sha256 or file_sha256(p)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the run log's started_at
-    with store.import_memory():
+    with store.import_mode():
         sink = StagedSink(store, store.begin_stage(), file=p.name)
         try:
             sink.consume(parse_file(p, fmt=kind, source_name=src), progress)

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from ingest.records import ParseProblem, Record
@@ -46,7 +47,7 @@ _RUN_FIELDS = frozenset({
     "error",
 })
 _batch_counter = itertools.count(1)
-# DuckDB buffer memory while a file is imported (see RecordsMixin.import_memory): enough
+# DuckDB buffer memory while a file is imported (see RecordsMixin.import_mode): enough
 # for one batch and the final move's hash tables, small beside the 300-400 MB targets.
 IMPORT_MEMORY = "128MB"
 
@@ -112,37 +113,68 @@ def content_key(rec: Record) -> str:
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
+# List columns travel to DuckDB as one string joined by the unit separator (split again
+# by string_split): far cheaper than a JSON list per cell. Parsers collapse whitespace
+# with str.split(), which treats U+001F as whitespace, so it never occurs in an item;
+# _joined still replaces it should a record from elsewhere carry one.
+_SEP = "\x1f"
 
 
-def _row(rec: Record) -> dict[str, Any]:
-    row: dict[str, Any] = {c: getattr(rec, c) for c in _SCALAR}
-    if not row["source_id"]:
-        row["source_id"] = content_key(rec)
-    row["title"] = row["title"] or ""
-    row["year"] = rec.year
-    row["entrez_date"] = rec.entrez_date or None
-    for c in _LISTS:
-        row[c] = _dumps(getattr(rec, c) or [])
+def _joined(values: list[str]) -> str | None:
+    if not values:
+        return None
+    out = _SEP.join(values)
+    if out.count(_SEP) != len(values) - 1:
+        out = _SEP.join(v.replace(_SEP, " ") for v in values)
+    return out
+
+
+def _sections(rec: Record) -> str:
     # Plain dicts, not dataclasses.asdict: asdict deep-copies and was most of the cost of
     # a 100k-record import.
-    row["abstract_sections"] = _dumps(
-        [{"label": s.label, "text": s.text, "nlm_category": s.nlm_category}
-         for s in rec.abstract_sections]
-    )
-    row["comments"] = _dumps(
-        [{"ref_type": c.ref_type, "ref_source": c.ref_source, "pmid": c.pmid}
-         for c in rec.comments]
-    )
+    if not rec.abstract_sections:
+        return "[]"
+    return _dumps([{"label": s.label, "text": s.text, "nlm_category": s.nlm_category}
+                   for s in rec.abstract_sections])
+
+
+def _comments(rec: Record) -> str:
+    if not rec.comments:
+        return "[]"
+    return _dumps([{"ref_type": c.ref_type, "ref_source": c.ref_source, "pmid": c.pmid}
+                   for c in rec.comments])
+
+
+def _flags(rec: Record) -> tuple[bool, bool]:
+    """(retracted, corrected) from the record's notices."""
+    if not rec.comments:
+        return rec.is_retracted, False
     types = {c.ref_type for c in rec.comments}
-    row["retracted"] = rec.is_retracted or bool(types & RETRACTION_TYPES)
-    row["corrected"] = bool(types & CORRECTION_TYPES)
-    return row
+    return rec.is_retracted or bool(types & RETRACTION_TYPES), bool(types & CORRECTION_TYPES)
+
+
+def _columns(recs: Sequence[Record]) -> dict[str, list[Any]]:
+    """A batch of records column by column, as the batch view holds them (one list
+    comprehension per column: no dict per record)."""
+    cols: dict[str, list[Any]] = {c: list(map(attrgetter(c), recs)) for c in _SCALAR}
+    cols["source_id"] = [r.source_id or content_key(r) for r in recs]
+    cols["title"] = [t or "" for t in cols["title"]]
+    cols["year"] = [r.year for r in recs]
+    cols["entrez_date"] = [r.entrez_date or None for r in recs]
+    for c in _LISTS:
+        cols[c] = [_joined(v) for v in map(attrgetter(c), recs)]
+    cols["abstract_sections"] = [_sections(r) for r in recs]
+    cols["comments"] = [_comments(r) for r in recs]
+    flags = [_flags(r) for r in recs]
+    cols["retracted"] = [f[0] for f in flags]
+    cols["corrected"] = [f[1] for f in flags]
+    return cols
 
 
 def _select_expr(col: str) -> str:
     """SQL turning the batch view's column into the table's type."""
     if col in _LISTS:
-        return f"from_json(b.{col}, '[\"VARCHAR\"]')"
+        return f"coalesce(string_split(b.{col}, chr(31)), []::VARCHAR[])"
     if col in _JSONS:
         return f"b.{col}::JSON"
     if col == "entrez_date":
@@ -159,12 +191,12 @@ _TYPED = ", ".join(f"{_select_expr(c)} AS {c}" for c in _COLS)
 _STAGE_TABLES = ("import_staging", "import_staging_deletions", "import_staging_problems")
 
 
-def _frame(rows: list[dict[str, Any]]) -> Any:
-    """A batch of rows as a DataFrame for DuckDB to scan (plus ``ord``: input order)."""
+def _frame(recs: Sequence[Record]) -> Any:
+    """A batch of records as a DataFrame for DuckDB to scan (plus ``ord``: input order)."""
     import pandas as pd  # local: only bulk writes need it, and it is slow to import
 
-    frame = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in _COLS})
-    frame["ord"] = range(len(rows))
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in _columns(recs).items()})
+    frame["ord"] = range(len(recs))
     return frame
 
 
@@ -196,13 +228,12 @@ class RecordsMixin(StoreCore):
         ``state`` are committed together, so a kill between batches loses nothing.
         Within the batch a repeated (source, source_id) counts once (the last one wins).
         """
-        rows_by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        by_key: dict[tuple[str, str], Record] = {}
         given = 0
         for rec in records:
-            row = _row(rec)
-            rows_by_key[(row["source"], row["source_id"])] = row
+            by_key[(rec.source, rec.source_id or content_key(rec))] = rec
             given += 1
-        rows = list(rows_by_key.values())
+        rows = list(by_key.values())
         if not rows and state is None:
             return AddResult(0, 0, 0)
         view = f"_records_batch_{next(_batch_counter)}"
@@ -272,19 +303,24 @@ class RecordsMixin(StoreCore):
 
     # -- staged imports ------------------------------------------------------------
     @contextmanager
-    def import_memory(self) -> Iterator[None]:
-        """Cap DuckDB's buffer memory for the length of a file import, then restore it.
+    def import_mode(self) -> Iterator[None]:
+        """One DuckDB thread and capped buffer memory for a file import, then restored.
 
         DuckDB keeps the pages it writes cached up to its limit (80 % of RAM by default),
         so without a cap a 200 MB export's staged rows stay resident; with it they spill
-        to the database file and peak memory stays flat in the file size.
+        to the database file and peak memory stays flat in the file size. One thread:
+        the batches are small, and a second thread doubled the CPU time of the inserts
+        (measured with bench/bench_parse.py --imports) without making them faster.
         """
-        before = self._scalar("SELECT current_setting('memory_limit')")
+        before = self._rows(
+            "SELECT current_setting('memory_limit'), current_setting('threads')")[0]
         self._exec(f"SET memory_limit = '{IMPORT_MEMORY}'")
+        self._exec("SET threads = 1")
         try:
             yield
         finally:
-            self._exec(f"SET memory_limit = '{before}'")
+            self._exec(f"SET memory_limit = '{before[0]}'")
+            self._exec(f"SET threads = {int(before[1])}")
 
     def begin_stage(self) -> int:
         """A fresh stage id for a file import; stages a killed import left are deleted.
@@ -311,9 +347,8 @@ class RecordsMixin(StoreCore):
         ``first_ord`` in file order), withdrawn PMIDs (with their position) and problems."""
         with self.transaction():
             if records:
-                rows = [_row(r) for r in records]
                 view = f"_stage_batch_{next(_batch_counter)}"
-                self._register_df(view, _frame(rows))
+                self._register_df(view, _frame(records))
                 try:
                     self._exec(
                         f"INSERT INTO import_staging (stage, ord, {_COLS_SQL}) "
