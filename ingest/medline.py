@@ -42,17 +42,41 @@ COMMENT_TAGS = {
 _PMID_IN = re.compile(r"\bPMID:\s*(\d+)")
 
 
+# The tags Bio.Medline.parse returns as one string (its ``textkeys``); every other tag is
+# a list of its values.
+_TEXT_TAGS = frozenset((
+    "ID", "PMID", "SO", "RF", "NI", "JC", "TA", "IS", "CY", "TT", "CA", "IP", "VI", "DP",
+    "YR", "PG", "LID", "DA", "LR", "OWN", "STAT", "DCOM", "PUBM", "DEP", "PL", "JID", "SB",
+    "PMC", "EDAT", "MHDA", "PST", "AB", "EA", "TI", "JT",
+))
+
+Tags = dict[str, "list[str] | str"]
+
+
+def _finish(rec: dict[str, list[str]]) -> Tags:
+    out: Tags = rec  # type: ignore[assignment]
+    for key in _TEXT_TAGS.intersection(rec):
+        out[key] = " ".join(rec[key])
+    return out
+
+
 def _records(
     lines: Iterable[str], label: str, max_record: int = MAX_RECORD
-) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, tag lines with continuations joined) per record.
+) -> Iterator[tuple[int, Tags]]:
+    """(first line number, tag dictionary as ``Bio.Medline.parse`` gives it) per record.
 
-    A record larger than ``max_record`` characters (no blank line ends it) is refused:
-    gathering an endless record is how a hostile file exhausts memory.
+    A field's continuation lines are joined first; repeated tags collect in a list; text
+    tags are joined by a space. One pass over the lines (not Bio.Medline over lines we
+    already split). A record larger than ``max_record`` characters (no blank line ends
+    it) is refused: gathering an endless record is how a hostile file exhausts memory.
     """
-    # Each field as a list of its lines, joined when the record ends: "+=" on a list item
-    # copies the whole field per continuation line (quadratic on a long field).
-    current: list[list[str]] = []
+    # Continuation lines are gathered and joined when their field ends: "+=" on a string
+    # copies the whole field per continuation line (quadratic on a long field). The tag
+    # is the first four characters and the value starts in column 7, as Bio.Medline has it.
+    rec: dict[str, list[str]] = {}
+    values: list[str] | None = None  # the current field's tag's values (None: no record)
+    first = ""  # the current field's tag line
+    more: list[str] = []  # its continuation lines
     start = size = 0
     lineno = 0
     try:
@@ -64,54 +88,41 @@ def _records(
                     f"{label}: the record starting at line {start} is larger than "
                     f"{max_record >> 20} MiB (no blank line ends it); refused"
                 )
-            line = raw.rstrip()
-            if raw[:1] == " " and current and (line or raw.startswith("      ")):
+            if raw[:1] == " " and values is not None:
                 # Tags start in column 1: an indented line continues the previous field
                 # (a line of 6 spaces is an empty paragraph line, as Bio.Medline has it).
+                line = raw.strip()
                 if line:
-                    current[-1].append(line.lstrip())
-                continue
+                    more.append(line)
+                    continue
+                if raw.startswith("      "):
+                    continue
+            if more:
+                values[-1] = f"{first} {' '.join(more)}"[6:]  # type: ignore[index]
+                more = []
+            line = raw.rstrip()
             if not line:
-                if current:
-                    yield start, [" ".join(field) for field in current]
-                    current = []
+                if values is not None:
+                    yield start, _finish(rec)
+                    rec, values = {}, None
                 size = 0
                 continue
-            if not current:
+            if values is None:
                 start = lineno
-            current.append([line])
+            key = line[:4].rstrip()
+            values = rec.get(key)
+            if values is None:
+                rec[key] = values = [line[6:]]
+            else:
+                values.append(line[6:])
+            first = line
     except UnicodeDecodeError:
         # Decoding is lazy for an open file: the fault surfaces half-way through.
         raise InputError(f"{label}: not UTF-8 text (after line {lineno})") from None
-    if current:
-        yield start, [" ".join(field) for field in current]
-
-
-# The tags Bio.Medline.parse returns as one string (its ``textkeys``); every other tag is
-# a list of its values.
-_TEXT_TAGS = frozenset((
-    "ID", "PMID", "SO", "RF", "NI", "JC", "TA", "IS", "CY", "TT", "CA", "IP", "VI", "DP",
-    "YR", "PG", "LID", "DA", "LR", "OWN", "STAT", "DCOM", "PUBM", "DEP", "PL", "JID", "SB",
-    "PMC", "EDAT", "MHDA", "PST", "AB", "EA", "TI", "JT",
-))
-
-
-def _tag_dict(fields: list[str]) -> dict[str, list[str] | str]:
-    """A record's fields (continuations joined) as ``Bio.Medline.parse`` gives them:
-    the tag is the first four characters, the value starts in column 7, repeated tags
-    collect in a list, text tags are joined by a space. Built here rather than by
-    handing the joined lines back to Bio.Medline, which would walk every line again."""
-    out: dict[str, list[str] | str] = {}
-    for f in fields:
-        key = f[:4].rstrip()
-        values = out.get(key)
-        if values is None:
-            out[key] = [f[6:]]
-        else:
-            values.append(f[6:])  # type: ignore[union-attr]
-    for key in _TEXT_TAGS.intersection(out):
-        out[key] = " ".join(out[key])
-    return out
+    if values is not None:
+        if more:
+            values[-1] = f"{first} {' '.join(more)}"[6:]
+        yield start, _finish(rec)
 
 
 def _ids(values: list[str], rec: Record) -> None:
@@ -143,7 +154,7 @@ def _mesh(term: str) -> str:
     return "*" + name if major else name
 
 
-def _to_record(m: dict, source_name: str) -> Record:
+def _to_record(m: Tags, source_name: str) -> Record:
     def text(key: str) -> str | None:
         v = m.get(key)
         if v is None:
@@ -238,9 +249,9 @@ def iter_medline(
         lines = source
     try:
         n = 0
-        for start, rec_lines in _records(lines, label, max_record):
+        for start, fields in _records(lines, label, max_record):
             n += 1
-            rec = _to_record(_tag_dict(rec_lines), source_name)
+            rec = _to_record(fields, source_name)
             if not rec.pmid:
                 yield ParseProblem(f"record {n} (line {start})", "no PMID; skipped", label)
             elif not rec.title:
