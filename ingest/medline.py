@@ -20,7 +20,6 @@ from ingest.bounded import MAX_RECORD, open_input, text_lines
 from ingest.errors import InputError
 from ingest.normalise import (
     VERNACULAR_FLAG,
-    clean_text,
     normalise_doi,
     normalise_registry_id,
     split_labelled_abstract,
@@ -154,70 +153,91 @@ def _mesh(term: str) -> str:
     return "*" + name if major else name
 
 
-def _to_record(m: Tags, source_name: str) -> Record:
-    def text(key: str) -> str | None:
-        v = m.get(key)
-        if v is None:
-            return None
-        if isinstance(v, list):
-            v = " ".join(v)
-        return clean_text(v)
+def _text(m: Tags, key: str) -> str | None:
+    """A tag's value as one whitespace-collapsed string (None: absent or blank)."""
+    v = m.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        v = " ".join(v)
+    return " ".join(v.split()) or None
 
-    def items(key: str) -> list[str]:
-        v = m.get(key) or []
-        if isinstance(v, str):
-            v = [v]
-        return [c for c in (clean_text(x) for x in v) if c]
 
-    rec = Record(source=source_name)
-    rec.pmid = text("PMID")
-    rec.source_id = rec.pmid
-    pmc = text("PMC")
-    if pmc and pmc.startswith("PMC"):
-        rec.pmcid = pmc
-    book_title = strip_markup(text("BTI"))
-    title = strip_markup(text("TI"))
-    vern = strip_markup(text("TT"))
+def _items(m: Tags, key: str) -> list[str]:
+    """A tag's non-blank values, whitespace collapsed."""
+    v = m.get(key)
+    if not v:
+        return []
+    if isinstance(v, str):
+        v = [v]
+    return [c for c in (" ".join(x.split()) for x in v) if c]
+
+
+def _titles(m: Tags, rec: Record) -> str | None:
+    """Title, vernacular title and abstract; returns the book title (BTI) if any."""
+    book_title = strip_markup(_text(m, "BTI"))
+    title = strip_markup(_text(m, "TI"))
+    vern = strip_markup(_text(m, "TT"))
     rec.vernacular_title = vern
     rec.title = title or book_title or (vern + VERNACULAR_FLAG if vern else "")
-    ab = strip_markup(text("AB"))
+    ab = strip_markup(_text(m, "AB"))
     if ab:
         rec.abstract_sections = split_labelled_abstract(ab)
         rec.abstract = "\n".join(
             f"{s.label}: {s.text}" if s.label else s.text for s in rec.abstract_sections
         )
-    # namesakes are kept (two co-authors "Liu J" are two people); a group name once
-    rec.authors = items("AU") + [c for c in unique(items("CN")) if c not in items("AU")]
-    if not rec.authors:
-        rec.authors = unique(items("ED"))
-    rec.journal = text("JT") or book_title or text("CTI")
-    rec.journal_abbrev = text("TA")
-    issn = text("IS")
-    if issn:
-        rec.issn = issn.split()[0]
-    rec.volume = text("VI")
-    rec.issue = text("IP")
-    rec.pages = text("PG")
-    rec.pub_date = text("DP")
-    rec.year = year_from_text(rec.pub_date)
-    rec.entrez_date = _iso(text("EDAT")) or _iso(text("CRDT"))
-    rec.publication_types = unique(items("PT"))
-    rec.mesh_terms = unique(_mesh(t) for t in items("MH"))
-    rec.keywords = unique(items("OT"))
-    rec.languages = unique(items("LA"))
-    _ids(items("AID") + items("LID"), rec)
-    for si in items("SI"):
+    return book_title
+
+
+def _links(m: Tags, rec: Record) -> None:
+    """DOI/PMCID (AID, LID), trial registrations (SI) and comment/correction links."""
+    _ids(_items(m, "AID") + _items(m, "LID"), rec)
+    for si in _items(m, "SI"):
         name, _, acc = si.rpartition("/")
         if name.casefold() in TRIAL_REGISTRIES:
             rid = normalise_registry_id(acc)
             if rid:
                 rec.registry_ids.append(rid)
     rec.registry_ids = unique(rec.registry_ids)
+    if m.keys().isdisjoint(COMMENT_TAGS):  # most records: skip the 18 look-ups
+        return
     for tag, ref_type in COMMENT_TAGS.items():
-        for v in items(tag):
+        for v in _items(m, tag):
             pm = _PMID_IN.search(v)
             src = v[: pm.start()].strip() if pm else v
             rec.comments.append(Comment(ref_type, src or None, pm.group(1) if pm else None))
+
+
+def _to_record(m: Tags, source_name: str) -> Record:
+    rec = Record(source=source_name)
+    rec.pmid = _text(m, "PMID")
+    rec.source_id = rec.pmid
+    pmc = _text(m, "PMC")
+    if pmc and pmc.startswith("PMC"):
+        rec.pmcid = pmc
+    book_title = _titles(m, rec)
+    # namesakes are kept (two co-authors "Liu J" are two people); a group name once
+    authors = _items(m, "AU")
+    groups = _items(m, "CN")
+    rec.authors = authors + [c for c in unique(groups) if c not in authors] if groups else authors
+    if not rec.authors:
+        rec.authors = unique(_items(m, "ED"))
+    rec.journal = _text(m, "JT") or book_title or _text(m, "CTI")
+    rec.journal_abbrev = _text(m, "TA")
+    issn = _text(m, "IS")
+    if issn:
+        rec.issn = issn.split()[0]
+    rec.volume = _text(m, "VI")
+    rec.issue = _text(m, "IP")
+    rec.pages = _text(m, "PG")
+    rec.pub_date = _text(m, "DP")
+    rec.year = year_from_text(rec.pub_date)
+    rec.entrez_date = _iso(_text(m, "EDAT")) or _iso(_text(m, "CRDT"))
+    rec.publication_types = unique(_items(m, "PT"))
+    rec.mesh_terms = unique(_mesh(t) for t in _items(m, "MH"))
+    rec.keywords = unique(_items(m, "OT"))
+    rec.languages = unique(_items(m, "LA"))
+    _links(m, rec)
     pts = {p.casefold() for p in rec.publication_types}
     if book_title or "book chapter" in pts or "book" in pts:
         rec.record_type = "book"
