@@ -95,8 +95,18 @@ def _date(d: dict[str, list[str]]) -> str | None:
     return raw or py
 
 
+def _text(d: dict[str, list[str]], *tags: str) -> str | None:
+    """Like :func:`_first` with inline markup removed (strip_markup collapses the
+    whitespace itself: the long abstract is cleaned once, not twice)."""
+    for t in tags:
+        v = d.get(t)
+        if v and v[0] and not v[0].isspace():
+            return strip_markup(v[0])
+    return None
+
+
 def _abstract(d: dict[str, list[str]], rec: Record) -> None:
-    ab = strip_markup(_first(d, "AB", "N2"))
+    ab = _text(d, "AB", "N2")
     if ab:
         rec.abstract_sections = split_labelled_abstract(ab)
         rec.abstract = "\n".join(
@@ -146,7 +156,7 @@ def _ids(d: dict[str, list[str]], rec: Record, source_name: str) -> None:
 def _to_record(d: dict[str, list[str]], source_name: str) -> Record:
     """One reference (tag -> values, as :func:`_references` gathers them) as a Record."""
     rec = Record(source=source_name)
-    rec.title = strip_markup(_first(d, "TI", "T1", "TT", "ST")) or ""
+    rec.title = _text(d, "TI", "T1", "TT", "ST") or ""
     # AU and A1 are two spellings of the same list: take one, and keep namesakes (two
     # co-authors "Liu J" are two people)
     rec.authors = [ris_author(a) for a in (_all(d, "AU") or _all(d, "A1"))]
