@@ -9,12 +9,13 @@ import. Record counts come from ../shared/fixtures/pubmed/SOURCES.md
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from ingest.records import Record
+from ingest.records import AbstractSection, Record
 from registry.errors import InputError
 from registry.intake import files as intake_files
 from registry.intake import sink as intake_sink
@@ -103,3 +104,22 @@ def test_last_copy_wins_and_a_later_record_outlives_its_withdrawal(
     assert rows["9997"]["deleted"] and not rows["12091962"]["deleted"]
     assert rows["12091962"]["title"].startswith("Edited: ")
     assert store.get_search_run(res.run_id)["hits"] == 3
+
+
+def test_abstract_sections_round_trip_through_the_stage(store) -> None:
+    """The sections' JSON is written by hand (bulk speed): quotes, backslashes, control
+    and non-ASCII characters must come back as they went in."""
+    text = 'a "quoted" \\ back-slash, é, \u2028, \x01 and a\ttab'
+    rec = Record(source="embase", source_id="k1", title="T",
+                 abstract_sections=[AbstractSection("RESULTS", text, "RESULTS"),
+                                    AbstractSection(None, "plain", None)])
+    stage = store.begin_stage()
+    store.stage_items(stage, 0, [rec])
+    with store.transaction():
+        run = store.record_search_run(source="embase", kind="import", tool_version="t")
+        assert store.commit_stage(stage, run, "embase").new == 1
+    stored = store.get_records("embase", ["k1"])[0]["abstract_sections"]
+    assert json.loads(stored) == [
+        {"label": "RESULTS", "text": text, "nlm_category": "RESULTS"},
+        {"label": None, "text": "plain", "nlm_category": None},
+    ]
