@@ -155,9 +155,11 @@ class ReviewView:
         return self.record_cluster.get(record_id)
 
 
-def _stage_states(
+def stage_states(
     decisions: Sequence[Decision], stage: str, dual_review: bool
 ) -> dict[int, ClusterState]:
+    """cluster -> state at ``stage`` worked out from ``decisions`` (the rules above); the
+    workspace also applies it to one cluster's decisions after each new decision."""
     grouped: dict[int, list[Decision]] = defaultdict(list)
     for d in decisions:
         if d.stage == stage and d.cluster_id is not None:
@@ -205,7 +207,7 @@ def load_view(store: Store, review: str, config: ScreeningConfig | None = None) 
     decisions = [Decision.from_row(r) for r in store.screening_decisions(review)]
     view = ReviewView(review, config, dict(members), primary)
     for stage in ("title_abstract", "full_text"):
-        view.states[stage] = _stage_states(decisions, stage, config.dual_review)
+        view.states[stage] = stage_states(decisions, stage, config.dual_review)
     return view
 
 

@@ -33,6 +33,21 @@ _DECISION_COLUMNS = (
     "decided_at",
 )
 
+_TYPES = {"decided_at": "TIMESTAMP"}  # the other supplied columns are TEXT
+
+
+def _given(d: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """A supplied decision's column values, with the defaults (role, via, decided_at)."""
+    values = {
+        "role": "screen",
+        "via": "api",
+        "decided_at": now,
+        **{k: d.get(k) for k in _DECISION_COLUMNS if d.get(k) is not None},
+    }
+    values["record_id"] = int(d["record_id"])
+    return {k: values.get(k) for k in _DECISION_COLUMNS}
+
+
 # Record fields screening shows, ranks and exports.
 _RECORD_FIELDS = (
     "r.record_id, r.source, r.source_id, r.pmid, r.doi, r.title, r.abstract, r.authors, "
@@ -179,8 +194,10 @@ class ScreeningMixin(StoreCore):
         """
         if not decisions:
             return []
-        ids = sorted({int(d["record_id"]) for d in decisions})
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        if len(decisions) == 1:
+            return [self._add_one_decision(decisions[0], now)]
+        ids = sorted({int(d["record_id"]) for d in decisions})
         with self.transaction():
             known = {
                 rid: (src, sid)
@@ -202,20 +219,30 @@ class ScreeningMixin(StoreCore):
                 if rid not in known:
                     raise InputError(f"no record {rid} in the registry")
                 src, sid = known[rid]
-                values = {
-                    "role": "screen",
-                    "via": "api",
-                    **{k: d.get(k) for k in _DECISION_COLUMNS if d.get(k) is not None},
-                    "record_id": rid,
-                    "source": src,
-                    "source_id": sid,
-                }
-                values.setdefault("decided_at", now)
+                values = {**_given(d, now), "source": src, "source_id": sid}
                 rows.append([decision_id, *(values.get(k) for k in _DECISION_COLUMNS)])
             cols = ", ".join(("decision_id", *_DECISION_COLUMNS))
             marks = ", ".join("?" for _ in range(len(_DECISION_COLUMNS) + 1))
             self._execmany(f"INSERT INTO screening_decisions ({cols}) VALUES ({marks})", rows)
         return new_ids
+
+    def _add_one_decision(self, d: Mapping[str, Any], now: dt.datetime) -> int:
+        """One decision in one statement (a screener's click in the workspace): the record's
+        identity and the new id are taken inside the INSERT, not by separate queries."""
+        values = _given(d, now)
+        own = [k for k in _DECISION_COLUMNS if k not in ("source", "source_id", "record_id")]
+        marks = ", ".join(f"?::{_TYPES.get(k, 'TEXT')}" for k in own)
+        with self.transaction():
+            found = self._rows(
+                f"INSERT INTO screening_decisions "
+                f"(decision_id, record_id, source, source_id, {', '.join(own)}) "
+                f"SELECT nextval('screening_decision_id_seq'), record_id, source, source_id, "
+                f"{marks} FROM records WHERE record_id = ? RETURNING decision_id",
+                [*(values[k] for k in own), values["record_id"]],
+            )
+        if not found:
+            raise InputError(f"no record {values['record_id']} in the registry")
+        return int(found[0][0])
 
     def undo_screening_decision(self, decision_id: int, by: str) -> None:
         """Take back one decision: it stays in the history, marked undone, and stops counting."""

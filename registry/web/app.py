@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
@@ -10,8 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,8 +32,38 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
 ]
+# Pages show one person's work (their session, their next record): never cached. Static
+# files set their own cache-control (see StaticCache) and keep it.
+NO_STORE = (b"cache-control", b"no-store")
+
+
+class StaticCache:
+    """The vendored static files, read once and served from memory (no disk, no thread per
+    request). A browser keeps them for an hour and then asks again with the ETag, and gets
+    an empty 304 while the file is unchanged."""
+
+    MAX_AGE = 3600
+
+    def __init__(self, folder: Path) -> None:
+        self.files: dict[str, tuple[bytes, str, str]] = {}
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                body = path.read_bytes()
+                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                self.files[path.name] = (body, kind, etag)
+
+    async def serve(self, request: Request) -> Response:
+        """``GET /static/<name>``: the file, or 304 when the browser's copy is current."""
+        found = self.files.get(request.path_params["name"])
+        if found is None:
+            raise HTTPException(404, "no such static file")
+        body, kind, etag = found
+        headers = {"etag": etag, "cache-control": f"public, max-age={self.MAX_AGE}"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=kind, headers=headers)
 
 
 class SecurityHeaders:
@@ -48,8 +79,10 @@ class SecurityHeaders:
 
         async def send_with(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *HEADERS]
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append(NO_STORE)
+                message["headers"] = [*headers, *HEADERS]
             await send(message)
 
         await self.app(scope, receive, send_with)
@@ -88,7 +121,7 @@ ROUTES = [
     Route("/r/{review}/reports/latest", r.report_latest),
     Route("/r/{review}/reports/{version_id}", r.report_version),
     Route("/r/{review}/reports/{version_id}/html", r.report_version_html),
-    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    Route("/static/{name}", StaticCache(HERE / "static").serve),
 ]
 
 
@@ -102,7 +135,10 @@ def create_app(
         exception_handlers={HTTPException: _error},
     )
     # autoescape everywhere: record titles and abstracts are text from the outside world
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+    # auto_reload off: each template is compiled once, not checked on disk per request
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False
+    )
     templates = Jinja2Templates(env=env)
     app.state.templates = templates
     app.state.workspace = workspace

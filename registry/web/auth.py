@@ -57,10 +57,18 @@ class Session:
 
 
 class Sessions:
-    """Signs and reads session cookies."""
+    """Signs and reads session cookies.
+
+    A cookie whose signature was checked once is remembered with its signing time, so the
+    next requests of the same session skip the decoding and HMAC (only valid cookies are
+    kept, at most ``KEEP``; the age limit is still applied on every read).
+    """
+
+    KEEP = 1024
 
     def __init__(self, secret: str) -> None:
         self._s = URLSafeTimedSerializer(secret, salt="registry-session")
+        self._checked: dict[str, tuple[Session, float]] = {}
 
     def issue(self, username: str | None) -> tuple[Session, str]:
         """A new session (fresh CSRF token) and its cookie value."""
@@ -71,14 +79,21 @@ class Sessions:
         """The session in ``cookie`` (None: absent, forged or expired)."""
         if not cookie:
             return None
+        known = self._checked.get(cookie)
+        if known is not None:
+            return known[0] if time.time() - known[1] <= SESSION_MAX_AGE else None
         try:
-            data = self._s.loads(cookie, max_age=SESSION_MAX_AGE)
+            data, signed = self._s.loads(cookie, max_age=SESSION_MAX_AGE, return_timestamp=True)
         except BadSignature:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("c"), str):
             return None
         user = data.get("u")
-        return Session(user if isinstance(user, str) else None, data["c"])
+        sess = Session(user if isinstance(user, str) else None, data["c"])
+        if len(self._checked) >= self.KEEP:
+            self._checked.clear()
+        self._checked[cookie] = (sess, signed.timestamp())
+        return sess
 
 
 def csrf_ok(session: Session | None, token: object) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -35,20 +36,27 @@ class Who:
     role: str | None
 
 
+@lru_cache(maxsize=64)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = [t.strip() for t in terms if t and t.strip()]
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+
+
 def highlight(text: str | None, terms: Iterable[str]) -> Markup:
     """``text`` escaped, with every protocol term wrapped in <mark> (case-insensitive)."""
     raw = text or ""
-    words = [t for t in terms if t and t.strip()]
-    if not words:
-        return Markup(escape(raw))
-    pattern = re.compile("|".join(re.escape(w.strip()) for w in words), re.IGNORECASE)
-    out, pos = [], 0
+    pattern = _terms_pattern(tuple(terms))
+    if pattern is None:
+        return escape(raw)
+    out: list[str] = []  # plain str pieces, each escaped once: joined as markup at the end
+    pos = 0
     for m in pattern.finditer(raw):
-        out.append(escape(raw[pos : m.start()]))
-        out.append(Markup("<mark>") + escape(m.group(0)) + Markup("</mark>"))
+        out += (escape(raw[pos : m.start()]), "<mark>", escape(m.group(0)), "</mark>")
         pos = m.end()
     out.append(escape(raw[pos:]))
-    return Markup("").join(out)
+    return Markup("".join(out))
 
 
 def ws(request: Request) -> Workspace:
@@ -57,8 +65,11 @@ def ws(request: Request) -> Workspace:
 
 
 def session_of(request: Request) -> Session | None:
-    """The signed session of the request, if any."""
-    return request.app.state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    """The signed session of the request, if any (the signature is checked once per request)."""
+    if "registry.session" not in request.scope:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        request.scope["registry.session"] = request.app.state.sessions.read(cookie)
+    return request.scope["registry.session"]
 
 
 def who(request: Request, review: str | None, needed: str = "viewer") -> Who:

@@ -5,7 +5,9 @@ one file. The server is the one process that owns the store; every store call go
 through :attr:`Workspace.lock` (a DuckDB connection is not shared between threads
 unguarded). A review's screening view (clusters, decisions, the library's queue order) is
 loaded once and updated in place after each decision, so a page never reloads 20,000
-records.
+records. That state has its own lock (:attr:`Workspace.state_lock`, always taken after
+:attr:`Workspace.lock` when both are needed): a screening page needs no store call, so it is
+not kept waiting while another screener's decision is committed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from registry.screening import (
     stage_name,
 )
 from registry.screening.progress import screening_methods
-from registry.screening.state import ReviewView, _stage_states, build_queue, summarise
+from registry.screening.state import ReviewView, build_queue, stage_states, summarise
 from registry.status import build_status
 from registry.store import Store
 from registry.web.accounts import add_user
@@ -56,6 +58,10 @@ class _ReviewCache:
     leases: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     start: dict[str, int] = field(default_factory=dict)  # queue head: closed before it
     closed: dict[str, int] = field(default_factory=dict)  # clusters needing nobody
+    # (stage, user) -> queue position before which nothing needs that user any more
+    cursor: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (stage, cluster) -> screeners whose decision on it is being written to the store
+    writing: dict[tuple[str, int], set[str]] = field(default_factory=dict)
 
 
 class Workspace:
@@ -65,13 +71,24 @@ class Workspace:
         self.store = store
         self.reviews = reviews
         self.out_dir = out_dir  # where `registry update/report --out` keeps report versions
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # the store: one call at a time on its connection
+        self.state_lock = threading.RLock()  # the cached screening state and roles
         self._cache: dict[str, _ReviewCache] = {}
+        # username -> review -> role, read once per person: every request asks it, and roles
+        # change only through add_user below (the CLI's `user add` goes through the server)
+        self._roles: dict[str, dict[str, str]] = {}
 
     # -- screening state ---------------------------------------------------------------
     def _state(self, review: str) -> _ReviewCache:
-        cache = self._cache.get(review)
-        if cache is None:
+        """The review's cached state (loaded on first use); never called holding state_lock."""
+        with self.state_lock:
+            cache = self._cache.get(review)
+        if cache is not None:
+            return cache
+        with self.lock, self.state_lock:
+            cache = self._cache.get(review)
+            if cache is not None:
+                return cache
             view = load_view(self.store, review, screening_config(review))
             by_cluster: dict[tuple[str, int], list[Decision]] = {}
             for stage in STAGES:
@@ -81,11 +98,11 @@ class Workspace:
                     )
             cache = _ReviewCache(view, by_cluster)
             self._cache[review] = cache
-        return cache
+            return cache
 
     def forget(self, review: str | None = None) -> None:
         """Drop cached screening state (after dedup or curation changed the records)."""
-        with self.lock:
+        with self.state_lock:
             if review is None:
                 self._cache.clear()
             else:
@@ -116,21 +133,28 @@ class Workspace:
         Blind dual review: the item carries no decision of anyone else. A cluster already
         held by enough other screeners (one, or two with dual review) is skipped, so ten
         people screening at once do not all get the same record. The scan starts after the
-        closed clusters at the head of the queue, so a page costs the same late in a review.
+        clusters at the head of the queue that need nobody, or no longer this user (neither
+        changes back while the order stands), so a page costs the same late in a review.
         """
         stage = stage_name(stage)
-        with self.lock:
-            cache = self._state(review)
+        cache = self._state(review)
+        with self.state_lock:
             view = cache.view
             order = self._order(cache, stage)
             start = cache.start.get(stage, 0)
             while start < len(order) and self._closed(view, stage, order[start]):
                 start += 1
             cache.start[stage] = start
+            start = max(start, cache.cursor.get((stage, user), 0))
+            while start < len(order) and not view.pending_for(stage, order[start], user):
+                start += 1
+            cache.cursor[(stage, user)] = start
             need = 2 if view.config.dual_review else 1
             now = time.monotonic()
             for cid in order[start:]:
-                if not view.pending_for(stage, cid, user):
+                if not view.pending_for(stage, cid, user) or user in cache.writing.get(
+                    (stage, cid), ()
+                ):
                     continue
                 leases = cache.leases.get((stage, cid), {})
                 mine = user in leases and now - leases[user] < LEASE_SECONDS
@@ -160,34 +184,71 @@ class Workspace:
         study_id: str | None = None,
         resolution: bool = False,
     ) -> Decision:
-        """Record ``user``'s decision (a screening decision, or a conflict's resolution)."""
+        """Record ``user``'s decision (a screening decision, or a conflict's resolution).
+
+        A screening decision is checked and its place taken under the state lock, written
+        under the store lock only, then applied: pages go on being served meanwhile, and a
+        decision being written counts as made, so a cluster never gets more than it needs.
+        """
         stage = stage_name(stage)
-        with self.lock:
-            cache = self._state(review)
-            view = cache.view
-            cid = view.cluster_of(int(record_id))
-            if cid is None:
-                raise InputError(f"record {record_id} is not in review {review!r}")
-            st = view.state(stage, cid)
-            if resolution:
-                if st is None or not st.conflict:
-                    raise Refused(f"record {record_id} has no open conflict at {stage}")
-                if user in st.by_reviewer:
-                    raise Refused("a third reviewer resolves a conflict, not one of its two")
-            elif not view.pending_for(stage, cid, user):
-                raise Refused(f"record {record_id} needs no decision from {user} at {stage}")
-            d = record_decision(
-                self.store, review, stage, int(record_id), decision, reviewer=user,
-                reason=reason, note=note, study_id=study_id, resolution=resolution,
-                via="web", view=view,
-            )  # fmt: skip
-            self._apply(cache, stage, cid, d)
-            if resolution:
+        cache = self._state(review)
+        if resolution:
+            with self.lock, self.state_lock:
+                cid = self._check(cache, review, stage, user, record_id, resolution=True)
+                d = self._write(cache, review, stage, user, record_id, decision, reason=reason,
+                                note=note, study_id=study_id, resolution=True)  # fmt: skip
+                self._apply(cache, stage, cid, d)
                 self.store.add_web_audit(
                     user, review, "resolve", f"{stage} record {record_id}: {d.decision}"
                     + (f" ({d.reason})" if d.reason else "")
                 )
-            return d
+                return d
+        with self.state_lock:
+            cid = self._check(cache, review, stage, user, record_id, resolution=False)
+            cache.writing.setdefault((stage, cid), set()).add(user)
+        try:
+            with self.lock:
+                d = self._write(cache, review, stage, user, record_id, decision, reason=reason,
+                                note=note, study_id=study_id, resolution=False)  # fmt: skip
+            with self.state_lock:
+                self._apply(cache, stage, cid, d)
+        finally:
+            with self.state_lock:
+                writing = cache.writing[(stage, cid)]
+                writing.discard(user)
+                if not writing:
+                    del cache.writing[(stage, cid)]
+        return d
+
+    def _check(self, cache: _ReviewCache, review: str, stage: str, user: str, record_id: int,
+               *, resolution: bool) -> int:  # fmt: skip
+        """The record's cluster, when ``user`` may decide it now (else Refused/InputError)."""
+        view = cache.view
+        cid = view.cluster_of(int(record_id))
+        if cid is None:
+            raise InputError(f"record {record_id} is not in review {review!r}")
+        st = view.state(stage, cid)
+        if resolution:
+            if st is None or not st.conflict:
+                raise Refused(f"record {record_id} has no open conflict at {stage}")
+            if user in st.by_reviewer:
+                raise Refused("a third reviewer resolves a conflict, not one of its two")
+            return cid
+        writing = cache.writing.get((stage, cid), set())
+        need = 2 if view.config.dual_review else 1
+        if (
+            not view.pending_for(stage, cid, user)
+            or user in writing
+            or (len(st.by_reviewer) if st else 0) + len(writing) >= need
+        ):
+            raise Refused(f"record {record_id} needs no decision from {user} at {stage}")
+        return cid
+
+    def _write(self, cache: _ReviewCache, review: str, stage: str, user: str, record_id: int,
+               decision: str, **kw: Any) -> Decision:  # fmt: skip
+        """Store one decision (the library validates it against the cached view)."""
+        return record_decision(self.store, review, stage, int(record_id), decision,
+                               reviewer=user, via="web", view=cache.view, **kw)  # fmt: skip
 
     def _apply(self, cache: _ReviewCache, stage: str, cid: int, d: Decision) -> None:
         """Update the cached view with one new decision (the library's own state rules)."""
@@ -196,7 +257,7 @@ class Workspace:
         ds.append(d)
         before = view.final(stage, cid)
         was_closed = self._closed(view, stage, cid)
-        view.states[stage].update(_stage_states(ds, stage, view.config.dual_review))
+        view.states[stage].update(stage_states(ds, stage, view.config.dual_review))
         cache.closed[stage] = cache.closed.get(stage, 0) + (
             self._closed(view, stage, cid) - was_closed
         )
@@ -205,11 +266,13 @@ class Workspace:
             # the full-text queue's members changed
             for part in (cache.order, cache.start, cache.closed):
                 part.pop("full_text", None)
+            for key in [k for k in cache.cursor if k[0] == "full_text"]:
+                del cache.cursor[key]
 
     def conflicts(self, review: str) -> list[Conflict]:
         """Open conflicts at both stages (the conflict stage: both decisions may be seen)."""
-        with self.lock:
-            view = self._state(review).view
+        view = self._state(review).view
+        with self.state_lock:
             out = []
             for stage in STAGES:
                 for cid, st in sorted(view.states[stage].items()):
@@ -221,16 +284,16 @@ class Workspace:
 
     def trail(self, review: str, record_id: int) -> list[Decision]:
         """Every decision on the record's cluster, both stages, oldest first (audit trail)."""
-        with self.lock:
-            cache = self._state(review)
+        cache = self._state(review)
+        with self.state_lock:
             cid = cache.view.cluster_of(int(record_id))
             ds = [d for s in STAGES for d in cache.by_cluster.get((s, cid), [])] if cid else []
             return sorted(ds, key=lambda d: (d.decided_at, d.decision_id))
 
     def progress(self, review: str) -> dict[str, Any]:
         """PRISMA screening counts and decisions per stage and reviewer."""
-        with self.lock:
-            cache = self._state(review)
+        cache = self._state(review)
+        with self.state_lock:
             per: dict[str, Counter[str]] = {s: Counter() for s in STAGES}
             for (stage, _), ds in cache.by_cluster.items():
                 for d in ds:
@@ -245,8 +308,7 @@ class Workspace:
 
     def config(self, review: str) -> Any:
         """The review's screening settings (reasons, keywords, dual review)."""
-        with self.lock:
-            return self._state(review).view.config
+        return self._state(review).view.config
 
     def recall_estimate(self, review: str) -> str:
         """How screening is ordered, the estimated recall and the stopping rule's verdict
@@ -262,12 +324,17 @@ class Workspace:
 
     def user_roles(self, username: str) -> dict[str, str]:
         """review -> role of ``username``."""
-        with self.lock:
-            return self.store.user_roles(username)
+        with self.state_lock:
+            known = self._roles.get(username)
+        if known is None:
+            with self.lock, self.state_lock:
+                known = self._roles[username] = self.store.user_roles(username)
+        return dict(known)
 
     def add_user(self, username: str, password: str, review: str, role: str) -> str:
         """Create or update an account (``registry user add`` through the server)."""
-        with self.lock:
+        with self.lock, self.state_lock:
+            self._roles.pop(username, None)
             return add_user(self.store, username, password, review, role)
 
     def password_hash(self, username: str) -> str | None:
@@ -310,7 +377,7 @@ class Workspace:
 
         if verdict not in ("duplicate", "not_duplicate"):
             raise InputError(f"verdict {verdict!r} is not duplicate or not_duplicate")
-        with self.lock:
+        with self.lock, self.state_lock:
             decide(self.store, record_a, record_b, verdict, decided_by=user)
             self.store.add_web_audit(user, None, "dedup", f"{record_a}/{record_b}: {verdict}")
             self._cache.clear()  # clusters changed: decisions now belong to merged clusters

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ingest.records import Record
 from registry.store import Store
 from registry.web.app import create_app
 from registry.web.auth import hash_password
+from registry.web.demo import import_records, write_demo_review
 from registry.web.server import prepare
 from registry.web.services import Workspace
 from schemas.protocol import REVIEWS_DIR
@@ -26,22 +26,6 @@ PASSWORD = "correct horse battery"
 # who has which role in the demo review (and the bundled one, for extraction)
 PEOPLE = {"olivia": "owner", "ana": "reviewer", "ben": "reviewer", "cleo": "reviewer",
           "vic": "viewer"}  # fmt: skip
-DEMO_PROTOCOL = """\
-review: demo-review
-title: "Demo review for workspace tests"
-eligibility:
-  inclusion: ["RCT of MSC therapy in cirrhosis"]
-  exclusion_reasons:
-    - {id: not_rct, label: "Not a randomised controlled trial"}
-    - {id: not_msc, label: "Intervention is not MSC therapy"}
-screening:
-  keywords: ["mesenchymal", "cirrhosis", "randomi"]
-  mesh: ["Liver Cirrhosis"]
-  dual_review: true
-outcomes:
-  - {id: meld, name: "MELD score", kind: continuous, unit: points, units: {points: 1},
-     direction: lower_is_better, measure: MD}
-"""
 TITLES = [
     "Mesenchymal stem cells in decompensated cirrhosis: a randomised trial",
     "Bone marrow cells for liver cirrhosis <script>alert('x')</script> & other tales",
@@ -50,17 +34,13 @@ TITLES = [
 
 
 def add_demo_records(store: Store, titles: list[str], review: str = DEMO) -> list[int]:
-    """One import run of ``review`` holding a record per title; their record ids."""
-    run = store.record_search_run(source="pubmed", kind="search", tool_version="test",
-                                  review=review, query="demo")  # fmt: skip
+    """One search run of ``review`` holding a record per title; their record ids."""
     recs = [
         Record(source="pubmed", source_id=str(1000 + i), pmid=str(1000 + i), title=t,
                abstract=f"Background: {t}. Methods: randomised. Results: none yet.")
         for i, t in enumerate(titles)
     ]  # fmt: skip
-    result = store.add_records(recs, run_id=run)
-    store.finish_search_run(run, outcome="ok", hits=len(recs))
-    return list(result.record_ids)
+    return import_records(store, review, recs, kind="search")
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +49,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
     a reviews folder and a prepared registry that each test copies."""
     root = tmp_path_factory.mktemp("web") / "reviews"
     shutil.copytree(REVIEWS_DIR / BUNDLED, root / BUNDLED)
-    (root / DEMO).mkdir()
-    (root / DEMO / "protocol.yaml").write_text(textwrap.dedent(DEMO_PROTOCOL), encoding="utf-8")
+    write_demo_review(root, DEMO)
     db = root.parent / "template.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REGISTRY_REVIEWS", str(root))
@@ -118,6 +97,13 @@ def csrf_of(html: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', html)
     assert m, "page has no CSRF field"
     return m.group(1)
+
+
+def record_on(html: str) -> int:
+    """The record id of the screening page's decision form."""
+    m = re.search(r'name="record_id" value="(\d+)"', html)
+    assert m, "no record on the screening page"
+    return int(m.group(1))
 
 
 def login(client: TestClient, user: str, password: str = PASSWORD) -> str:

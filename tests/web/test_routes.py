@@ -6,13 +6,7 @@ import re
 
 from registry.store import Store
 
-from .conftest import BUNDLED, DEMO, TITLES, csrf_of
-
-
-def _record_on(html: str) -> int:
-    m = re.search(r'name="record_id" value="(\d+)"', html)
-    assert m, "no record on the screening page"
-    return int(m.group(1))
+from .conftest import BUNDLED, DEMO, TITLES, csrf_of, record_on
 
 
 def test_pages_answer_for_a_viewer(served, as_user) -> None:
@@ -47,7 +41,7 @@ def test_dashboard_counts_are_live(served, as_user) -> None:
     page = client.get(f"/r/{DEMO}").text
     assert "0 of 3" in page and "recall not yet estimable (no include screened)" in page
     assert "Callaghan &amp; Müller-Hansen 2020" in page  # the stopping rule in use
-    rid = _record_on(client.get(f"/r/{DEMO}/screen/ta").text)
+    rid = record_on(client.get(f"/r/{DEMO}/screen/ta").text)
     client.post(f"/r/{DEMO}/screen/ta", data={"csrf": token, "record_id": rid,
                                               "decision": "include"})  # fmt: skip
     page = client.get(f"/r/{DEMO}").text
@@ -70,7 +64,7 @@ def test_screening_page_shows_whole_record_escaped_and_highlighted(served, as_us
         if "<mark>Mesenchymal</mark>" in page or "<mark>cirrhosis</mark>" in page:
             seen.add("highlighted")
         assert "Methods: <mark>randomi</mark>sed. Results: none yet." in page  # never cut
-        client.post(f"/r/{DEMO}/screen/ta", data={"csrf": token, "record_id": _record_on(page),
+        client.post(f"/r/{DEMO}/screen/ta", data={"csrf": token, "record_id": record_on(page),
                                                   "decision": "maybe"})  # fmt: skip
     assert seen == {"escaped", "highlighted"}
     assert "Nothing waits for you" in client.get(f"/r/{DEMO}/screen/ta").text
@@ -82,7 +76,7 @@ def test_queue_follows_the_screening_librarys_order(served, as_user) -> None:
     store, client = served
     as_user("ben")
     first = screening_queue(store, DEMO, reviewer="ben")[0].record["record_id"]
-    assert _record_on(client.get(f"/r/{DEMO}/screen/ta").text) == first
+    assert record_on(client.get(f"/r/{DEMO}/screen/ta").text) == first
 
 
 def test_full_text_decision_with_reason_and_note(served, as_user) -> None:
@@ -90,12 +84,12 @@ def test_full_text_decision_with_reason_and_note(served, as_user) -> None:
     for who in ("ana", "ben"):  # both include the same record at title/abstract
         token = as_user(who)
         page = client.get(f"/r/{DEMO}/screen/ta").text
-        rid = _record_on(page)
+        rid = record_on(page)
         client.post(f"/r/{DEMO}/screen/ta", data={"csrf": token, "record_id": rid,
                                                   "decision": "include"})  # fmt: skip
     token = as_user("ana")
     page = client.get(f"/r/{DEMO}/screen/ft").text
-    assert _record_on(page) == rid and 'name="note"' in page
+    assert record_on(page) == rid and 'name="note"' in page
     bad = client.post(f"/r/{DEMO}/screen/ft", data={"csrf": token, "record_id": rid,
                                                     "decision": "exclude"})  # fmt: skip
     assert bad.status_code == 400 and "needs a reason" in bad.text
@@ -112,7 +106,7 @@ def test_full_text_decision_with_reason_and_note(served, as_user) -> None:
 def test_a_second_post_of_the_same_decision_is_refused(served, as_user) -> None:
     store, client = served
     token = as_user("ana")
-    rid = _record_on(client.get(f"/r/{DEMO}/screen/ta").text)
+    rid = record_on(client.get(f"/r/{DEMO}/screen/ta").text)
     form = {"csrf": token, "record_id": rid, "decision": "include"}
     assert client.post(f"/r/{DEMO}/screen/ta", data=form).status_code == 200
     again = client.post(f"/r/{DEMO}/screen/ta", data=form)
