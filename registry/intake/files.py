@@ -3,6 +3,7 @@ one logged run, all or nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 from ingest.detect import detect_format, parse_file, resolve_format
 from ingest.sources import canonical_source
 from registry.errors import InputError
-from registry.intake.sink import TOOL, Progress, Sink
+from registry.intake.sink import TOOL, Progress, StagedSink
 from registry.store import Store
 
 # Formats that can only come from PubMed (a RIS file says nothing of its database).
@@ -86,12 +87,13 @@ def import_file(
 ) -> ImportSummary:
     """Import a PubMed XML, MEDLINE/.nbib or RIS export (gzip accepted) as one run.
 
-    All or nothing: the run log, the records and the problems are written in one
-    transaction (records in bounded batches, so memory stays flat in the file size); an
-    unreadable file (empty, binary, unknown, cut short, a compression bomb) leaves the
-    registry exactly as it was. Single malformed records are reported by PMID (or
-    position) and skipped. Re-importing a file adds no duplicate: records are keyed by
-    (source, accession number). ``sha256`` spares hashing a file the caller hashed.
+    All or nothing: records, withdrawals and problems are staged in bounded, committed
+    batches (memory stays flat in the file size), then the run log and the stage move
+    into the registry in one short transaction; an unreadable file (empty, binary,
+    unknown, cut short, a compression bomb) leaves the registry exactly as it was.
+    Single malformed records are reported by PMID (or position) and skipped.
+    Re-importing a file adds no duplicate: records are keyed by (source, accession
+    number). ``sha256`` spares hashing a file the caller hashed.
     """
     t0 = time.monotonic()
     p = Path(path)
@@ -100,24 +102,33 @@ def import_file(
     kind = detect_format(p) if fmt is None else resolve_format(fmt)
     src = import_source(kind, source, p)
     digest = sha256 or file_sha256(p)
-    with store.transaction():
-        run_id = store.record_search_run(
-            source=src, kind="import", tool_version=TOOL, review=review, file_name=p.name,
-            file_sha256=digest, file_format=kind,
-        )
-        sink = Sink(store, run_id, src, file=p.name)
-        sink.consume(parse_file(p, fmt=kind, source_name=src), progress)
-        if sink.seen == 0 and sink.deleted == 0 and not sink.deletions:
-            first = sink.first_problems[0] if sink.first_problems else None
-            detail = f"; {sink.problems} unusable: {first}" if first else ""
-            raise InputError(f"{p}: no usable records in this {kind} file{detail}")
-        store.finish_search_run(
-            run_id, outcome="ok", hits=sink.seen + sink.repeated + sink.problems,
-            skipped_records=sink.problems,
-        )
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the run log's started_at
+    with store.import_mode():
+        sink = StagedSink(store, store.begin_stage(), file=p.name)
+        try:
+            sink.consume(parse_file(p, fmt=kind, source_name=src), progress)
+            if sink.records == 0 and sink.deletions == 0:
+                first = sink.first_problems[0] if sink.first_problems else None
+                detail = f"; {sink.problems} unusable: {first}" if first else ""
+                raise InputError(f"{p}: no usable records in this {kind} file{detail}")
+            with store.transaction():
+                run_id = store.record_search_run(
+                    source=src, kind="import", tool_version=TOOL, review=review,
+                    file_name=p.name, file_sha256=digest, file_format=kind,
+                    started_at=started,
+                )
+                res = sink.commit(run_id, src)
+                store.finish_search_run(
+                    run_id, outcome="ok", hits=res.seen + res.repeated + sink.problems,
+                    skipped_records=sink.problems,
+                )
+        except BaseException:
+            store.drop_stage(sink.stage)
+            raise
     return ImportSummary(
         run_id=run_id, file=str(p), sha256=digest, format=kind, source=src, review=review,
-        records=sink.seen, new=sink.new, duplicates=sink.duplicates, updated=sink.updated,
-        deleted=sink.deleted, problems=tuple(str(x) for x in sink.first_problems),
+        records=res.seen, new=res.new, duplicates=res.updated + res.unchanged + res.repeated,
+        updated=res.updated, deleted=res.deleted,
+        problems=tuple(str(x) for x in sink.first_problems),
         seconds=time.monotonic() - t0, skipped=sink.problems,
     )

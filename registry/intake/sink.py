@@ -1,4 +1,9 @@
-"""The store stage of the intake: parsed items in, bounded batches out, counts kept."""
+"""The store stage of the intake: parsed items in, bounded batches out, counts kept.
+
+:class:`Sink` writes each batch straight into the registry (live searches: every batch is
+committed with the run's resumable state). :class:`StagedSink` (file imports) commits each
+batch to a stage instead; the import moves the stage in at the end, all or nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from ingest.records import Deletion, ParseProblem, Record
 from registry import __version__
 from registry.store import Store
+from registry.store.records import StageResult
 
 TOOL = f"registry {__version__}"
 BATCH = 2000  # items per add_records call: bounds memory whatever the file size
@@ -82,3 +88,60 @@ class Sink:
                     progress(self.seen, None, f"{self.seen:,} records read")
         if buf:
             self.write(buf)
+
+
+@dataclass
+class StagedSink:
+    """Stages one file import's records, withdrawals and problems in committed batches.
+
+    Memory holds one batch whatever the file size; nothing reaches the registry until the
+    caller moves the stage in (:meth:`Store.commit_stage`), so a file that fails half-way
+    leaves the registry as it was once the caller drops the stage.
+    """
+
+    store: Store
+    stage: int
+    file: str | None = None
+    records: int = 0  # records staged (copies of one key included)
+    deletions: int = 0  # Deletion notices seen (an update file may hold only those)
+    problems: int = 0
+    first_problems: list[ParseProblem] = field(default_factory=list)
+
+    def consume(self, items: Iterable[Record | Deletion | ParseProblem],
+                progress: Progress | None = None) -> None:
+        """Stage a whole stream in batches of :data:`BATCH` records."""
+        recs: list[Record] = []
+        dels: list[tuple[int, str]] = []
+        probs: list[ParseProblem] = []
+        for item in items:
+            if isinstance(item, Record):
+                recs.append(item)
+                if len(recs) >= BATCH:
+                    self._write(recs, dels, probs)
+                    recs, dels, probs = [], [], []
+                    if progress:
+                        progress(self.records, None, f"{self.records:,} records read")
+            elif isinstance(item, Deletion):
+                # position: the records before it (a record coming later is kept)
+                pos = self.records + len(recs)
+                dels.extend((pos, pmid) for pmid in item.pmids)
+                self.deletions += 1
+            else:
+                probs.append(item)
+                if len(probs) >= BATCH:
+                    self._write(recs, dels, probs)
+                    recs, dels, probs = [], [], []
+        if recs or dels or probs:
+            self._write(recs, dels, probs)
+
+    def _write(self, recs: list[Record], dels: list[tuple[int, str]],
+               probs: list[ParseProblem]) -> None:
+        self.store.stage_items(self.stage, self.records, recs, dels, probs, file=self.file)
+        self.records += len(recs)
+        self.problems += len(probs)
+        room = KEEP_PROBLEMS - len(self.first_problems)
+        self.first_problems.extend(probs[: max(room, 0)])
+
+    def commit(self, run_id: int, source: str) -> StageResult:
+        """Move the stage into the registry as ``run_id`` (inside the caller's transaction)."""
+        return self.store.commit_stage(self.stage, run_id, source)

@@ -12,8 +12,11 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from json.encoder import encode_basestring
+from operator import attrgetter
 from typing import Any
 
 from ingest.records import ParseProblem, Record
@@ -45,6 +48,9 @@ _RUN_FIELDS = frozenset({
     "error",
 })
 _batch_counter = itertools.count(1)
+# DuckDB buffer memory while a file is imported (see RecordsMixin.import_mode): enough
+# for one batch and the final move's hash tables, small beside the 300-400 MB targets.
+IMPORT_MEMORY = "128MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,22 @@ class AddResult:
     @property
     def seen(self) -> int:
         """Distinct records in the batch."""
+        return self.new + self.updated + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """What moving one import's stage into the registry did."""
+
+    new: int
+    updated: int
+    unchanged: int
+    repeated: int  # extra copies of a (source, source id) within the file
+    deleted: int  # records flagged as withdrawn (DeleteCitation)
+
+    @property
+    def seen(self) -> int:
+        """Distinct records in the file."""
         return self.new + self.updated + self.unchanged
 
 
@@ -92,37 +114,76 @@ def content_key(rec: Record) -> str:
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
+_quote = encode_basestring  # JSON string literal, non-ASCII kept (C speed-up)
+# List columns travel to DuckDB as one string joined by the unit separator (split again
+# by string_split): far cheaper than a JSON list per cell. Parsers collapse whitespace
+# with str.split(), which treats U+001F as whitespace, so it never occurs in an item;
+# _joined still replaces it should a record from elsewhere carry one.
+_SEP = "\x1f"
 
 
-def _row(rec: Record) -> dict[str, Any]:
-    row: dict[str, Any] = {c: getattr(rec, c) for c in _SCALAR}
-    if not row["source_id"]:
-        row["source_id"] = content_key(rec)
-    row["title"] = row["title"] or ""
-    row["year"] = rec.year
-    row["entrez_date"] = rec.entrez_date or None
-    for c in _LISTS:
-        row[c] = _dumps(getattr(rec, c) or [])
-    # Plain dicts, not dataclasses.asdict: asdict deep-copies and was most of the cost of
-    # a 100k-record import.
-    row["abstract_sections"] = _dumps(
-        [{"label": s.label, "text": s.text, "nlm_category": s.nlm_category}
-         for s in rec.abstract_sections]
-    )
-    row["comments"] = _dumps(
-        [{"ref_type": c.ref_type, "ref_source": c.ref_source, "pmid": c.pmid}
-         for c in rec.comments]
-    )
+def _joined(values: list[str]) -> str | None:
+    if not values:
+        return None
+    out = _SEP.join(values)
+    if out.count(_SEP) != len(values) - 1:
+        out = _SEP.join(v.replace(_SEP, " ") for v in values)
+    return out
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _sections(rec: Record) -> str:
+    """The abstract's sections as JSON, written directly (the same text json.dumps of
+    the dicts gives, at half its cost: a labelled abstract is the largest cell)."""
+    if not rec.abstract_sections:
+        return "[]"
+    return "[" + ", ".join(
+        f'{{"label": {_json_str(s.label)}, "text": {_json_str(s.text)}, '
+        f'"nlm_category": {_json_str(s.nlm_category)}}}'
+        for s in rec.abstract_sections
+    ) + "]"
+
+
+def _comments(rec: Record) -> str:
+    if not rec.comments:
+        return "[]"
+    return _dumps([{"ref_type": c.ref_type, "ref_source": c.ref_source, "pmid": c.pmid}
+                   for c in rec.comments])
+
+
+def _flags(rec: Record) -> tuple[bool, bool]:
+    """(retracted, corrected) from the record's notices."""
+    if not rec.comments:
+        return rec.is_retracted, False
     types = {c.ref_type for c in rec.comments}
-    row["retracted"] = rec.is_retracted or bool(types & RETRACTION_TYPES)
-    row["corrected"] = bool(types & CORRECTION_TYPES)
-    return row
+    return rec.is_retracted or bool(types & RETRACTION_TYPES), bool(types & CORRECTION_TYPES)
+
+
+def _columns(recs: Sequence[Record]) -> dict[str, list[Any]]:
+    """A batch of records column by column, as the batch view holds them (one list
+    comprehension per column: no dict per record)."""
+    cols: dict[str, list[Any]] = {c: list(map(attrgetter(c), recs)) for c in _SCALAR}
+    cols["source_id"] = [r.source_id or content_key(r) for r in recs]
+    cols["title"] = [t or "" for t in cols["title"]]
+    cols["year"] = [r.year for r in recs]
+    cols["entrez_date"] = [r.entrez_date or None for r in recs]
+    for c in _LISTS:
+        cols[c] = [_joined(v) for v in map(attrgetter(c), recs)]
+    cols["abstract_sections"] = [_sections(r) for r in recs]
+    cols["comments"] = [_comments(r) for r in recs]
+    flags = [_flags(r) for r in recs]
+    cols["retracted"] = [f[0] for f in flags]
+    cols["corrected"] = [f[1] for f in flags]
+    return cols
 
 
 def _select_expr(col: str) -> str:
     """SQL turning the batch view's column into the table's type."""
     if col in _LISTS:
-        return f"from_json(b.{col}, '[\"VARCHAR\"]')"
+        return f"coalesce(string_split(b.{col}, chr(31)), []::VARCHAR[])"
     if col in _JSONS:
         return f"b.{col}::JSON"
     if col == "entrez_date":
@@ -130,6 +191,37 @@ def _select_expr(col: str) -> str:
     if col == "year":
         return "try_cast(b.year AS INTEGER)"
     return f"b.{col}"
+
+
+_COLS = (*_SCALAR, "year", "entrez_date", *_LISTS, *_JSONS, "retracted", "corrected")
+_COLS_SQL = ", ".join(_COLS)
+# The batch view's columns in the table's types, under the table's names.
+_TYPED = ", ".join(f"{_select_expr(c)} AS {c}" for c in _COLS)
+_STAGE_TABLES = ("import_staging", "import_staging_deletions", "import_staging_problems")
+
+
+def _scan(columns: dict[str, list[Any]]) -> dict[str, Any]:
+    """Columns as NumPy object arrays, which DuckDB scans as a table (a registered view).
+
+    NumPy, not pandas: DuckDB reads a dict of arrays as well as a DataFrame, and importing
+    pandas cost 0.3 s CPU per ``registry import`` (three quarters of what rispy.load
+    needs to parse a 30 MB RIS file).
+    """
+    import numpy as np  # local: only bulk writes need it; the store opens without it
+
+    out: dict[str, Any] = {}
+    for name, values in columns.items():
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values  # element by element: a value is never unpacked into a 2-D array
+        out[name] = arr
+    return out
+
+
+def _frame(recs: Sequence[Record]) -> dict[str, Any]:
+    """A batch of records for DuckDB to scan (plus ``ord``: input order)."""
+    cols = _columns(recs)
+    cols["ord"] = list(range(len(recs)))
+    return _scan(cols)
 
 
 def _review_scope(review: str | None) -> tuple[str, list[Any]]:
@@ -160,19 +252,14 @@ class RecordsMixin(StoreCore):
         ``state`` are committed together, so a kill between batches loses nothing.
         Within the batch a repeated (source, source_id) counts once (the last one wins).
         """
-        rows_by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        by_key: dict[tuple[str, str], Record] = {}
         given = 0
         for rec in records:
-            row = _row(rec)
-            rows_by_key[(row["source"], row["source_id"])] = row
+            by_key[(rec.source, rec.source_id or content_key(rec))] = rec
             given += 1
-        rows = list(rows_by_key.values())
-        repeated = given - len(rows)
+        rows = list(by_key.values())
         if not rows and state is None:
             return AddResult(0, 0, 0)
-        import pandas as pd  # local: only needed for bulk writes
-
-        now = _now()
         view = f"_records_batch_{next(_batch_counter)}"
         with self.transaction():
             if state is not None and run_id is not None:
@@ -182,83 +269,186 @@ class RecordsMixin(StoreCore):
                 )
             if not rows:
                 return AddResult(0, 0, 0)
-            cols = list(_SCALAR) + ["year", "entrez_date"] + list(_LISTS) + list(_JSONS)
-            cols += ["retracted", "corrected"]
-            frame = pd.DataFrame(
-                {c: pd.Series([r[c] for r in rows], dtype=object) for c in cols}
-            )
-            frame["ord"] = range(len(rows))
-            self._register_df(view, frame)
+            self._register_df(view, _frame(rows))
             try:
-                before = int(
-                    self._scalar(
-                        f"SELECT count(*) FROM records r JOIN {view} b "
-                        "ON r.source = b.source AND r.source_id = b.source_id"
-                    )
-                )
-                changed = " OR ".join(
-                    f"r.{c} IS DISTINCT FROM {_select_expr(c)}" for c in _UPDATABLE
-                )
-                sets = ", ".join(f"{c} = {_select_expr(c)}" for c in _UPDATABLE)
-                updated = 0
-                if before:
-                    updated = int(
-                        self._scalar(
-                            f"SELECT count(*) FROM records r JOIN {view} b "
-                            "ON r.source = b.source AND r.source_id = b.source_id "
-                            f"WHERE r.deleted OR {changed}"
-                        )
-                    )
-                    if updated:
-                        self._exec(
-                            f"UPDATE records AS r SET {sets}, deleted = FALSE, updated_at = ? "
-                            f"FROM {view} AS b WHERE r.source = b.source "
-                            f"AND r.source_id = b.source_id AND (r.deleted OR {changed})",
-                            [now],
-                        )
-                insert_cols = ", ".join(cols)
-                insert_vals = ", ".join(_select_expr(c) for c in cols)
-                self._exec(
-                    f"INSERT INTO records ({insert_cols}, first_run_id, added_at, updated_at) "
-                    f"SELECT {insert_vals}, ?, ?, ? FROM {view} b WHERE NOT EXISTS ("
-                    "SELECT 1 FROM records r WHERE r.source = b.source "
-                    "AND r.source_id = b.source_id) ORDER BY b.ord",
-                    [run_id, now, now],
-                )
-                if run_id is not None:
-                    # Rows inserted just now carry this call's unique timestamp: that is
-                    # what tells a new record from one the registry already had.
-                    self._exec(
-                        "INSERT INTO run_records SELECT ?, r.record_id, "
-                        "(r.added_at = ? AND r.first_run_id IS NOT DISTINCT FROM ?) "
-                        f"FROM {view} b JOIN records r ON r.source = b.source "
-                        "AND r.source_id = b.source_id ON CONFLICT DO NOTHING",
-                        [run_id, now, run_id],
-                    )
+                typed = f"(SELECT b.ord, {_TYPED} FROM {view} b)"
+                before, updated = self._merge(typed, run_id, _now())
                 ids = self._rows(
                     f"SELECT r.record_id FROM {view} b JOIN records r "
                     "ON r.source = b.source AND r.source_id = b.source_id ORDER BY b.ord"
                 )
             finally:
                 self._unregister(view)
-        new = len(rows) - before
         return AddResult(
-            new=new,
+            new=len(rows) - before,
             updated=updated,
             unchanged=before - updated,
             record_ids=tuple(r[0] for r in ids),
-            repeated=repeated,
+            repeated=given - len(rows),
         )
+
+    def _merge(self, batch: str, run_id: int | None, now: dt.datetime) -> tuple[int, int]:
+        """Update known records from ``batch`` (SQL relation: typed columns, one row per
+        key), insert the others, link them all to ``run_id``; (known, updated).
+
+        Rows inserted here carry ``now``, this call's unique timestamp: that is what tells
+        a new record from one the registry already had when the links are written.
+        """
+        match = "r.source = b.source AND r.source_id = b.source_id"
+        before = int(self._scalar(f"SELECT count(*) FROM records r JOIN {batch} b ON {match}"))
+        updated = 0
+        if before:
+            changed = " OR ".join(f"r.{c} IS DISTINCT FROM b.{c}" for c in _UPDATABLE)
+            updated = int(self._scalar(
+                f"SELECT count(*) FROM records r JOIN {batch} b ON {match} "
+                f"WHERE r.deleted OR {changed}"
+            ))
+            if updated:
+                sets = ", ".join(f"{c} = b.{c}" for c in _UPDATABLE)
+                self._exec(
+                    f"UPDATE records AS r SET {sets}, deleted = FALSE, updated_at = ? "
+                    f"FROM {batch} AS b WHERE {match} AND (r.deleted OR {changed})",
+                    [now],
+                )
+        self._exec(
+            f"INSERT INTO records ({_COLS_SQL}, first_run_id, added_at, updated_at) "
+            f"SELECT {_COLS_SQL}, ?, ?, ? FROM {batch} b WHERE NOT EXISTS ("
+            f"SELECT 1 FROM records r WHERE {match})",
+            [run_id, now, now],
+        )
+        if run_id is not None:
+            self._exec(
+                "INSERT INTO run_records SELECT ?, r.record_id, "
+                "(r.added_at = ? AND r.first_run_id IS NOT DISTINCT FROM ?) "
+                f"FROM {batch} b JOIN records r ON {match} ON CONFLICT DO NOTHING",
+                [run_id, now, run_id],
+            )
+        return before, updated
+
+    # -- staged imports ------------------------------------------------------------
+    @contextmanager
+    def import_mode(self) -> Iterator[None]:
+        """One DuckDB thread and capped buffer memory for a file import, then restored.
+
+        DuckDB keeps the pages it writes cached up to its limit (80 % of RAM by default),
+        so without a cap a 200 MB export's staged rows stay resident; with it they spill
+        to the database file and peak memory stays flat in the file size. One thread:
+        the batches are small, and a second thread doubled the CPU time of the inserts
+        (measured with bench/bench_parse.py --imports) without making them faster.
+        """
+        before = self._rows(
+            "SELECT current_setting('memory_limit'), current_setting('threads')")[0]
+        self._exec(f"SET memory_limit = '{IMPORT_MEMORY}'")
+        self._exec("SET threads = 1")
+        try:
+            yield
+        finally:
+            self._exec(f"SET memory_limit = '{before[0]}'")
+            self._exec(f"SET threads = {int(before[1])}")
+
+    def begin_stage(self) -> int:
+        """A fresh stage id for a file import; stages a killed import left are deleted.
+
+        Staged rows are committed batch by batch (memory stays flat in the file size) but
+        are no part of the registry until :meth:`commit_stage` moves them in.
+        """
+        open_here = self.__dict__.setdefault("_open_stages", set())
+        with self.transaction():
+            keep = sorted(open_here) or [-1]
+            marks = ", ".join("?" for _ in keep)
+            for table in _STAGE_TABLES:
+                self._exec(f"DELETE FROM {table} WHERE stage NOT IN ({marks})", keep)
+        stage = int(self._scalar("SELECT nextval('import_stage_seq')"))
+        open_here.add(stage)
+        return stage
+
+    def stage_items(
+        self, stage: int, first_ord: int, records: Sequence[Record],
+        deletions: Sequence[tuple[int, str]] = (), problems: Sequence[ParseProblem] = (),
+        *, file: str | None = None,
+    ) -> None:
+        """Commit one batch of an import to its stage: records (numbered from
+        ``first_ord`` in file order), withdrawn PMIDs (with their position) and problems."""
+        with self.transaction():
+            if records:
+                view = f"_stage_batch_{next(_batch_counter)}"
+                self._register_df(view, _frame(records))
+                try:
+                    self._exec(
+                        f"INSERT INTO import_staging (stage, ord, {_COLS_SQL}) "
+                        f"SELECT ?, b.ord + ?, {_TYPED} FROM {view} b",
+                        [stage, first_ord],
+                    )
+                finally:
+                    self._unregister(view)
+            self._execmany("INSERT INTO import_staging_deletions VALUES (?, ?, ?)",
+                           [(stage, o, pmid) for o, pmid in deletions])
+            now = _now()
+            self._execmany(
+                "INSERT INTO import_staging_problems VALUES (?, ?, ?, ?, ?)",
+                [(stage, p.file or file, p.where, p.message, now) for p in problems],
+            )
+
+    def commit_stage(self, stage: int, run_id: int, source: str) -> StageResult:
+        """Move a stage into the registry as ``run_id``'s records, withdrawals and problems.
+
+        Joins the caller's transaction (the import's run log is written in the same one);
+        the stage is emptied in it too. Of several copies of one (source, source id) the
+        last in the file wins; a withdrawal counts unless the record comes again later.
+        """
+        with self.transaction():
+            given = int(self._scalar(
+                "SELECT count(*) FROM import_staging WHERE stage = ?", [stage]))
+            self._exec(
+                "DELETE FROM import_staging WHERE stage = ? AND ord NOT IN (SELECT max(ord) "
+                "FROM import_staging WHERE stage = ? GROUP BY source, source_id)",
+                [stage, stage],
+            )
+            distinct = int(self._scalar(
+                "SELECT count(*) FROM import_staging WHERE stage = ?", [stage]))
+            now = _now()
+            batch = f"(SELECT * FROM import_staging WHERE stage = {int(stage)})"
+            before, updated = self._merge(batch, run_id, now) if distinct else (0, 0)
+            withdrawn = (
+                "SELECT d.pmid FROM import_staging_deletions d WHERE d.stage = ? AND NOT "
+                "EXISTS (SELECT 1 FROM import_staging s WHERE s.stage = d.stage "
+                "AND s.source_id = d.pmid AND s.ord >= d.ord)"
+            )
+            cond = f"source = ? AND NOT deleted AND source_id IN ({withdrawn})"
+            deleted = int(self._scalar(
+                f"SELECT count(*) FROM records WHERE {cond}", [source, stage]))
+            if deleted:
+                self._exec(f"UPDATE records SET deleted = TRUE, updated_at = ? WHERE {cond}",
+                           [now, source, stage])
+            self._exec(
+                "INSERT INTO parse_problems SELECT ?, file, location, message, logged_at "
+                "FROM import_staging_problems WHERE stage = ? ORDER BY logged_at",
+                [run_id, stage],
+            )
+            self._drop_stage(stage)
+        self.__dict__.setdefault("_open_stages", set()).discard(stage)
+        return StageResult(
+            new=distinct - before, updated=updated, unchanged=before - updated,
+            repeated=given - distinct, deleted=deleted,
+        )
+
+    def drop_stage(self, stage: int) -> None:
+        """Forget a failed import's stage: the registry is left as it was before it."""
+        with self.transaction():
+            self._drop_stage(stage)
+        self.__dict__.setdefault("_open_stages", set()).discard(stage)
+
+    def _drop_stage(self, stage: int) -> None:
+        for table in _STAGE_TABLES:
+            self._exec(f"DELETE FROM {table} WHERE stage = ?", [stage])
 
     def known_source_ids(self, source: str, source_ids: Iterable[str]) -> set[str]:
         """The subset of ``source_ids`` the registry already holds for ``source``."""
         wanted = list(dict.fromkeys(str(i) for i in source_ids))
         if not wanted:
             return set()
-        import pandas as pd
-
         view = f"_ids_{next(_batch_counter)}"
-        self._register_df(view, pd.DataFrame({"source_id": pd.Series(wanted, dtype=object)}))
+        self._register_df(view, _scan({"source_id": wanted}))
         try:
             rows = self._rows(
                 f"SELECT r.source_id FROM records r JOIN {view} b ON r.source_id = b.source_id "
@@ -291,13 +481,9 @@ class RecordsMixin(StoreCore):
         wanted = list(dict.fromkeys(str(i) for i in source_ids))
         if not wanted:
             return 0
-        import pandas as pd
-
         view = f"_ids_{next(_batch_counter)}"
         with self.transaction():
-            self._register_df(
-                view, pd.DataFrame({"source_id": pd.Series(wanted, dtype=object)})
-            )
+            self._register_df(view, _scan({"source_id": wanted}))
             try:
                 before = int(
                     self._scalar("SELECT count(*) FROM run_records WHERE run_id = ?", [run_id])
@@ -391,8 +577,10 @@ class RecordsMixin(StoreCore):
         file_sha256: str | None = None,
         file_format: str | None = None,
         state: dict[str, Any] | None = None,
+        started_at: dt.datetime | None = None,
     ) -> int:
-        """Open a run in the log (outcome ``running``) and return its id."""
+        """Open a run in the log (outcome ``running``) and return its id (``started_at``:
+        when the work began, for a run logged once its records are staged)."""
         if kind not in ("search", "import"):
             raise StoreError(f"unknown run kind {kind!r} (search | import)")
         with self.transaction():
@@ -404,7 +592,7 @@ class RecordsMixin(StoreCore):
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?::JSON)",
                 [
                     run_id, review, source, kind, query, date_field, mindate, maxdate,
-                    file_name, file_sha256, file_format, _now(), tool_version,
+                    file_name, file_sha256, file_format, started_at or _now(), tool_version,
                     None if state is None else json.dumps(state),
                 ],
             )
