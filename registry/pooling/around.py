@@ -24,7 +24,9 @@ from registry.pooling.models import (
     _as_arrays,
     _fe_heterogeneity,
     rma,
+    tau2_reml,
 )
+from registry.pooling.series import LooSums, loo_tau2
 
 if TYPE_CHECKING:
     from registry.pooling.batch import BatchResult
@@ -258,58 +260,18 @@ def _batched_fits(
     return {name: np.concatenate(a) for name, a in parts.items()}, test
 
 
-_TAYLOR_TERMS = 24  # series terms of _sums_at; with |t - t0| <= 0.1 s the rest is < 1e-23
-
-
-def _sums_at(yc: np.ndarray, v: np.ndarray, tau2: np.ndarray,
-             rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """sum_j w_j, sum_j w_j yc_j, sum_j w_j yc_j^2 with w_j = 1/(v_j + tau2_i), all j, for
-    each i in ``rows``.
-
-    The refits' tau2 lie close together, so each sum is a power series in tau2_i - t0 around
-    their median t0: 1/(v + t0 + d) = sum_n (-d)^n / (v + t0)^(n+1), converging for
-    |d| < v_min + t0 = s. With u_j = s/(v_j + t0) <= 1 the moments sum_j yc_j^a u_j^(n+1)
-    are computed once (O(k N)); a row within |d| <= 0.1 s then costs O(N), the truncation
-    error being below 1e-23 of the sum of |terms|. Rows further away are summed directly,
-    a block of rows at a time (O(k) per row, memory O(block)).
-    """
-    k = yc.size
-    basis = np.column_stack([np.ones(k), yc, yc * yc])
-    t = tau2[rows]
-    t0 = float(np.median(t))
-    s = float(v.min()) + t0
-    r = (t - t0) / s
-    # below ~100 studies summing directly is cheaper than setting up the series
-    near = (np.abs(r) <= 0.1) & (k > 4 * _TAYLOR_TERMS)
-    out = np.empty((rows.size, 3))
-    if near.any():
-        u = s / (v + t0)
-        powers = np.arange(1, _TAYLOR_TERMS + 2)
-        moments = np.empty((powers.size, 3))
-        up = np.ones(k)
-        for n in range(powers.size):  # u^(n+1) one power at a time: O(k) memory
-            up = up * u
-            moments[n] = up @ basis
-        series = (-r[near, None]) ** (powers - 1)[None, :]
-        out[near] = (series @ moments) / s
-    far = rows[~near]
-    step = max(1, _BLOCK // k)
-    at = np.flatnonzero(~near)
-    for b in range(0, far.size, step):
-        out[at[b: b + step]] = (1.0 / (v[None, :] + tau2[far[b: b + step], None])) @ basis
-    return out[:, 0], out[:, 1], out[:, 2]
-
-
 def _loo_closed_form(
     y: np.ndarray, v: np.ndarray, method: str, hksj: bool, level: float,
     labels: Sequence[str] | None,
 ) -> dict[str, np.ndarray]:
-    """FE and DL leave-one-out refits from sums over all studies minus the left-out term.
+    """Leave-one-out refits from sums over all studies minus the left-out term.
 
     Cochran's Q, the DL tau2 (DerSimonian & Laird 1986) and the FE estimate of the k - 1
-    others are sums minus one term: O(k) time and memory. A random-effects refit's weights
-    depend on its own tau2, so its sums take one O(k) pass per refit with tau2 > 0 (O(k^2)
-    time, O(k) memory). y is centred at the FE mean first so that no subtraction cancels.
+    others are sums minus one term. A random-effects refit's weights depend on its own tau2;
+    its sums come from :class:`registry.pooling.series.LooSums` (a power series around the
+    refits' common tau2), and REML and PM iterate all refits together on those sums
+    (:func:`registry.pooling.series.loo_tau2`): O(k) time per iteration and O(k) memory.
+    y is centred at the FE mean first so that no subtraction cancels.
     """
     k = y.size
     df = k - 2
@@ -320,18 +282,19 @@ def _loo_closed_form(
     s2 = w0 @ (yc * yc) - w0 * yc * yc
     ww0 = w0 @ w0 - w0 * w0
     q = np.maximum(s2 - s1 * s1 / sw0, 0.0)
+    sums = LooSums(yc, v)
     tau2 = np.zeros(k)
-    if method == "DL":
+    if method != "FE":
         tau2 = np.maximum(0.0, (q - df) / (sw0 - ww0 / sw0))
+    if method in ("REML", "PM"):
+        tau2 = loo_tau2(sums, method, tau2,
+                        lambda i: tau2_reml(np.delete(y, i), np.delete(v, i)))
     sw, swy, swyy = sw0, s1, s2
     re = np.flatnonzero(tau2 > 0)
     if re.size:
         sw, swy, swyy = sw0.copy(), s1.copy(), s2.copy()
-        a, b, c = _sums_at(yc, v, tau2, re)
-        own = 1.0 / (v[re] + tau2[re])
-        sw[re] = a - own
-        swy[re] = b - own * yc[re]
-        swyy[re] = c - own * yc[re] ** 2
+        at = sums.at(re, tau2[re])[:, 0, :]
+        sw[re], swy[re], swyy[re] = at[:, 0], at[:, 1], at[:, 2]
     mu_c = swy / sw
     if hksj:
         s2h = (swyy - swy * mu_c) / df
@@ -387,9 +350,10 @@ def leave_one_out(
 ) -> Sequential:
     """Refit without each study in turn, in input order (metafor ``leave1out``).
 
-    Inverse-variance models run in O(k) memory: FE and DL from sums minus the left-out term
-    (O(k) time for FE, O(k) per random-effects refit for DL), REML and PM in blocks of refits
-    (O(k) per refit and iteration). ``fit`` (MH, Peto) refits one subset at a time.
+    Inverse-variance models (FE, DL, REML, PM) run in O(k) memory and, as the refits' tau2 lie
+    close together, O(k) time per iteration: sums minus the left-out term, random-effects
+    sums by a power series (:mod:`registry.pooling.series`). ``fit`` (MH, Peto) refits one
+    subset at a time.
     """
     y, v = _as_arrays(yi, vi, labels)
     k = y.size
@@ -401,7 +365,7 @@ def leave_one_out(
         def members(i: int) -> np.ndarray:
             return np.delete(np.arange(k), i)
 
-        if meth in ("FE", "DL") and k > 2:
+        if k > 2:
             cols, test = _loo_closed_form(y, v, meth, hksj, level, labels), "t" if hksj else "z"
         else:
             def mask(start: int, stop: int) -> np.ndarray:

@@ -17,9 +17,7 @@ from scipy.special import chdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from registry.errors import StatsError
 from registry.pooling.models import VI_MIN, MetaResult, tau2_reml
-
-_TOL = 1e-15
-_MAXITER = 500
+from registry.pooling.rowsolve import pm_rows, reml_rows
 
 
 @dataclass(frozen=True)
@@ -93,22 +91,6 @@ def _qgen(y: np.ndarray, v: np.ndarray, m: np.ndarray, t: np.ndarray) -> tuple[n
     return (wr * r).sum(1), -(wr * wr).sum(1)
 
 
-def _pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Row-wise root of Q_gen(tau2) = target (Newton from 0; Q_gen is convex, decreasing)."""
-    t = np.zeros(y.shape[0])
-    q, dq = _qgen(y, v, m, t)
-    active = q > target
-    for _ in range(_MAXITER):
-        if not active.any():
-            return t
-        step = np.where(active, (q - target) / np.where(active, -dq, 1.0), 0.0)
-        t = t + step
-        done = step <= _TOL * t
-        q, dq = _qgen(y, v, m, t)
-        active &= ~done & (q > target)
-    raise StatsError("rma_batch: Paule-Mandel iteration did not converge")
-
-
 def _reml_steps(y: np.ndarray, v: np.ndarray, m: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Row-wise Newton step on the REML score, Fisher step where the observed information is
     not positive (as models._reml_newton_step); the sign is that of the score."""
@@ -123,48 +105,6 @@ def _reml_steps(y: np.ndarray, v: np.ndarray, m: np.ndarray, t: np.ndarray) -> n
     num = (a * a).sum(1) - tr_p
     obs = 2.0 * (a * b).sum(1) - tr_pp
     return num / np.where(obs > 0, obs, tr_pp)
-
-
-def _reml(y: np.ndarray, v: np.ndarray, m: np.ndarray, t0: np.ndarray) -> np.ndarray:
-    """Row-wise REML with the algorithm of models.tau2_reml (bracketed Newton/Fisher steps).
-
-    Each iteration only touches the rows that have not converged yet; rows still oscillating
-    after 40 steps are finished by the scalar solver (which switches to Brent's method).
-    """
-    t = t0.copy()
-    s0 = _reml_steps(y, v, m, np.zeros_like(t))
-    at_bound = (t == 0) & (s0 <= 0)
-    idx = np.flatnonzero(~at_bound)
-    lo = np.zeros(idx.size)
-    hi = np.full(idx.size, np.inf)
-    prev = np.full(idx.size, np.inf)
-    for _ in range(40):
-        if idx.size == 0:
-            return t
-        ti = t[idx]
-        s0i = s0[idx]
-        adj = np.where(ti > 0, _reml_steps(y[idx], v[idx], m[idx], ti), s0i)
-        lo = np.where(adj > 0, np.maximum(lo, ti), lo)
-        hi = np.where(adj < 0, np.minimum(hi, ti), hi)
-        t_new = ti + adj
-        to0 = (t_new < 0) & (s0i <= 0)
-        inside = (lo < t_new) & (t_new < hi)
-        a = np.abs(adj)
-        # as models._converged: tiny relative step, or stalled at rounding level
-        done = (adj == 0) | to0 | (inside & (
-            (a <= 1e-14 * t_new) | (a < 1e-300) | ((a <= 1e-10 * t_new) & (a >= 0.5 * prev))))
-        bis = ~inside & ~to0
-        with np.errstate(invalid="ignore"):
-            t_new = np.where(bis, 0.5 * (lo + hi), t_new)
-            done |= bis & (hi - lo <= 1e-14 * hi)
-        t_new = np.where(to0, 0.0, np.where(adj == 0, ti, t_new))
-        t[idx] = t_new
-        prev = np.where(bis, np.inf, a)
-        keep = ~done
-        idx, lo, hi, prev = idx[keep], lo[keep], hi[keep], prev[keep]
-    for i in idx:  # rare: oscillating rows
-        t[i] = tau2_reml(y[i, m[i]], v[i, m[i]])
-    return t
 
 
 def rma_batch(
@@ -254,9 +194,10 @@ def _batch_tau2(method: str, y: np.ndarray, v: np.ndarray, m: np.ndarray, q: np.
     # DerSimonian & Laird 1986
     tau2 = np.where(multi, np.maximum(0.0, (q - df) / np.where(multi, c, 1.0)), 0.0)
     if method == "PM":
-        tau2 = _pm(y, v, m, df.astype(float))
+        tau2 = pm_rows(lambda r, t: _qgen(y[r], v[r], m[r], t), df.astype(float))
     elif method == "REML":
-        tau2 = _reml(y, v, m, tau2)
+        tau2 = reml_rows(lambda r, t: _reml_steps(y[r], v[r], m[r], t), tau2,
+                         lambda i: tau2_reml(y[i, m[i]], v[i, m[i]]))
     return np.where(multi, tau2, 0.0)
 
 
