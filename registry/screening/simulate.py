@@ -21,7 +21,13 @@ import numpy as np
 from registry.errors import InputError
 from registry.screening.learning import batch_size
 from registry.screening.metrics import order_metrics
-from registry.screening.model import DEFAULT_CLASSIFIER, Features, Ranker, order_unlabelled
+from registry.screening.model import (
+    DEFAULT_CLASSIFIER,
+    Features,
+    Ranker,
+    order_unlabelled,
+    record_text,
+)
 from registry.screening.stopping import (
     CONSECUTIVE_EXCLUDES,
     TARGET,
@@ -94,7 +100,7 @@ def read_labelled(path: str | Path) -> LabelledSet:
             raise InputError(f"{path} row {n}, column included: {label!r} is not 0 or 1")
         ids.append(rid)
         labels.append(int(label))
-        texts.append(" ".join((row.get(c) or "") for c in TEXT_COLUMNS))
+        texts.append(record_text({c: row.get(c) for c in TEXT_COLUMNS}))
     if not ids:
         raise InputError(f"{path}: no records")
     return LabelledSet(str(path), tuple(ids), tuple(texts), np.array(labels, dtype=int))
