@@ -23,6 +23,7 @@ from registry.dedup.clustering import UnionFind, build_clusters, same_clusters
 from registry.dedup.keys import keys_frame, keys_from_frame, make_keys
 from registry.dedup.scoring import HIGH, PairScore, close_candidates, score_candidates
 from registry.errors import InputError
+from registry.gcpolicy import bulk_allocations
 from registry.store.dedup import DedupWrite
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ def deduplicate(
     clock, started = _Clock(), _now()
     store.dedup_clear_staged()
     try:
-        with store.dedup_memory():
+        with store.dedup_memory(), bulk_allocations():
             say("computing match keys")
             keyed = _key_records(store, review)
             clock.lap("keys")

@@ -13,6 +13,7 @@ from typing import Any
 from ingest.detect import detect_format, parse_file, resolve_format
 from ingest.sources import canonical_source
 from registry.errors import InputError
+from registry.gcpolicy import bulk_allocations
 from registry.intake.sink import TOOL, Progress, StagedSink
 from registry.store import Store
 
@@ -103,7 +104,7 @@ def import_file(
     src = import_source(kind, source, p)
     digest = sha256 or file_sha256(p)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the run log's started_at
-    with store.import_mode():
+    with store.import_mode(), bulk_allocations():
         sink = StagedSink(store, store.begin_stage(), file=p.name)
         try:
             sink.consume(parse_file(p, fmt=kind, source_name=src), progress)

@@ -24,6 +24,7 @@ RANKS = {
     "registry.errors": 0,  # re-export of ingest.errors
     "registry.config": 0,  # leaf: db path, curator
     "registry.csvout": 0,  # leaf: safe CSV writing
+    "registry.gcpolicy": 0,  # leaf: collector thresholds for bulk work
     "registry.store": 1,  # the one door to the database
     "schemas": 2,  # validation: protocol, pandera schemas, value parsers
     "registry.pooling": 3,  # statistics: pure functions
