@@ -277,31 +277,10 @@ class ReplayServer:
             params.update(urllib.parse.parse_qsl(raw))
         name = parsed.path.rstrip("/").rsplit("/", 1)[-1]
         endpoint = name.removesuffix(".fcgi")
-        with self._lock:
-            number = 1 + sum(1 for s in self.seen if s.endpoint == endpoint)
-            self.seen.append(Seen(endpoint, method, params, time.monotonic(), number))
-            fault = next(
-                (
-                    r.kind
-                    for r in self._rules
-                    if r.endpoint == endpoint
-                    and (number in r.at or (r.from_n is not None and number >= r.from_n))
-                ),
-                None,
-            )
+        fault = self._log_request(endpoint, method, params)
         try:
-            if fault == "block":
-                self._release.wait()
-                if self._stopping.is_set():
-                    return
-                fault = None
-            if fault == "reset":
-                # SO_LINGER 0 makes close() send a TCP RST: "connection reset by peer".
-                h.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                h.close_connection = True
-                h.connection.close()
+            fault = self._connection_fault(h, fault)
+            if fault == "done":
                 return
             if fault in ("429", "500", "502", "503"):
                 msg = (
@@ -335,18 +314,55 @@ class ReplayServer:
             elif fault == "truncated":
                 body = body[: max(1, len(body) // 2)]
             if fault == "short":
-                h.send_response(status)
-                h.send_header("Content-Type", "text/xml; charset=UTF-8")
-                h.send_header("Content-Length", str(len(body)))
-                h.end_headers()
-                h.wfile.write(body[: len(body) // 2])
-                h.wfile.flush()
-                h.close_connection = True
-                h.connection.shutdown(socket.SHUT_RDWR)
+                self._send_short(h, status, body, "text/xml; charset=UTF-8")
                 return
             self._send(h, status, body, "text/xml; charset=UTF-8")
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the client gave up (time-out) or was killed: nothing to answer
+
+    def _log_request(self, endpoint: str, method: str, params: dict[str, str]) -> str | None:
+        """Log a request (numbered per endpoint) and return the fault a rule injects into it."""
+        with self._lock:
+            number = 1 + sum(1 for s in self.seen if s.endpoint == endpoint)
+            self.seen.append(Seen(endpoint, method, params, time.monotonic(), number))
+            return next(
+                (
+                    r.kind
+                    for r in self._rules
+                    if r.endpoint == endpoint
+                    and (number in r.at or (r.from_n is not None and number >= r.from_n))
+                ),
+                None,
+            )
+
+    def _connection_fault(self, h: BaseHTTPRequestHandler, fault: str | None) -> str | None:
+        """Carry out the faults that act on the connection itself: "block" holds the request
+        until released (then answers normally), "reset" drops it with a TCP RST. Returns
+        "done" when nothing more is to be sent, else the fault left for the answer."""
+        if fault == "block":
+            self._release.wait()
+            if self._stopping.is_set():
+                return "done"
+            fault = None
+        if fault == "reset":
+            # SO_LINGER 0 makes close() send a TCP RST: "connection reset by peer".
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.close_connection = True
+            h.connection.close()
+            return "done"
+        return fault
+
+    @staticmethod
+    def _send_short(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str) -> None:
+        """Announce the whole body, send half of it, then close: a body cut short."""
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body[: len(body) // 2])
+        h.wfile.flush()
+        h.close_connection = True
+        h.connection.shutdown(socket.SHUT_RDWR)
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str) -> None:

@@ -32,8 +32,6 @@ import base64
 import copy
 import json
 import re
-import socket
-import struct
 import time
 import urllib.parse
 from collections.abc import Iterable
@@ -41,7 +39,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from replay import FAULT_KINDS, ReplayServer, Seen, _Rule
+from replay import FAULT_KINDS, ReplayServer, _Rule
 
 from ingest.normalise import normalise_doi, normalise_title
 
@@ -130,22 +128,10 @@ class ApiReplay(ReplayServer):
         parts = urllib.parse.urlsplit(h.path)
         params = dict(urllib.parse.parse_qsl(parts.query))
         api = parts.path.strip("/").split("/")[0]
-        with self._lock:
-            number = 1 + sum(1 for s in self.seen if s.endpoint == api)
-            self.seen.append(Seen(api, method, params, time.monotonic(), number))
-            fault = next((r.kind for r in self._rules if r.endpoint == api and (
-                number in r.at or (r.from_n is not None and number >= r.from_n))), None)
+        fault = self._log_request(api, method, params)
         try:
-            if fault == "block":
-                self._release.wait()
-                if self._stopping.is_set():
-                    return
-                fault = None
-            if fault == "reset":
-                h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                        struct.pack("ii", 1, 0))
-                h.close_connection = True
-                h.connection.close()
+            fault = self._connection_fault(h, fault)
+            if fault == "done":
                 return
             if fault in ("429", "500", "502", "503", "504"):
                 self._send(h, int(fault), self._error_body(fault), "text/html")
@@ -158,14 +144,7 @@ class ApiReplay(ReplayServer):
             elif fault == "truncated":
                 body = body[: max(1, len(body) // 2)]
             if fault == "short":
-                h.send_response(status)
-                h.send_header("Content-Type", ctype)
-                h.send_header("Content-Length", str(len(body)))
-                h.end_headers()
-                h.wfile.write(body[: len(body) // 2])
-                h.wfile.flush()
-                h.close_connection = True
-                h.connection.shutdown(socket.SHUT_RDWR)
+                self._send_short(h, status, body, ctype)
                 return
             self._send(h, status, body, ctype)
         except (BrokenPipeError, ConnectionResetError, OSError):
