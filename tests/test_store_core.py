@@ -44,3 +44,21 @@ def test_a_database_from_a_newer_registry_is_refused(tmp_path: Path) -> None:
         s._exec("INSERT INTO schema_migrations VALUES (9999, 'future', now())")
     with pytest.raises(StoreError, match="newer registry"):
         Store(path)
+
+
+def test_settings_are_given_back_whether_default_or_set_before(store: Store) -> None:
+    # import_mode and dedup_memory share Store.settings: a limit set before the block
+    # (here by hand) comes back as it was, and a default comes back exactly (RESET).
+    def shown() -> tuple[str, str]:
+        return store._rows("SELECT current_setting('memory_limit'), "
+                           "current_setting('threads')")[0]
+
+    default = shown()
+    with store.import_mode():
+        assert shown()[1] == 1 and shown()[0] != default[0]
+    assert shown() == default
+    store._exec("SET memory_limit = '700MB'")
+    limited = shown()
+    with store.dedup_memory():
+        assert shown()[0] != limited[0]
+    assert shown() == limited

@@ -109,18 +109,14 @@ class StagedSink:
 
     def consume(self, items: Iterable[Record | Deletion | ParseProblem],
                 progress: Progress | None = None) -> None:
-        """Stage a whole stream in batches of :data:`BATCH` records."""
+        """Stage a whole stream in batches of at most :data:`BATCH` records, withdrawn
+        PMIDs or problems each (a file of nothing but withdrawals stays bounded too)."""
         recs: list[Record] = []
         dels: list[tuple[int, str]] = []
         probs: list[ParseProblem] = []
         for item in items:
             if isinstance(item, Record):
                 recs.append(item)
-                if len(recs) >= BATCH:
-                    self._write(recs, dels, probs)
-                    recs, dels, probs = [], [], []
-                    if progress:
-                        progress(self.records, None, f"{self.records:,} records read")
             elif isinstance(item, Deletion):
                 # position: the records before it (a record coming later is kept)
                 pos = self.records + len(recs)
@@ -128,9 +124,11 @@ class StagedSink:
                 self.deletions += 1
             else:
                 probs.append(item)
-                if len(probs) >= BATCH:
-                    self._write(recs, dels, probs)
-                    recs, dels, probs = [], [], []
+            if max(len(recs), len(dels), len(probs)) >= BATCH:
+                self._write(recs, dels, probs)
+                recs, dels, probs = [], [], []
+                if progress:
+                    progress(self.records, None, f"{self.records:,} records read")
         if recs or dels or probs:
             self._write(recs, dels, probs)
 

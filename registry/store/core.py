@@ -176,6 +176,28 @@ class StoreCore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- settings ---------------------------------------------------------------------
+    @contextmanager
+    def settings(self, **values: str | int) -> Iterator[None]:
+        """Run a block with DuckDB settings changed (e.g. ``memory_limit="300MB"``,
+        ``threads=1``), then give each its earlier value back, whatever it was.
+
+        A setting is reset first and set only if its earlier value was not the default:
+        DuckDB shows a memory limit rounded ("18.8 GiB"), so setting the shown value
+        back would not give the default's exact bytes."""
+        names = list(values)
+        before = self._rows(
+            "SELECT " + ", ".join(f"current_setting('{n}')" for n in names))[0]
+        for name, value in values.items():
+            self._exec(f"SET {name} = '{value}'")
+        try:
+            yield
+        finally:
+            for name, value in zip(names, before, strict=True):
+                self._exec(f"RESET {name}")
+                if self._scalar(f"SELECT current_setting('{name}')") != value:
+                    self._exec(f"SET {name} = '{value}'")
+
     # -- transactions ----------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -75,12 +75,8 @@ class DedupMixin(StoreCore):
     def dedup_memory(self, limit: str = DEDUP_MEMORY) -> Iterator[None]:
         """Run a block with the database's working memory capped at ``limit`` (the joins
         of a large run spill to disk instead of growing), then restore the setting."""
-        self._exec(f"SET memory_limit = '{limit}'")
-        try:
+        with self.settings(memory_limit=limit):
             yield
-        finally:
-            # The store never sets a limit of its own: back to DuckDB's default.
-            self._exec("RESET memory_limit")
 
     # -- reading what the algorithm needs -------------------------------------------------
     def dedup_records_to_key(

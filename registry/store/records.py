@@ -336,15 +336,8 @@ class RecordsMixin(StoreCore):
         the batches are small, and a second thread doubled the CPU time of the inserts
         (measured with bench/bench_parse.py --imports) without making them faster.
         """
-        before = self._rows(
-            "SELECT current_setting('memory_limit'), current_setting('threads')")[0]
-        self._exec(f"SET memory_limit = '{IMPORT_MEMORY}'")
-        self._exec("SET threads = 1")
-        try:
+        with self.settings(memory_limit=IMPORT_MEMORY, threads=1):
             yield
-        finally:
-            self._exec(f"SET memory_limit = '{before[0]}'")
-            self._exec(f"SET threads = {int(before[1])}")
 
     def begin_stage(self) -> int:
         """A fresh stage id for a file import; stages a killed import left are deleted.
@@ -352,7 +345,7 @@ class RecordsMixin(StoreCore):
         Staged rows are committed batch by batch (memory stays flat in the file size) but
         are no part of the registry until :meth:`commit_stage` moves them in.
         """
-        open_here = self.__dict__.setdefault("_open_stages", set())
+        open_here = self._stages_open()
         with self.transaction():
             keep = sorted(open_here) or [-1]
             marks = ", ".join("?" for _ in keep)
@@ -426,7 +419,7 @@ class RecordsMixin(StoreCore):
                 [run_id, stage],
             )
             self._drop_stage(stage)
-        self.__dict__.setdefault("_open_stages", set()).discard(stage)
+        self._stages_open().discard(stage)
         return StageResult(
             new=distinct - before, updated=updated, unchanged=before - updated,
             repeated=given - distinct, deleted=deleted,
@@ -436,7 +429,11 @@ class RecordsMixin(StoreCore):
         """Forget a failed import's stage: the registry is left as it was before it."""
         with self.transaction():
             self._drop_stage(stage)
-        self.__dict__.setdefault("_open_stages", set()).discard(stage)
+        self._stages_open().discard(stage)
+
+    def _stages_open(self) -> set[int]:
+        """Stages this connection's imports are filling (kept by begin_stage's cleanup)."""
+        return self.__dict__.setdefault("_open_stages", set())
 
     def _drop_stage(self, stage: int) -> None:
         for table in _STAGE_TABLES:

@@ -106,6 +106,31 @@ def test_last_copy_wins_and_a_later_record_outlives_its_withdrawal(
     assert store.get_search_run(res.run_id)["hits"] == 3
 
 
+def test_a_file_of_withdrawals_only_is_staged_in_bounded_batches(
+    store, fixtures: Path, tmp_path: Path, monkeypatch
+) -> None:
+    # A NLM update file can hold nothing but DeleteCitation notices; before, they were
+    # held until a record or problem batch filled, i.e. all of them at once.
+    monkeypatch.setattr(intake_sink, "BATCH", 10)
+    import_file(store, fixtures / "biopython" / "pubmed1.xml")
+    seen: list[int] = []
+    real = Store.stage_items
+
+    def spy(self, stage, first, recs, dels=(), probs=(), **kw):
+        seen.append(len(dels))
+        return real(self, stage, first, recs, dels, probs, **kw)
+
+    monkeypatch.setattr(Store, "stage_items", spy)
+    notices = "".join(f"<DeleteCitation><PMID>{90000 + n}</PMID></DeleteCitation>"
+                      for n in range(35)) + (
+        "<DeleteCitation><PMID>9997</PMID></DeleteCitation>")
+    path = tmp_path / "deletions.xml"
+    path.write_text(f"<PubmedArticleSet>{notices}</PubmedArticleSet>", encoding="utf-8")
+    res = import_file(store, path)
+    assert seen == [10, 10, 10, 6] and res.deleted == 1
+    assert store.get_records("pubmed", ["9997"])[0]["deleted"]
+
+
 def test_abstract_sections_round_trip_through_the_stage(store) -> None:
     """The sections' JSON is written by hand (bulk speed): quotes, backslashes, control
     and non-ASCII characters must come back as they went in."""
