@@ -148,3 +148,28 @@ def test_abstract_sections_round_trip_through_the_stage(store) -> None:
         {"label": "RESULTS", "text": text, "nlm_category": "RESULTS"},
         {"label": None, "text": "plain", "nlm_category": None},
     ]
+
+
+def test_sections_the_abstract_holds_are_stored_once_and_come_back_whole(store) -> None:
+    """A section whose text is its line of the abstract is stored without the text (the
+    bytes an import compresses halve); get_records puts it back, "LABEL: " removed."""
+    sections = [AbstractSection("BACKGROUND", "Why: a colon inside.", "BACKGROUND"),
+                AbstractSection("METHODS", "How.", "METHODS")]
+    labelled = Record(source="embase", source_id="k2", title="T", abstract_sections=sections,
+                      abstract="BACKGROUND: Why: a colon inside.\nMETHODS: How.")
+    plain = Record(source="embase", source_id="k3", title="T", abstract="One paragraph.",
+                   abstract_sections=[AbstractSection(None, "One paragraph.")])
+    stage = store.begin_stage()
+    store.stage_items(stage, 0, [labelled, plain])
+    with store.transaction():
+        run = store.record_search_run(source="embase", kind="import", tool_version="t")
+        store.commit_stage(stage, run, "embase")
+    raw = dict(store._rows("SELECT source_id, abstract_sections::VARCHAR FROM records"))
+    assert "text" not in raw["k2"] and "Why" not in raw["k2"] and "text" not in raw["k3"]
+    got = {r["source_id"]: json.loads(r["abstract_sections"])
+           for r in store.get_records("embase", ["k2", "k3"])}
+    assert got["k2"] == [
+        {"label": "BACKGROUND", "text": "Why: a colon inside.", "nlm_category": "BACKGROUND"},
+        {"label": "METHODS", "text": "How.", "nlm_category": "METHODS"},
+    ]
+    assert got["k3"] == [{"label": None, "text": "One paragraph.", "nlm_category": None}]
