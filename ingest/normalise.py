@@ -22,6 +22,13 @@ _DOI_PREFIX = re.compile(
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
 _TITLE_DROP = re.compile(r"[^\w\s]|_", re.UNICODE)
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc\u2018`")
+# What the apostrophe table and _TITLE_DROP do to an ASCII title, as one table (None
+# deletes: CPython translates ASCII text through such a table in one fast pass).
+_ASCII_TITLE = str.maketrans({
+    c: None if c in "'`" else " "
+    for c in map(chr, range(128))
+    if c in "'`_" or not (c.isalnum() or c.isspace())
+})
 _INLINE_TAGS = re.compile(
     r"</?(?:i|b|u|em|strong|sup|sub|sc|br)\s*/?>|</?mml:[A-Za-z]+(?:\s[^<>]*)?/?>",
     re.IGNORECASE,
@@ -103,6 +110,9 @@ def normalise_title(title: str | None) -> str:
     if "<" in t:
         # Inline markup sits inside words ("D<sub>3</sub>"): drop it without a gap.
         t = _TAGS.sub("", t)
+    if t.isascii():
+        # Nearly every title: casefold is lower, \w and \s are ASCII classes here.
+        return " ".join(t.lower().translate(_ASCII_TITLE).split())
     t = strip_diacritics(t).casefold()
     t = t.translate(_APOSTROPHES)
     t = _TITLE_DROP.sub(" ", t)

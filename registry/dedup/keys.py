@@ -2,8 +2,9 @@
 
 A record's keys are its hard identifiers (PMID, normalised DOI, PMCID), its normalised
 title, first-author surname, journal names/ISSNs, year and start page, whether it is a
-notice about another article (erratum, retraction, comment ...), its blocking keys and a
-fingerprint of all of these (a record whose fingerprint is unchanged needs no re-scoring).
+notice about another article (erratum, retraction, comment ...) and its blocking keys (the
+store adds a fingerprint of these: a record whose fingerprint is unchanged needs no
+re-scoring).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ STOPWORDS = frozenset(
     "a an and are as at be by for from in into is of on or the to with without vs versus "
     "its their than that this these those via".split()
 )
+# Words of ASCII text never counted: stop words and every one-letter word it can have.
+_SKIP_ASCII = STOPWORDS | frozenset(map(chr, range(128)))
+_SEP = KEY_SEPARATOR
 
 # Notices about another article: an erratum/retraction/comment must never merge with the
 # article it is about, even though its title usually repeats that article's title.
@@ -82,7 +86,9 @@ class RecordKey:
     notice: str | None = None
     blocks: tuple[str, ...] = ()
     completeness: int = 0
-    fingerprint: str = ""
+
+
+_KEY_FIELDS = tuple(f.name for f in fields(RecordKey))
 
 
 def _s(value: Any) -> str | None:
@@ -134,6 +140,9 @@ def notice_kind(title: str | None, publication_types: Iterable[str] = ()) -> str
 
 def significant_words(title_norm: str) -> list[str]:
     """Title words that carry meaning (no stop words, no one-letter words)."""
+    if title_norm.isascii():
+        # One set lookup per word: the one-letter words of ASCII text are in _SKIP_ASCII.
+        return [w for w in title_norm.split() if w not in _SKIP_ASCII]
     return [w for w in title_norm.split() if len(w) > 1 and w not in STOPWORDS]
 
 
@@ -143,25 +152,31 @@ def blocking_keys(title_norm: str) -> tuple[str, ...]:
     the words at even and at odd positions.
     One typo or one dropped word changes only some of them (a typo never both the even and
     the odd key), so a true pair still shares at least one key."""
+    text = _blocks_text(title_norm)
+    return tuple(text.split(KEY_SEPARATOR)) if text else ()
+
+
+def _blocks_text(title_norm: str) -> str:
+    """:func:`blocking_keys` in sorted order joined by KEY_SEPARATOR, as the store takes
+    them (each key starts with its own letter, so the order is fixed: no set, no sort)."""
     words = significant_words(title_norm)
     if not words:
-        return ()
+        return ""
     # Longest first, ties alphabetical (a stable sort on sorted words: C-level keys).
     ranked = sorted(sorted(words), key=len, reverse=True)
-    longest = list(dict.fromkeys(ranked))[:3]
-    keys = {
-        "f:" + " ".join(words[:4]),
-        "l:" + " ".join(words[-4:]),
-        "s:" + " ".join(sorted(longest)),
-        # Prefixes of the four longest words survive a late typo with a dropped word.
-        "p:" + " ".join(sorted(w[:4] for w in ranked[:4])),
+    longest = sorted(list(dict.fromkeys(ranked))[:3])
+    first = words[:4]
+    tail = (
         # Three-letter heads of the first four words survive a typo and a cut title.
-        "h:" + " ".join(w[:3] for w in words[:4]),
-    }
-    if len(words) > 2:
-        keys.add("e:" + " ".join(words[0::2][:5]))
-        keys.add("o:" + " ".join(words[1::2][:5]))
-    return tuple(sorted(keys))
+        "h:" + " ".join([w[:3] for w in first]) + _SEP
+        + "l:" + " ".join(words[-4:]) + _SEP
+        + ("o:" + " ".join(words[1:10:2]) + _SEP if len(words) > 2 else "")
+        # Prefixes of the four longest words survive a late typo with a dropped word.
+        + "p:" + " ".join(sorted([w[:4] for w in ranked[:4]])) + _SEP
+        + "s:" + " ".join(longest)
+    )
+    head = "f:" + " ".join(first) + _SEP
+    return ("e:" + " ".join(words[0:10:2]) + _SEP + head if len(words) > 2 else head) + tail
 
 
 def first_page(pages: str | None) -> str | None:
@@ -230,10 +245,20 @@ def make_key(row: Mapping[str, Any]) -> RecordKey:
 
 
 def make_keys(columns: Mapping[str, Sequence[Any]]) -> list[RecordKey]:
+    """Match keys of a batch of records given column by column (see :func:`key_columns`)."""
+    cols = key_columns(columns)
+    for name in _LIST_COLUMNS:
+        cols[name] = [tuple(v.split(KEY_SEPARATOR)) if v else () for v in cols[name]]
+    return [RecordKey(*values) for values in zip(*cols.values(), strict=True)]
+
+
+def key_columns(columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
     """Match keys of a batch of records given column by column (``records`` column names;
-    abstract, MeSH terms and languages may come as ``has_<name>`` flags). Each step runs
-    over a whole column with ``map``, the cheapest loop Python has: keying is most of a
-    dedup run's work."""
+    abstract, MeSH terms and languages may come as ``has_<name>`` flags), as the
+    :class:`RecordKey` fields in order, ``journal_keys`` and ``blocks`` joined by
+    :data:`KEY_SEPARATOR` (what ``Store.dedup_stage_keys`` takes). Each step runs over a
+    whole column with ``map``, the cheapest loop Python has, and no per-record object is
+    built: keying is most of a dedup run's work."""
     n = len(columns["record_id"])
 
     def col(name: str, clean: Any = _s) -> list[Any]:
@@ -243,35 +268,43 @@ def make_keys(columns: Mapping[str, Sequence[Any]]) -> list[RecordKey]:
 
     titles = [t or "" for t in col("title")]
     authors, pubtypes = col("authors", _list), col("publication_types", _list)
-    pmids, pmcids = col("pmid"), list(map(_pmcid, col("pmcid")))
+    pmids = col("pmid")
     dois, years = list(map(normalise_doi, col("doi"))), col("year", _int)
     norms = list(map(normalise_title, titles))
     firsts = list(map(_first_author, authors))
-    jkeys = list(map(journal_keys, col("journal"), col("journal_abbrev"), col("issn")))
-    pages = list(map(first_page, col("pages")))
-    notices = list(map(notice_kind, titles, pubtypes))
     filled = [sum(t) for t in zip(*(map(_filled, col(f, None)) for f in _COMPLETENESS_TEXT),
                                   strict=True)] if n else []
     flags = [sum(t) for t in zip(*(
         map(bool, col("has_" + f, None)) if "has_" + f in columns
         else map(_has_items, col(f, None)) for f in _COMPLETENESS_FLAGS), strict=True)]
-    out: list[RecordKey] = []
-    for (rid, source, sid, pmid, doi, pmcid, year, norm, author, jk, page, notice, a, pt, fl,
-         fg) in zip(col("record_id", None), col("source"), col("source_id"), pmids, dois,
-                    pmcids, years, norms, firsts, jkeys, pages, notices, authors, pubtypes,
-                    filled, flags, strict=True):
-        completeness = ((pmid is not None) + (doi is not None) + (pmcid is not None)
-                        + (year is not None) + bool(a) + bool(pt) + fl + fg)
-        source = source or ""
-        identity = sid or _content_identity(pmid, doi, norm, year, author)
-        basis = repr((source, identity, pmid, doi, pmcid, norm, author, jk, year, page,
-                      notice, completeness))
-        out.append(RecordKey(
-            int(rid), source, identity, pmid, doi, pmcid, norm, author, jk, year, page, notice,
-            blocking_keys(norm), completeness,
-            hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20],
-        ))
-    return out
+    pmcids = list(map(_pmcid, col("pmcid")))
+    sources = [s or "" for s in col("source")]
+    return {
+        "record_id": list(map(int, col("record_id", None))),
+        "source": sources,
+        "identity": [sid or _content_identity(pmid, doi, norm, year, author) for sid, pmid, doi,
+                     norm, year, author in zip(col("source_id"), pmids, dois, norms, years,
+                                               firsts, strict=True)],
+        "pmid": pmids, "doi": dois, "pmcid": pmcids, "title_norm": norms,
+        "first_author": firsts,
+        "journal_keys": list(map(_journal_text, col("journal"), col("journal_abbrev"),
+                                 col("issn"))),
+        "year": years,
+        "first_page": list(map(first_page, col("pages"))),
+        "notice": list(map(notice_kind, titles, pubtypes)),
+        "blocks": list(map(_blocks_text, norms)),
+        "completeness": [
+            (pmid is not None) + (doi is not None) + (pmcid is not None) + (year is not None)
+            + bool(a) + bool(pt) + fl + fg
+            for pmid, doi, pmcid, year, a, pt, fl, fg in zip(
+                pmids, dois, pmcids, years, authors, pubtypes, filled, flags, strict=True)
+        ],
+    }
+
+
+@lru_cache(maxsize=65536)
+def _journal_text(journal: str | None, abbrev: str | None, issn: str | None) -> str:
+    return KEY_SEPARATOR.join(journal_keys(journal, abbrev, issn))
 
 
 def _content_identity(
@@ -287,18 +320,25 @@ def _content_identity(
     return "key:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
 
 
+_LIST_COLUMNS = ("journal_keys", "blocks")
+_INT_COLUMNS = ("record_id", "year", "completeness")
+
+
+def columns_frame(columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """Key columns (:func:`key_columns`) as the DataFrame ``Store.dedup_stage_keys`` takes."""
+    return pd.DataFrame({
+        c: pd.Series(columns[c], dtype="Int64" if c in _INT_COLUMNS else object)
+        for c in _KEY_FIELDS
+    })
+
+
 def keys_frame(keys: Sequence[RecordKey]) -> pd.DataFrame:
     """RecordKeys as a DataFrame with the ``dedup_keys`` columns, key lists joined by
-    :data:`~registry.store.dedup.KEY_SEPARATOR` (what ``Store.dedup_put_keys`` takes)."""
-    cols = [f.name for f in fields(RecordKey)]
-    data: dict[str, list[Any]] = {c: [getattr(k, c) for k in keys] for c in cols}
-    for c in ("journal_keys", "blocks"):
+    :data:`~registry.store.dedup.KEY_SEPARATOR` (what ``Store.dedup_stage_keys`` takes)."""
+    data: dict[str, list[Any]] = {c: [getattr(k, c) for k in keys] for c in _KEY_FIELDS}
+    for c in _LIST_COLUMNS:
         data[c] = [KEY_SEPARATOR.join(v) for v in data[c]]
-    return pd.DataFrame({
-        c: pd.Series(data[c], dtype="Int64" if c in ("record_id", "year", "completeness")
-                     else object)
-        for c in cols
-    })
+    return columns_frame(data)
 
 
 def keys_from_frame(frame: pd.DataFrame) -> dict[int, RecordKey]:
@@ -310,31 +350,13 @@ def keys_from_frame(frame: pd.DataFrame) -> dict[int, RecordKey]:
     def col(name: str) -> list[Any]:
         return frame[name].astype(object).where(frame[name].notna(), None).tolist()
 
-    out: dict[int, RecordKey] = {}
-    for (rid, source, identity, pmid, doi, pmcid, title_norm, author, jkeys, year, page,
-         notice, blocks, completeness, fingerprint) in zip(
-            *(col(c) for c in ("record_id", "source", "identity", "pmid", "doi", "pmcid",
-                               "title_norm", "first_author", "journal_keys", "year",
-                               "first_page", "notice", "blocks", "completeness",
-                               "fingerprint")), strict=True):
-        rid = int(rid)
-        out[rid] = RecordKey(
-            record_id=rid,
-            source=source,
-            identity=identity,
-            pmid=pmid,
-            doi=doi,
-            pmcid=pmcid,
-            title_norm=title_norm or "",
-            first_author=author,
-            journal_keys=tuple(jkeys) if jkeys is not None else (),
-            year=None if year is None else int(year),
-            first_page=page,
-            notice=notice,
-            blocks=tuple(blocks) if blocks is not None else (),
-            completeness=int(completeness),
-            fingerprint=fingerprint,
-        )
-    return out
-
-
+    cols = {c: col(c) for c in _KEY_FIELDS}
+    cols["record_id"] = list(map(int, cols["record_id"]))
+    cols["title_norm"] = [t or "" for t in cols["title_norm"]]
+    cols["year"] = [None if y is None else int(y) for y in cols["year"]]
+    cols["completeness"] = list(map(int, cols["completeness"]))
+    for c in _LIST_COLUMNS:
+        cols[c] = [() if v is None else tuple(v) for v in cols[c]]
+    return {rid: RecordKey(*values)
+            for rid, values in zip(cols["record_id"], zip(*cols.values(), strict=True),
+                                   strict=True)}

@@ -20,7 +20,7 @@ from registry import __version__
 from registry.csvout import write_csv
 from registry.dedup.blocking import hard_key_matches, scan_candidates
 from registry.dedup.clustering import UnionFind, build_clusters, same_clusters
-from registry.dedup.keys import keys_frame, keys_from_frame, make_keys
+from registry.dedup.keys import columns_frame, key_columns, keys_from_frame
 from registry.dedup.scoring import HIGH, PairScore, close_candidates, score_candidates
 from registry.errors import InputError
 from registry.gcpolicy import bulk_allocations
@@ -89,20 +89,12 @@ class _Keyed:
 
 def _key_records(store: Store, review: str | None) -> _Keyed:
     """Key the records that need it and stage the keys, one bounded batch at a time
-    (memory stays flat in the number of records)."""
-    out = _Keyed([], 0, [], store.dedup_dropped())
+    (memory stays flat in the number of records); the store tells which keys changed."""
+    dropped = store.dedup_dropped()
     for batch in store.dedup_records_to_key(review):
-        keys = make_keys(batch)
-        for k, old in zip(keys, batch["old_fingerprint"], strict=True):
-            if old is None:
-                out.fresh.append(k.record_id)
-            elif old == k.fingerprint:
-                out.bumped += 1  # updated upstream, nothing dedup looks at changed
-            else:
-                out.fresh.append(k.record_id)
-                out.rekeyed.append(k.record_id)
-        store.dedup_stage_keys(keys_frame(keys))
-    return out
+        store.dedup_stage_keys(columns_frame(key_columns(batch)))
+    fresh, rekeyed, bumped = store.dedup_staged_changes()
+    return _Keyed(fresh, bumped, rekeyed, dropped)
 
 
 def _old_links(store: Store) -> list[Link]:

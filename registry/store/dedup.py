@@ -30,10 +30,18 @@ DEDUP_MEMORY = "300MB"
 # when a million records give millions of pairs.
 CANDIDATE_CHUNK = 200_000
 _view_counter = itertools.count(1)
+# The temporary table a run stages its keys in (see DedupMixin._stage).
+_STAGE = "temp.dedup_keys_staged"
 
 _KEY_COLUMNS = (
     "record_id", "source", "identity", "pmid", "doi", "pmcid", "title_norm", "first_author",
-    "journal_keys", "year", "first_page", "notice", "blocks", "completeness", "fingerprint",
+    "journal_keys", "year", "first_page", "notice", "blocks", "completeness",
+)
+# A record's fingerprint: a hash of the keys it was compared on (blocks follow from the
+# title). Computed here, over the whole batch at once, when keys are staged.
+_FINGERPRINT = (
+    "left(md5(CAST(row(source, identity, pmid, doi, pmcid, title_norm, first_author, "
+    "journal_keys, year, first_page, notice, completeness) AS VARCHAR)), 20)"
 )
 
 _LINK_COLUMNS = ("record_a", "record_b", "reason", "score")
@@ -88,9 +96,8 @@ class DedupMixin(StoreCore):
 
         Each batch maps column names to value lists: the record fields the keys are
         built from (``authors``: the first named author's name only; abstract, MeSH
-        terms and languages as ``has_*`` flags) plus the stored ``old_fingerprint``
-        (None when never keyed). Batches keep memory flat: the caller keys and saves one
-        batch before the next is read.
+        terms and languages as ``has_*`` flags). Batches keep memory flat: the caller keys
+        and stages one batch before the next is read.
         """
         scope, params = "", []
         if review is not None:
@@ -107,10 +114,10 @@ class DedupMixin(StoreCore):
             "r.journal, r.journal_abbrev, r.issn, r.volume, r.issue, r.pages, "
             "r.year, r.publication_types, "
             # Flags, not the texts: an abstract only counts towards completeness.
-            "coalesce(length(trim(r.abstract)) > 0, FALSE) AS has_abstract, "
+            # (ltrim, not trim: as exact, without copying and counting the whole text)
+            "coalesce(ltrim(r.abstract) <> '', FALSE) AS has_abstract, "
             "coalesce(len(r.mesh_terms) > 0, FALSE) AS has_mesh_terms, "
-            "coalesce(len(r.languages) > 0, FALSE) AS has_languages, "
-            "k.fingerprint AS old_fingerprint "
+            "coalesce(len(r.languages) > 0, FALSE) AS has_languages "
             "FROM records r LEFT JOIN dedup_keys k ON k.record_id = r.record_id "
             "WHERE NOT r.deleted AND (k.record_id IS NULL OR r.updated_at > k.keyed_at) "
             f"AND r.record_id BETWEEN ? AND ? {scope} ORDER BY r.record_id"
@@ -149,7 +156,7 @@ class DedupMixin(StoreCore):
         sql = (
             "SELECT k.record_id, k.source, k.identity, k.pmid, k.doi, k.pmcid, k.title_norm, "
             "k.first_author, k.journal_keys, k.year, k.first_page, k.notice, k.blocks, "
-            "k.completeness, k.fingerprint FROM dedup_keys k "
+            "k.completeness FROM dedup_keys k "
             "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted "
         )
         if record_ids is None:
@@ -329,13 +336,22 @@ class DedupMixin(StoreCore):
                     ),
                 )
 
-    def dedup_stage_keys(self, frame: Any) -> None:
-        """Stage one batch of match keys (committed at once: memory stays flat); the run's
-        transaction moves them into the index with :meth:`dedup_index_staged`.
+    def _stage(self) -> str:
+        """The run's key stage: a temporary table (of this connection, never in the file:
+        writing every key to disk twice cost more than keying; the database spills it to
+        its temp folder when it outgrows the memory cap)."""
+        self._exec(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} AS "
+                   "SELECT * FROM dedup_keys LIMIT 0")
+        return _STAGE
 
-        ``frame`` has the ``dedup_keys`` columns minus ``keyed_at``, with ``journal_keys``
-        and ``blocks`` as text joined by :data:`KEY_SEPARATOR` (plain strings convert to
-        the database far faster than Python lists)."""
+    def dedup_stage_keys(self, frame: Any) -> None:
+        """Stage one batch of match keys (committed at once: memory stays flat) and their
+        fingerprints; the run's transaction moves them into the index with
+        :meth:`dedup_index_staged`.
+
+        ``frame`` has the ``dedup_keys`` columns minus ``fingerprint`` and ``keyed_at``,
+        with ``journal_keys`` and ``blocks`` as text joined by :data:`KEY_SEPARATOR` (plain
+        strings convert to the database far faster than Python lists)."""
         keys = frame.loc[:, list(_KEY_COLUMNS)].copy()
         keys["keyed_at"] = _now()
         lists = {"journal_keys", "blocks"}
@@ -344,28 +360,39 @@ class DedupMixin(StoreCore):
             if c in lists else c
             for c in _KEY_COLUMNS
         )
+        stage = self._stage()
         with self.transaction():
             self._bulk(
                 keys,
                 lambda v: self._exec(
-                    f"INSERT INTO dedup_keys_staged SELECT {select}, keyed_at FROM {v}"
+                    f"INSERT INTO {stage} SELECT {select}, {_FINGERPRINT}, keyed_at FROM {v}"
                 ),
             )
+
+    def dedup_staged_changes(self) -> tuple[list[int], list[int], int]:
+        """What the staged keys change: (records new to the index or whose keys changed,
+        those of them that had keys before, how many were keyed again unchanged)."""
+        rows = self._rows(
+            "SELECT s.record_id, k.record_id IS NOT NULL, k.fingerprint = s.fingerprint "
+            f"FROM {self._stage()} s LEFT JOIN dedup_keys k USING (record_id) ORDER BY 1"
+        )
+        fresh = [int(r) for r, _, same in rows if not same]
+        rekeyed = [int(r) for r, had, same in rows if had and not same]
+        return fresh, rekeyed, sum(1 for _, _, same in rows if same)
 
     def dedup_index_staged(self) -> None:
         """Move the staged keys into the index, replacing the records' earlier keys (one
         statement each: a bulk insert goes to disk rather than memory)."""
+        stage = self._stage()
         with self.transaction():
             self._exec("DELETE FROM dedup_keys WHERE record_id IN "
-                       "(SELECT record_id FROM dedup_keys_staged)")
-            self._exec("INSERT INTO dedup_keys SELECT * FROM dedup_keys_staged")
-            self._exec("DELETE FROM dedup_keys_staged")
+                       f"(SELECT record_id FROM {stage})")
+            self._exec(f"INSERT INTO dedup_keys SELECT * FROM {stage}")
+            self._exec(f"DELETE FROM {stage}")
 
     def dedup_clear_staged(self) -> None:
-        """Empty the staging table (a run's leftovers after it failed or was killed)."""
-        if self._scalar("SELECT EXISTS (SELECT 1 FROM dedup_keys_staged)"):
-            with self.transaction():
-                self._exec("DELETE FROM dedup_keys_staged")
+        """Empty the key stage (what a failed run left behind)."""
+        self._exec(f"DROP TABLE IF EXISTS {_STAGE}")
 
     def save_dedup(self, write: DedupWrite) -> None:
         """Save one dedup run's links, queued pairs, clusters and log (bulk inserts through
