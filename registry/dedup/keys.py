@@ -341,22 +341,13 @@ def keys_frame(keys: Sequence[RecordKey]) -> pd.DataFrame:
     return columns_frame(data)
 
 
-def keys_from_frame(frame: pd.DataFrame) -> dict[int, RecordKey]:
-    """Stored ``dedup_keys`` rows back as RecordKeys, by record id (column-wise: this runs
-    over every stored record on each incremental run)."""
-    if frame.empty:
-        return {}
-
-    def col(name: str) -> list[Any]:
-        return frame[name].astype(object).where(frame[name].notna(), None).tolist()
-
-    cols = {c: col(c) for c in _KEY_FIELDS}
-    cols["record_id"] = list(map(int, cols["record_id"]))
-    cols["title_norm"] = [t or "" for t in cols["title_norm"]]
-    cols["year"] = [None if y is None else int(y) for y in cols["year"]]
-    cols["completeness"] = list(map(int, cols["completeness"]))
-    for c in _LIST_COLUMNS:
-        cols[c] = [() if v is None else tuple(v) for v in cols[c]]
-    return {rid: RecordKey(*values)
-            for rid, values in zip(cols["record_id"], zip(*cols.values(), strict=True),
-                                   strict=True)}
+def keys_from_rows(rows: Iterable[Sequence[Any]]) -> dict[int, RecordKey]:
+    """Stored ``dedup_keys`` rows (the :class:`RecordKey` fields in order, key lists as
+    lists) back as RecordKeys, by record id."""
+    return {
+        rid: RecordKey(rid, source, identity, pmid, doi, pmcid, title_norm or "", author,
+                       tuple(jkeys or ()), year, page, notice, tuple(blocks or ()),
+                       completeness)
+        for (rid, source, identity, pmid, doi, pmcid, title_norm, author, jkeys, year, page,
+             notice, blocks, completeness) in rows
+    }

@@ -20,7 +20,7 @@ from registry import __version__
 from registry.csvout import write_csv
 from registry.dedup.blocking import hard_key_matches, scan_candidates
 from registry.dedup.clustering import UnionFind, build_clusters, same_clusters
-from registry.dedup.keys import columns_frame, key_columns, keys_from_frame
+from registry.dedup.keys import columns_frame, key_columns, keys_from_rows
 from registry.dedup.scoring import HIGH, PairScore, close_candidates, score_candidates
 from registry.errors import InputError
 from registry.gcpolicy import bulk_allocations
@@ -129,11 +129,12 @@ class _Found:
     windowed_blocks: int
 
 
-def _fuzzy(store: Store, new_ids: list[int], clock: _Clock) -> tuple[
-        list[tuple[int, int, PairScore]], int, int]:
+def _fuzzy(store: Store, new_ids: list[int], clock: _Clock,
+           joined: Callable[[int, int], bool]) -> tuple[list[tuple[int, int, PairScore]], int, int]:
     """Candidate pairs by blocking, their titles compared a bounded chunk at a time, and the
-    close ones scored in full (their keys loaded from the store: only those). Returns the
-    scored pairs, how many candidates there were and how many blocks were windowed."""
+    close ones not ``joined`` already scored in full (their keys loaded from the store:
+    only those). Returns the scored pairs, how many candidates there were and how many
+    blocks were windowed."""
     ra: list[np.ndarray] = []
     rb: list[np.ndarray] = []
     sims: list[np.ndarray] = []
@@ -148,9 +149,12 @@ def _fuzzy(store: Store, new_ids: list[int], clock: _Clock) -> tuple[
     clock.lap("block")
     if not ra:
         return [], total, windowed
-    a, b = np.concatenate(ra), np.concatenate(rb)
-    keys = keys_from_frame(store.dedup_keys_frame(sorted(set(a.tolist()) | set(b.tolist()))))
-    return score_candidates(keys, a, b, np.concatenate(sims)), total, windowed
+    a, b, sim = np.concatenate(ra), np.concatenate(rb), np.concatenate(sims)
+    # A pair a hard key (or an earlier link or decision) joined has nothing to score.
+    done = np.fromiter(map(joined, a.tolist(), b.tolist()), dtype=bool, count=len(a))
+    a, b, sim = a[~done], b[~done], sim[~done]
+    keys = keys_from_rows(store.dedup_key_rows(sorted(set(a.tolist()) | set(b.tolist()))))
+    return score_candidates(keys, a, b, sim), total, windowed
 
 
 def _match(
@@ -169,13 +173,16 @@ def _match(
     for a, b, d in decided:
         if d == "duplicate":
             uf.union(a, b)
-    scored, n_candidates, windowed = _fuzzy(store, new_ids, clock)
     skip = {(a, b) for a, b, _ in decided} | {(a, b) for a, b, _ in hard}
+
+    def joined(a: int, b: int) -> bool:
+        """Decided, or one cluster already."""
+        return (a, b) in skip or uf.find(a) == uf.find(b)
+
+    scored, n_candidates, windowed = _fuzzy(store, new_ids, clock, joined)
     fuzzy: list[tuple[int, int, float]] = []
     queue: list[tuple[int, int, PairScore]] = []
     for a, b, ps in scored:
-        if (a, b) in skip or uf.find(a) == uf.find(b):
-            continue
         if ps.score >= HIGH:
             fuzzy.append((a, b, ps.score))
         else:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import process
@@ -121,13 +122,28 @@ def title_similarities(a: Sequence[str], b: Sequence[str], *, workers: int = -1)
     return sims
 
 
-def _numbers(title_norm: str, *, cut: bool = False) -> set[str]:
-    """Number-like words of a title (digits or roman numerals); ``cut``: the title was cut
-    short, so its last word may be part of a number ("13" cut to "1") and is left out."""
+class _TitleFacts(NamedTuple):
+    """What the guards and caps read off a normalised title."""
+
+    series: frozenset[tuple[str, str]]  # "part 1", "phase ii" ...
+    numbers: frozenset[str]  # number-like words (digits or roman numerals)
+    numbers_cut: frozenset[str]  # the same without the last word (a cut title)
+    significant: int  # how many significant words
+
+
+def _facts(title_norm: str) -> _TitleFacts:
+    """The title's series labels, its numbers (all, and without the last word: a title cut
+    short may end in part of a number, "13" cut to "1"), its significant word count."""
     words = title_norm.split()
-    if cut:
-        words = words[:-1]
-    return {w for w in words if w in _ROMAN or _DIGIT.search(w)}
+    if _DIGIT.search(title_norm):
+        numbers = [w for w in words if w in _ROMAN or _DIGIT.search(w)]
+    else:  # most titles: only roman numerals can be number-like
+        numbers = [w for w in words if w in _ROMAN]
+    every = frozenset(numbers)
+    # When the last word is number-like it is the last of ``numbers``.
+    cut = frozenset(numbers[:-1]) if numbers and numbers[-1] == words[-1] else every
+    return _TitleFacts(frozenset(_SERIES.findall(title_norm)), every, cut,
+                       len(significant_words(title_norm)))
 
 
 @lru_cache(maxsize=65536)  # journal names repeat across pairs
@@ -150,17 +166,13 @@ def journals_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return any(_abbreviates(x, y) or _abbreviates(y, x) for x in a for y in b)
 
 
-def _series(title_norm: str) -> set[tuple[str, str]]:
-    return set(_SERIES.findall(title_norm))
-
-
-def _guard(a: RecordKey, b: RecordKey) -> PairScore | None:
+def _guard(a: RecordKey, b: RecordKey, fa: _TitleFacts, fb: _TitleFacts) -> PairScore | None:
     """A zero score for pairs that are never one work, else None."""
     if a.notice != b.notice:
         return PairScore(0.0, 0.0, f"notice {a.notice or 'article'} vs {b.notice or 'article'}")
     if a.year is not None and b.year is not None and abs(a.year - b.year) > 1:
         return PairScore(0.0, 0.0, f"years {a.year} vs {b.year}")
-    sa, sb = _series(a.title_norm), _series(b.title_norm)
+    sa, sb = fa.series, fb.series
     if sa and sb and sa != sb:
         # "Part 1" and "Part 2" of one study: companion papers, never copies.
         return PairScore(0.0, 0.0, "companion papers (" + " / ".join(
@@ -207,7 +219,8 @@ def _agreement(a: RecordKey, b: RecordKey, why: list[str]) -> tuple[float, bool]
     return delta, page_conflict
 
 
-def _cap(a: RecordKey, b: RecordKey, sim: float, page_conflict: bool, why: list[str]) -> float:
+def _cap(a: RecordKey, b: RecordKey, fa: _TitleFacts, fb: _TitleFacts, sim: float,
+         page_conflict: bool, why: list[str]) -> float:
     """The highest score the pair may reach whatever else agrees."""
     # Agreement elsewhere cannot make up for a title that differs in substance
     # (a protocol and its results paper share authors, journal and often the year).
@@ -230,16 +243,14 @@ def _cap(a: RecordKey, b: RecordKey, sim: float, page_conflict: bool, why: list[
     # A title cut short may end in part of a number: its last word does not count.
     cut = sim == TRUNCATED_SIMILARITY and len(a.title_norm) != len(b.title_norm)
     short_is_a = len(a.title_norm) < len(b.title_norm)
-    na = _numbers(a.title_norm, cut=cut and short_is_a)
-    nb = _numbers(b.title_norm, cut=cut and not short_is_a)
-    if (na - nb and nb - na) or bool(_series(a.title_norm)) != bool(_series(b.title_norm)):
+    na = fa.numbers_cut if cut and short_is_a else fa.numbers
+    nb = fb.numbers_cut if cut and not short_is_a else fb.numbers
+    if (na - nb and nb - na) or bool(fa.series) != bool(fb.series):
         # "... week 12" vs "week 13", "phase 2" vs "phase 3", "Part 1" vs no part: typos
         # rarely change numbers, series titles differ only there.
         cap = min(cap, _BELOW_HIGH)
         why.append("numbers in titles differ")
-    if min(len(significant_words(a.title_norm)), len(significant_words(b.title_norm))) < (
-        SHORT_TITLE_WORDS
-    ):
+    if min(fa.significant, fb.significant) < SHORT_TITLE_WORDS:
         # A short title matches many works: it links on its own only when first author,
         # year, journal and start page all agree; with author and year alone a person
         # decides; otherwise it says nothing.
@@ -265,14 +276,20 @@ def score_pair(a: RecordKey, b: RecordKey, sim: float | None = None) -> PairScor
     decides); a notice never matches an article; years more than one apart never match;
     "Part 1" never matches "Part 2".
     """
-    guard = _guard(a, b)
+    return _score(a, b, _facts(a.title_norm), _facts(b.title_norm), sim)
+
+
+def _score(a: RecordKey, b: RecordKey, fa: _TitleFacts, fb: _TitleFacts,
+           sim: float | None) -> PairScore:
+    """:func:`score_pair` with the two titles' facts already read."""
+    guard = _guard(a, b, fa, fb)
     if guard is not None:
         return guard
     if sim is None:
         sim = title_similarity(a.title_norm, b.title_norm)
     why = [f"title {sim:.2f}"]
     delta, page_conflict = _agreement(a, b, why)
-    cap = _cap(a, b, sim, page_conflict, why)
+    cap = _cap(a, b, fa, fb, sim, page_conflict, why)
     score = max(0.0, min(sim + delta, cap, 1.0))
     return PairScore(round(score, 4), round(sim, 4), "; ".join(why))
 
@@ -292,10 +309,13 @@ def score_candidates(
     keys: Mapping[int, RecordKey], record_a: np.ndarray, record_b: np.ndarray, sims: np.ndarray
 ) -> list[tuple[int, int, PairScore]]:
     """Full scores of candidate pairs whose title similarities ``sims`` are known (see
-    :func:`close_candidates`), kept when they can reach the queue (score >= LOW)."""
+    :func:`close_candidates`), kept when they can reach the queue (score >= LOW). Each
+    title's facts are read once, however many pairs its record is in."""
+    ids = set(record_a.tolist()) | set(record_b.tolist())
+    facts = {rid: _facts(keys[rid].title_norm) for rid in ids}
     out: list[tuple[int, int, PairScore]] = []
     for a, b, sim in zip(record_a.tolist(), record_b.tolist(), sims.tolist(), strict=True):
-        ps = score_pair(keys[a], keys[b], sim)
+        ps = _score(keys[a], keys[b], facts[a], facts[b], sim)
         if ps.score >= LOW:
             out.append((a, b, ps))
     return out

@@ -150,23 +150,15 @@ class DedupMixin(StoreCore):
             )
         ]
 
-    def dedup_keys_frame(self, record_ids: Sequence[int] | None = None) -> Any:
-        """Stored match keys of every record still in dedup (not deleted), or of the
-        records ``record_ids`` only."""
-        sql = (
-            "SELECT k.record_id, k.source, k.identity, k.pmid, k.doi, k.pmcid, k.title_norm, "
-            "k.first_author, k.journal_keys, k.year, k.first_page, k.notice, k.blocks, "
-            "k.completeness FROM dedup_keys k "
+    def dedup_key_rows(self, record_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """Stored match keys of the records ``record_ids`` that are still in dedup (not
+        deleted), by record id: rows of the ``dedup_keys`` columns up to ``completeness``
+        (plain rows: what scoring needs, with no frame to convert)."""
+        out: list[list[tuple[Any, ...]]] = []
+        self._with_ids(sorted(set(record_ids)), lambda v: out.append(self._rows(
+            f"SELECT {', '.join('k.' + c for c in _KEY_COLUMNS)} FROM dedup_keys k "
             "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted "
-        )
-        if record_ids is None:
-            return self._df(sql + "ORDER BY 1")
-        out: list[Any] = []
-        self._with_ids(
-            sorted(set(record_ids)),
-            lambda v: out.append(self._df(sql + f"WHERE k.record_id IN (SELECT id FROM {v}) "
-                                          "ORDER BY 1")),
-        )
+            f"WHERE k.record_id IN (SELECT id FROM {v}) ORDER BY 1")))
         return out[0]
 
     def dedup_members(self, record_ids: Sequence[int]) -> list[tuple[int, str, int]]:
