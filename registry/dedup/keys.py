@@ -200,10 +200,9 @@ def journal_keys(journal: str | None, abbrev: str | None, issn: str | None) -> t
     return tuple(sorted(out))
 
 
-# Descriptive fields counted (besides PMID, DOI, PMCID, authors, year, publication types)
-# to choose a cluster's primary record: the most complete.
-_COMPLETENESS_TEXT = ("journal", "volume", "issue", "pages")
-# Long fields the store sends as ``has_<name>`` flags (a plain mapping may hold the values).
+# A cluster's primary record is its most complete: key_columns counts PMID, DOI, PMCID,
+# authors, year, publication types, journal, volume, issue, pages and these long fields
+# (the store sends them as ``has_<name>`` flags; a plain mapping may hold the values).
 _COMPLETENESS_FLAGS = ("abstract", "mesh_terms", "languages")
 
 
@@ -235,10 +234,6 @@ def _pmcid(value: str | None) -> str | None:
 _author_key = lru_cache(maxsize=1 << 16)(first_author_key)
 
 
-def _first_author(authors: list[str]) -> str | None:
-    return (_author_key(authors[0]) or None) if authors else None
-
-
 def make_key(row: Mapping[str, Any]) -> RecordKey:
     """Match keys of one record (a mapping with the ``records`` column names)."""
     return make_keys({name: [value] for name, value in row.items()})[0]
@@ -257,40 +252,50 @@ def key_columns(columns: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
     abstract, MeSH terms and languages may come as ``has_<name>`` flags), as the
     :class:`RecordKey` fields in order, ``journal_keys`` and ``blocks`` joined by
     :data:`KEY_SEPARATOR` (what ``Store.dedup_stage_keys`` takes). Each step runs over a
-    whole column with ``map``, the cheapest loop Python has, and no per-record object is
-    built: keying is most of a dedup run's work."""
+    whole column in one comprehension or ``map``, the cheapest loops Python has, and no
+    per-record object is built: keying is most of a dedup run's work."""
     n = len(columns["record_id"])
 
-    def col(name: str, clean: Any = _s) -> list[Any]:
+    def text(name: str) -> list[str | None]:
+        """A column through :func:`_s`, text (nearly every value) inline."""
         values = columns.get(name)
-        return [None if clean is None else clean(None)] * n if values is None else (
-            list(values) if clean is None else list(map(clean, values)))
+        if values is None:
+            return [None] * n
+        return [v.strip() or None if v.__class__ is str else _s(v) for v in values]
 
-    titles = [t or "" for t in col("title")]
-    authors, pubtypes = col("authors", _list), col("publication_types", _list)
-    pmids = col("pmid")
-    dois, years = list(map(normalise_doi, col("doi"))), col("year", _int)
+    def raw(name: str, default: Any = None) -> Sequence[Any]:
+        values = columns.get(name)
+        return [default] * n if values is None else values
+
+    titles = [t or "" for t in text("title")]
+    # The store sends the first author's name alone; a plain mapping may hold the list.
+    authors = [[v] if v.__class__ is str else _list(v) for v in raw("authors")]
+    pubtypes = list(map(_list, raw("publication_types")))
+    pmids = text("pmid")
+    dois, years = list(map(normalise_doi, text("doi"))), list(map(_int, raw("year")))
     norms = list(map(normalise_title, titles))
-    firsts = list(map(_first_author, authors))
-    filled = [sum(t) for t in zip(*(map(_filled, col(f, None)) for f in _COMPLETENESS_TEXT),
-                                  strict=True)] if n else []
+    firsts = [(_author_key(a[0]) or None) if a else None for a in authors]
+    journals, pages = text("journal"), text("pages")
+    # A text is filled when _s keeps it (not blank).
+    filled = [(j is not None) + (v is not None) + (i is not None) + (p is not None)
+              for j, v, i, p in zip(journals, text("volume"), text("issue"), pages,
+                                    strict=True)]
     flags = [sum(t) for t in zip(*(
-        map(bool, col("has_" + f, None)) if "has_" + f in columns
-        else map(_has_items, col(f, None)) for f in _COMPLETENESS_FLAGS), strict=True)]
-    pmcids = list(map(_pmcid, col("pmcid")))
-    sources = [s or "" for s in col("source")]
+        map(bool, raw("has_" + f)) if "has_" + f in columns
+        else map(_has_items, raw(f)) for f in _COMPLETENESS_FLAGS), strict=True)]
+    pmcids = list(map(_pmcid, text("pmcid")))
     return {
-        "record_id": list(map(int, col("record_id", None))),
-        "source": sources,
+        "record_id": list(map(int, raw("record_id"))),
+        "source": [s or "" for s in text("source")],
         "identity": [sid or _content_identity(pmid, doi, norm, year, author) for sid, pmid, doi,
-                     norm, year, author in zip(col("source_id"), pmids, dois, norms, years,
+                     norm, year, author in zip(text("source_id"), pmids, dois, norms, years,
                                                firsts, strict=True)],
         "pmid": pmids, "doi": dois, "pmcid": pmcids, "title_norm": norms,
         "first_author": firsts,
-        "journal_keys": list(map(_journal_text, col("journal"), col("journal_abbrev"),
-                                 col("issn"))),
+        "journal_keys": list(map(_journal_text, journals, text("journal_abbrev"),
+                                 text("issn"))),
         "year": years,
-        "first_page": list(map(first_page, col("pages"))),
+        "first_page": list(map(first_page, pages)),
         "notice": list(map(notice_kind, titles, pubtypes)),
         "blocks": list(map(_blocks_text, norms)),
         "completeness": [
