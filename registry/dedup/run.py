@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from registry.store import Store
 
 Link = tuple[int, int, str, float | None]
+# Close candidate pairs scored at a time: only their records' keys are loaded.
+SCORE_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,16 @@ class _Clock:
         self.c = time.process_time()
         self.stages: dict[str, float] = {}
 
-    def lap(self, name: str) -> None:
-        """Close stage ``name`` (CPU seconds since the previous lap)."""
+    def lap(self, name: str, less: float = 0.0) -> None:
+        """Close stage ``name``: CPU seconds since the previous lap, ``less`` seconds
+        counted elsewhere (:meth:`add`), plus what was added to it before."""
         now = time.process_time()
-        self.stages[name] = round(now - self.c, 3)
+        self.add(name, now - self.c - less)
         self.c = now
+
+    def add(self, name: str, seconds: float) -> None:
+        """Count ``seconds`` to stage ``name`` (work interleaved with another stage's)."""
+        self.stages[name] = round(self.stages.get(name, 0.0) + seconds, 3)
 
     def total(self) -> float:
         """Wall seconds since the clock started."""
@@ -132,29 +139,31 @@ class _Found:
 def _fuzzy(store: Store, new_ids: list[int], clock: _Clock,
            joined: Callable[[int, int], bool]) -> tuple[list[tuple[int, int, PairScore]], int, int]:
     """Candidate pairs by blocking, their titles compared a bounded chunk at a time, and the
-    close ones not ``joined`` already scored in full (their keys loaded from the store:
-    only those). Returns the scored pairs, how many candidates there were and how many
-    blocks were windowed."""
-    ra: list[np.ndarray] = []
-    rb: list[np.ndarray] = []
-    sims: list[np.ndarray] = []
+    close ones not ``joined`` already scored in full as each chunk comes (their keys loaded
+    from the store for that chunk alone: memory stays flat in the number of records).
+    Returns the pairs that can reach the queue, how many candidates there were and how
+    many blocks were windowed."""
+    scored: list[tuple[int, int, PairScore]] = []
+    scoring = [0.0]  # CPU seconds spent scoring, told apart from blocking
 
     def consume(pairs: pd.DataFrame) -> None:
-        close, sim = close_candidates(pairs["title_a"].tolist(), pairs["title_b"].tolist())
-        ra.append(pairs["record_a"].to_numpy()[close])
-        rb.append(pairs["record_b"].to_numpy()[close])
-        sims.append(sim)
+        close, sims = close_candidates(pairs["title_a"].tolist(), pairs["title_b"].tolist())
+        started = time.process_time()
+        a, b = pairs["record_a"].to_numpy()[close], pairs["record_b"].to_numpy()[close]
+        # A pair a hard key (or an earlier link or decision) joined has nothing to score.
+        done = np.fromiter(map(joined, a.tolist(), b.tolist()), dtype=bool, count=len(a))
+        a, b, sims = a[~done], b[~done], sims[~done]
+        for i in range(0, len(a), SCORE_CHUNK):
+            ca, cb = a[i:i + SCORE_CHUNK], b[i:i + SCORE_CHUNK]
+            keys = keys_from_rows(store.dedup_key_rows(sorted(set(ca.tolist())
+                                                              | set(cb.tolist()))))
+            scored.extend(score_candidates(keys, ca, cb, sims[i:i + SCORE_CHUNK]))
+        scoring[0] += time.process_time() - started
 
     total, windowed = scan_candidates(store, new_ids, consume)
-    clock.lap("block")
-    if not ra:
-        return [], total, windowed
-    a, b, sim = np.concatenate(ra), np.concatenate(rb), np.concatenate(sims)
-    # A pair a hard key (or an earlier link or decision) joined has nothing to score.
-    done = np.fromiter(map(joined, a.tolist(), b.tolist()), dtype=bool, count=len(a))
-    a, b, sim = a[~done], b[~done], sim[~done]
-    keys = keys_from_rows(store.dedup_key_rows(sorted(set(a.tolist()) | set(b.tolist()))))
-    return score_candidates(keys, a, b, sim), total, windowed
+    clock.lap("block", less=scoring[0])
+    clock.add("score", scoring[0])
+    return scored, total, windowed
 
 
 def _match(

@@ -177,20 +177,23 @@ class DedupMixin(StoreCore):
         ``new_ids``: (attr, record_a, record_b, value, pmid_a, pmid_b, notice_a, notice_b,
         title_a, title_b) with record_a < record_b, ordered by attr (pmid, doi, pmcid),
         then the pair. A hash join in the database: no record is held in Python."""
+        # Titles are joined to the (few) pairs found, not carried through the self-joins:
+        # at a million records those outgrew the memory cap and spilled to disk.
         parts = [
             f"SELECT {rank} AS rank, '{attr}' AS attr, a.record_id AS ra, b.record_id AS rb, "
-            f"a.{attr} AS value, a.pmid AS pa, b.pmid AS pb, a.notice AS na, b.notice AS nb, "
-            "a.title_norm AS ta, b.title_norm AS tb "
+            f"a.{attr} AS value, a.pmid AS pa, b.pmid AS pb, a.notice AS na, b.notice AS nb "
             f"FROM k a JOIN k b ON a.{attr} = b.{attr} AND a.record_id < b.record_id "
             f"WHERE a.{attr} <> '' AND (a.new OR b.new)"
             for rank, attr in enumerate(("pmid", "doi", "pmcid"))
         ]
         out: list[list[tuple[Any, ...]]] = []
         self._with_ids(new_ids, lambda v: out.append(self._rows(
-            f"WITH k AS (SELECT record_id, pmid, doi, pmcid, notice, title_norm, "
+            f"WITH k AS (SELECT record_id, pmid, doi, pmcid, notice, "
             f"record_id IN (SELECT id FROM {v}) AS new FROM dedup_keys) "
-            "SELECT attr, ra, rb, value, pa, pb, na, nb, ta, tb "
-            f"FROM ({' UNION ALL '.join(parts)}) ORDER BY rank, ra, rb"
+            "SELECT attr, ra, rb, value, pa, pb, na, nb, ta.title_norm, tb.title_norm "
+            f"FROM ({' UNION ALL '.join(parts)}) p "
+            "JOIN dedup_keys ta ON ta.record_id = p.ra JOIN dedup_keys tb ON tb.record_id = p.rb "
+            "ORDER BY rank, ra, rb"
         )))
         return out[0]
 
