@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from registry.store import Store
 
 Link = tuple[int, int, str, float | None]
-# Close candidate pairs scored at a time: only their records' keys are loaded.
-SCORE_CHUNK = 50_000
+# Close candidate pairs scored at a time: only their records' keys are loaded (at most
+# twice as many keys, a few hundred bytes each).
+SCORE_CHUNK = 200_000
 
 
 @dataclass(frozen=True)

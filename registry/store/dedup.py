@@ -152,11 +152,13 @@ class DedupMixin(StoreCore):
 
     def dedup_key_rows(self, record_ids: Sequence[int]) -> list[tuple[Any, ...]]:
         """Stored match keys of the records ``record_ids`` that are still in dedup (not
-        deleted), by record id: rows of the ``dedup_keys`` columns up to ``completeness``
-        (plain rows: what scoring needs, with no frame to convert)."""
+        deleted), by record id: rows of the ``dedup_keys`` columns up to ``completeness``,
+        ``blocks`` left empty (scoring does not read them, and they are most of a key's
+        size), as plain rows: no frame to convert."""
+        cols = ", ".join("[]::TEXT[]" if c == "blocks" else "k." + c for c in _KEY_COLUMNS)
         out: list[list[tuple[Any, ...]]] = []
         self._with_ids(sorted(set(record_ids)), lambda v: out.append(self._rows(
-            f"SELECT {', '.join('k.' + c for c in _KEY_COLUMNS)} FROM dedup_keys k "
+            f"SELECT {cols} FROM dedup_keys k "
             "JOIN records r ON r.record_id = k.record_id AND NOT r.deleted "
             f"WHERE k.record_id IN (SELECT id FROM {v}) ORDER BY 1")))
         return out[0]
@@ -225,7 +227,7 @@ class DedupMixin(StoreCore):
         # the joins hash integers.
         self._exec(
             f"CREATE OR REPLACE TEMP TABLE {blk} AS "
-            "WITH b AS (SELECT hash(unnest(blocks)) AS code, record_id, "
+            "WITH b AS NOT MATERIALIZED (SELECT hash(unnest(blocks)) AS code, record_id, "
             "coalesce(year, -1) AS year FROM dedup_keys), "
             # A key only one record has gives no pair, and most keys are such: they go
             # first, so the joins below see a fraction of the rows.
