@@ -227,20 +227,19 @@ class DedupMixin(StoreCore):
         # the joins hash integers.
         self._exec(
             f"CREATE OR REPLACE TEMP TABLE {blk} AS "
-            "WITH b AS NOT MATERIALIZED (SELECT hash(unnest(blocks)) AS code, record_id, "
+            "WITH b AS (SELECT hash(unnest(blocks)) AS code, record_id, "
             "coalesce(year, -1) AS year FROM dedup_keys), "
-            # A key only one record has gives no pair, and most keys are such: they go
-            # first, so the joins below see a fraction of the rows.
-            "sh AS (SELECT * FROM b SEMI JOIN "
-            "(SELECT code FROM b GROUP BY code HAVING count(*) > 1) USING (code)), "
-            f"bn AS (SELECT sh.*, n.id IS NOT NULL AS new FROM sh LEFT JOIN {new} n "
-            "ON n.id = sh.record_id), "
+            f"bn AS (SELECT b.*, n.id IS NOT NULL AS new FROM b LEFT JOIN {new} n "
+            "ON n.id = b.record_id), "
             "bb AS (SELECT * FROM bn SEMI JOIN (SELECT DISTINCT code FROM bn WHERE new) "
             "USING (code)), "
-            # Aggregates, not window functions: the largest (key, year) group of a key.
-            f"s AS (SELECT code, max(size) > {int(max_block)} AS big FROM "
+            # Aggregates, not window functions: the largest (key, year) group of a key,
+            # and how many records have the key.
+            f"s AS (SELECT code, max(size) > {int(max_block)} AS big, sum(size) AS n FROM "
             "(SELECT code, year, count(*) AS size FROM bb GROUP BY ALL) GROUP BY code) "
-            "SELECT code, record_id, year, new, big FROM bb JOIN s USING (code)"
+            # A key only one record has gives no pair, and most keys are such: left out,
+            # the pair joins below see a fraction of the rows.
+            "SELECT code, record_id, year, new, big FROM bb JOIN s USING (code) WHERE n > 1"
         )
         try:
             windowed = int(self._scalar(f"SELECT count(DISTINCT code) FROM {blk} WHERE big"))
