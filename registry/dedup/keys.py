@@ -56,6 +56,9 @@ _NOTICE_TITLE = [
 _NOTICE_ANY = re.compile(
     "|".join(f"(?P<k{i}>{pattern.pattern})" for i, (pattern, _) in enumerate(_NOTICE_TITLE))
 )
+# What a notice title may start with before its first word, and that word's first letters.
+_NOTICE_LEAD = " [(\"'\u201c"
+_NOTICE_FIRST = frozenset("aceilnrw")
 _NOTICE_PUBTYPE = {
     "published erratum": "erratum",
     "erratum": "erratum",
@@ -133,7 +136,9 @@ def notice_kind(title: str | None, publication_types: Iterable[str] = ()) -> str
             return kind
     if not title:
         return None
-    t = (title if title.isascii() else strip_diacritics(title)).casefold().lstrip(" [(\"'\u201c")
+    if title.isascii() and title.lstrip(_NOTICE_LEAD)[:1].lower() not in _NOTICE_FIRST:
+        return None  # most titles: no notice pattern starts with their first letter
+    t = (title if title.isascii() else strip_diacritics(title)).casefold().lstrip(_NOTICE_LEAD)
     m = _NOTICE_ANY.match(t)
     return _NOTICE_TITLE[int(m.lastgroup[1:])][1] if m and m.lastgroup else None
 
@@ -164,7 +169,13 @@ def _blocks_text(title_norm: str) -> str:
         return ""
     # Longest first, ties alphabetical (a stable sort on sorted words: C-level keys).
     ranked = sorted(sorted(words), key=len, reverse=True)
-    longest = sorted(list(dict.fromkeys(ranked))[:3])
+    longest = ranked[:3]
+    # Equal words sit side by side in ``ranked``: the first three differ unless a
+    # neighbour repeats (then take the first three distinct ones).
+    if len(longest) == 3 and (longest[0] == longest[1] or longest[1] == longest[2]) or (
+            len(longest) == 2 and longest[0] == longest[1]):
+        longest = list(dict.fromkeys(ranked))[:3]
+    longest.sort()
     first = words[:4]
     tail = (
         # Three-letter heads of the first four words survive a typo and a cut title.

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import registry.dedup.run as run
 from ingest.normalise import _APOSTROPHES, _TITLE_DROP, normalise_title, strip_diacritics
-from registry.dedup import STOPWORDS, blocking_keys, deduplicate, make_keys
-from registry.dedup.keys import keys_from_rows
+from registry.dedup import STOPWORDS, blocking_keys, deduplicate, make_keys, notice_kind
+from registry.dedup.keys import _NOTICE_ANY, _NOTICE_TITLE, keys_from_rows
 from registry.store import Store
 
 
@@ -79,6 +79,31 @@ WORDS = ["a", "of", "the", "x", "7", "trial", "trials", "cirrhosis", "stem", "ce
 def test_blocking_keys_in_fixed_order_equal_the_sorted_set(words: list[str]) -> None:
     norm = " ".join(words)
     assert blocking_keys(norm) == set_rule_blocks(norm)
+
+
+def regex_notice(title: str) -> str | None:
+    """notice_kind's title rule without its first-letter shortcut."""
+    t = strip_diacritics(title).casefold().lstrip(" [(\"'\u201c")
+    m = _NOTICE_ANY.match(t)
+    return _NOTICE_TITLE[int(m.lastgroup[1:])][1] if m and m.lastgroup else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["", " ", "[", "(\"", "'", "\u201c"]),
+       st.sampled_from(["Erratum", "correction to", "RETRACTION NOTE", "Expression of concern",
+                        "withdrawn", "Comment on", "Re", "In reply", "Authors' reply",
+                        "Response to letter", "Letter to the editor", "Notice of retraction",
+                        "Addendum", "Trial", "Über", "Effects", "answer to the critique", ""]),
+       st.sampled_from(["", ":", " -", ": a trial", " of the MSC trial", " (2020)"]))
+def test_notice_shortcut_agrees_with_the_patterns(lead: str, word: str, tail: str) -> None:
+    title = lead + word + tail
+    assert notice_kind(title) == regex_notice(title)
+
+
+def test_real_titles_are_notices_as_the_patterns_say(fixtures: Path) -> None:
+    titles = real_titles(fixtures)
+    assert [notice_kind(t) for t in titles] == [regex_notice(t) for t in titles]
+    assert any(regex_notice(t) for t in titles)  # the fixtures hold real replies
 
 
 def test_staged_keys_come_back_as_computed(store: Store, ncbi_pubmed: Path,
