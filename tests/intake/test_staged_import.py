@@ -22,11 +22,9 @@ from registry.intake import sink as intake_sink
 from registry.intake.files import import_file
 from registry.store import Store
 
-STAGE_TABLES = ("import_staging", "import_staging_deletions", "import_staging_problems")
-
 
 def _staged(store: Store) -> int:
-    return sum(store._scalar(f"SELECT count(*) FROM {t}") for t in STAGE_TABLES)
+    return store.staged_items()
 
 
 def test_failure_after_committed_batches_leaves_the_store_as_it_was(
@@ -76,7 +74,7 @@ def test_batches_are_staged_while_the_file_is_read(
 
     def watching(*args, **kw):
         for item in real(*args, **kw):
-            seen.append(store._scalar("SELECT count(*) FROM import_staging"))
+            seen.append(store.staged_items())
             yield item
 
     monkeypatch.setattr(intake_files, "parse_file", watching)
