@@ -67,7 +67,11 @@ class StagingMixin(RecordsMixin):
         batches are small, and a second thread doubled the CPU time of the writes
         (measured with bench/bench_parse.py --imports) without making them faster.
         """
-        with self.settings(memory_limit=IMPORT_MEMORY, threads=1):
+        # pandas_analyze_sample=0: DuckDB takes every NumPy object column as text instead
+        # of sampling a thousand values per column and batch to guess a type; the
+        # batch's SELECT casts each column to its type anyway (a tenth of a MEDLINE
+        # import's CPU time went to the guessing).
+        with self.settings(memory_limit=IMPORT_MEMORY, threads=1, pandas_analyze_sample=0):
             yield
 
     # -- the spool ---------------------------------------------------------------------
@@ -131,8 +135,8 @@ class StagingMixin(RecordsMixin):
             self._register_df(view, _frame(records))
             try:
                 self._exec(
-                    f"COPY (SELECT b.ord + {int(first_ord)} AS ord, {_TYPED} FROM {view} b) "
-                    f"TO {_sql_path(path)} (FORMAT parquet)"
+                    f"COPY (SELECT b.ord::BIGINT + {int(first_ord)} AS ord, {_TYPED} "
+                    f"FROM {view} b) TO {_sql_path(path)} (FORMAT parquet)"
                 )
             finally:
                 self._unregister(view)

@@ -17,7 +17,7 @@ import rispy
 from Bio import Medline
 from rispy.config import LIST_TYPE_TAGS, TAG_KEY_MAPPING
 
-from ingest.bounded import open_input, text_lines
+from ingest.bounded import open_input, text_blocks, text_lines
 from ingest.medline import _records
 from ingest.ris import _references
 
@@ -61,8 +61,11 @@ def test_medline_records_match_bio_medline(fixtures: Path, rel: str) -> None:
     path = fixtures / rel
     with open(path, encoding="utf-8") as fh:
         expected = list(Medline.parse(fh))
-    with open(path, encoding="utf-8") as fh:
-        ours = [rec for _line, rec in _records(fh, rel)]
+    fh = open_input(path)
+    try:
+        ours = [rec for _line, rec in _records(text_blocks(fh, rel), rel)]
+    finally:
+        fh.close()
     assert len(ours) == len(expected) > 0
     for mine, theirs in zip(ours, expected, strict=True):
         # Bio.Medline keeps a wrapped list field's continuation lines as extra items
