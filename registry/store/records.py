@@ -18,7 +18,7 @@ from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import Any
 
-from ingest.records import ParseProblem, Record
+from ingest.records import RETRACTED_PUBLICATION, ParseProblem, Record
 from registry.errors import StoreError
 from registry.store.core import StoreCore
 
@@ -187,19 +187,31 @@ def _flags(rec: Record) -> tuple[bool, bool]:
     return rec.is_retracted or bool(types & RETRACTION_TYPES), bool(types & CORRECTION_TYPES)
 
 
+def _list_column(lists: Iterable[list[str]]) -> list[str | None]:
+    """One list column, each record's items joined by the separator; a record whose items
+    hold the separator themselves (checked once for the whole column) is mended."""
+    col = [_SEP.join(v) if v else None for v in lists]
+    present = [v for v in col if v is not None]
+    if "".join(present).count(_SEP) != sum(map(len, lists)) - len(present):
+        col = [_joined(v) for v in lists]
+    return col
+
+
 def _columns(recs: Sequence[Record]) -> dict[str, list[Any]]:
     """A batch of records column by column, as the batch view holds them (one list
-    comprehension per column: no dict per record)."""
+    comprehension per column: no dict per record, and no function call per record where
+    most records need none: most have no notices and no separator in their items)."""
     cols: dict[str, list[Any]] = {c: list(map(attrgetter(c), recs)) for c in _SCALAR}
     cols["source_id"] = [r.source_id or content_key(r) for r in recs]
     cols["title"] = [t or "" for t in cols["title"]]
     cols["year"] = [r.year for r in recs]
     cols["entrez_date"] = [r.entrez_date or None for r in recs]
     for c in _LISTS:
-        cols[c] = [_joined(v) for v in map(attrgetter(c), recs)]
+        cols[c] = _list_column(list(map(attrgetter(c), recs)))
     cols["abstract_sections"] = [_sections(r) for r in recs]
-    cols["comments"] = [_comments(r) for r in recs]
-    flags = [_flags(r) for r in recs]
+    cols["comments"] = [_comments(r) if r.comments else "[]" for r in recs]
+    flags = [_flags(r) if r.comments else (RETRACTED_PUBLICATION in r.publication_types, False)
+             for r in recs]
     cols["retracted"] = [f[0] for f in flags]
     cols["corrected"] = [f[1] for f in flags]
     return cols
@@ -680,3 +692,4 @@ def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(state, str):
         row["state"] = json.loads(state)
     return row
+
