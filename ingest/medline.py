@@ -39,6 +39,8 @@ COMMENT_TAGS = {
     "RRI": "RetractionAndRepublicationIn", "RRF": "RetractionAndRepublicationFrom",
 }
 _PMID_IN = re.compile(r"\bPMID:\s*(\d+)")
+_ID_KIND = re.compile(r"(\S.*?)\s*\[(\w+)\]")  # "10.1000/x [doi]"
+_SLASH_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 
 
 # The tags Bio.Medline.parse returns as one string (its ``textkeys``); every other tag is
@@ -151,7 +153,7 @@ def _ids(values: list[str], rec: Record) -> None:
     """AID / LID values like "10.1000/x [doi]", "PMC123 [pmc]", "S0140-... [pii]"."""
     for v in values:
         # LID is a text key in Bio.Medline: several ids may arrive joined by spaces.
-        for m in re.finditer(r"(\S.*?)\s*\[(\w+)\]", v):
+        for m in _ID_KIND.finditer(v):
             value, kind = m.group(1).strip(), m.group(2).lower()
             if kind == "doi" and rec.doi is None:
                 rec.doi = normalise_doi(value)
@@ -163,7 +165,7 @@ def _iso(value: str | None) -> str | None:
     """"2001/12/26 10:00" -> "2001-12-26"."""
     if not value:
         return None
-    m = re.match(r"(\d{4})/(\d{1,2})/(\d{1,2})", value.strip())
+    m = _SLASH_DATE.match(value.strip())
     if not m:
         return None
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
@@ -193,7 +195,7 @@ def _items(m: Tags, key: str) -> list[str]:
         return []
     if isinstance(v, str):
         v = [v]
-    return [c for c in (" ".join(x.split()) for x in v) if c]
+    return [c for x in v if (c := " ".join(x.split()))]
 
 
 def _marked(m: Tags, key: str) -> str | None:
