@@ -69,19 +69,31 @@ _LEADING_BLANKS = re.compile(r"(?:[^\S\n]*\n)+")  # whitespace-only lines before
 # A field starts on a line with a tag in column 1; an indented line continues it.
 _FIELD_BREAK = re.compile(r"\n(?! )")
 _CONTINUED = "\n      "  # a continuation line's indent: the value goes on after a space
+# The tags the import reads (see _to_record), by the four characters that start their
+# line: the others (FAU, AD, PHST, GR, ... half the fields of a record) are skipped
+# before their value is cut out.
+READ_TAGS = frozenset((
+    "PMID", "PMC", "TI", "BTI", "TT", "AB", "AU", "CN", "ED", "JT", "CTI", "TA", "IS", "VI",
+    "IP", "PG", "DP", "EDAT", "CRDT", "PT", "MH", "OT", "LA", "AID", "LID", "SI",
+    *COMMENT_TAGS,
+))
+_READ_PREFIX = {tag.ljust(4): tag for tag in READ_TAGS}
 
 
 def _fields(text: str) -> Tags:
-    """One record's text as the tag dictionary ``Bio.Medline.parse`` gives: the tag is
-    the first four characters and the value starts in column 7; a field's continuation
-    lines are joined to it, repeated tags collect in a list, text tags are joined by a
-    space."""
+    """One record's text as the tag dictionary ``Bio.Medline.parse`` gives, for the tags
+    in :data:`READ_TAGS`: the tag is the first four characters and the value starts in
+    column 7; a field's continuation lines are joined to it, repeated tags collect in a
+    list, text tags are joined by a space."""
     rec: dict[str, list[str]] = {}
+    read = _READ_PREFIX.get
     for field in _FIELD_BREAK.split(text):
+        key = read(field[:4])
+        if key is None:
+            continue
         value = field[6:]
         if "\n" in value:
             value = value.replace(_CONTINUED, " ")  # whitespace is collapsed later
-        key = field[:4].rstrip()
         values = rec.get(key)
         if values is None:
             rec[key] = [value]
