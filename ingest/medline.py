@@ -87,13 +87,15 @@ def _fields(text: str) -> Tags:
     list, text tags are joined by a space."""
     rec: dict[str, list[str]] = {}
     read = _READ_PREFIX.get
-    for field in _FIELD_BREAK.split(text):
+    # Continuation lines indented the usual six spaces are joined in one pass (their
+    # whitespace is collapsed later); then each line is a field, unless a line is
+    # indented otherwise, which only the pattern sees as continuing its field.
+    text = text.replace(_CONTINUED, " ")
+    for field in _FIELD_BREAK.split(text) if "\n " in text else text.split("\n"):
         key = read(field[:4])
         if key is None:
             continue
         value = field[6:]
-        if "\n" in value:
-            value = value.replace(_CONTINUED, " ")  # whitespace is collapsed later
         values = rec.get(key)
         if values is None:
             rec[key] = [value]
