@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ingest.bounded import open_input, text_lines
+from ingest.bounded import open_input
 from ingest.errors import InputError
 from ingest.medline import iter_medline
 from ingest.pubmed_xml import iter_pubmed_xml
@@ -136,7 +136,7 @@ def parse_file(
     if kind == "pubmed-xml":
         return _stream(iter_pubmed_xml, p, source_name, label)
     if kind == "medline":
-        return _medline(p, source_name, label)
+        return _stream(iter_medline, p, source_name, label)
     return _stream(iter_ris, p, source_name, label)
 
 
@@ -148,13 +148,5 @@ def _stream(
     fh = open_input(p, label)
     try:
         yield from parse(fh, source_name=source_name, file_label=label)
-    finally:
-        fh.close()
-
-
-def _medline(p: Path, source_name: str, label: str) -> Iterator[Record | ParseProblem]:
-    fh = open_input(p, label)
-    try:
-        yield from iter_medline(text_lines(fh, label), source_name=source_name, file_label=label)
     finally:
         fh.close()

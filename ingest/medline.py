@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from ingest.bounded import MAX_RECORD, open_input, text_lines
+from ingest.bounded import MAX_RECORD, guard_stream, open_input, text_blocks
 from ingest.errors import InputError
 from ingest.normalise import (
     VERNACULAR_FLAG,
@@ -39,6 +39,8 @@ COMMENT_TAGS = {
     "RRI": "RetractionAndRepublicationIn", "RRF": "RetractionAndRepublicationFrom",
 }
 _PMID_IN = re.compile(r"\bPMID:\s*(\d+)")
+_ID_KIND = re.compile(r"(\S.*?)\s*\[(\w+)\]")  # "10.1000/x [doi]"
+_SLASH_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 
 
 # The tags Bio.Medline.parse returns as one string (its ``textkeys``); every other tag is
@@ -59,76 +61,113 @@ def _finish(rec: dict[str, list[str]]) -> Tags:
     return out
 
 
-def _records(
-    lines: Iterable[str], label: str, max_record: int = MAX_RECORD
-) -> Iterator[tuple[int, Tags]]:
-    """(first line number, tag dictionary as ``Bio.Medline.parse`` gives it) per record.
+# One or more blank lines end a record: a line of whitespace only that does not start
+# with six spaces (a line of six spaces is an empty paragraph line inside a field, as
+# Bio.Medline has it).
+_RECORD_BREAK = re.compile(r"\n(?:(?! {6})[^\S\n]*\n)+")
+_LEADING_BLANKS = re.compile(r"(?:[^\S\n]*\n)+")  # whitespace-only lines before a record
+# A field starts on a line with a tag in column 1; an indented line continues it.
+_FIELD_BREAK = re.compile(r"\n(?! )")
+_CONTINUED = "\n      "  # a continuation line's indent: the value goes on after a space
+# The tags the import reads (see _to_record), by the four characters that start their
+# line: the others (FAU, AD, PHST, GR, ... half the fields of a record) are skipped
+# before their value is cut out.
+READ_TAGS = frozenset((
+    "PMID", "PMC", "TI", "BTI", "TT", "AB", "AU", "CN", "ED", "JT", "CTI", "TA", "IS", "VI",
+    "IP", "PG", "DP", "EDAT", "CRDT", "PT", "MH", "OT", "LA", "AID", "LID", "SI",
+    *COMMENT_TAGS,
+))
+_READ_PREFIX = {tag.ljust(4): tag for tag in READ_TAGS}
 
-    A field's continuation lines are joined first; repeated tags collect in a list; text
-    tags are joined by a space. One pass over the lines (not Bio.Medline over lines we
-    already split). A record larger than ``max_record`` characters (no blank line ends
-    it) is refused: gathering an endless record is how a hostile file exhausts memory.
-    """
-    # Continuation lines are gathered and joined when their field ends: "+=" on a string
-    # copies the whole field per continuation line (quadratic on a long field). The tag
-    # is the first four characters and the value starts in column 7, as Bio.Medline has it.
+
+def _fields(text: str) -> Tags:
+    """One record's text as the tag dictionary ``Bio.Medline.parse`` gives, for the tags
+    in :data:`READ_TAGS`: the tag is the first four characters and the value starts in
+    column 7; a field's continuation lines are joined to it, repeated tags collect in a
+    list, text tags are joined by a space."""
     rec: dict[str, list[str]] = {}
-    values: list[str] | None = None  # the current field's tag's values (None: no record)
-    first = ""  # the current field's tag line
-    more: list[str] = []  # its continuation lines
-    start = size = 0
-    lineno = 0
+    read = _READ_PREFIX.get
+    # Continuation lines indented the usual six spaces are joined in one pass (their
+    # whitespace is collapsed later); then each line is a field, unless a line is
+    # indented otherwise, which only the pattern sees as continuing its field.
+    text = text.replace(_CONTINUED, " ")
+    for field in _FIELD_BREAK.split(text) if "\n " in text else text.split("\n"):
+        key = read(field[:4])
+        if key is None:
+            continue
+        value = field[6:]
+        values = rec.get(key)
+        if values is None:
+            rec[key] = [value]
+        else:
+            values.append(value)
+    return _finish(rec)
+
+
+def _records(
+    blocks: Iterable[tuple[int, str]], label: str, max_record: int = MAX_RECORD
+) -> Iterator[tuple[int, Tags]]:
+    """(first line number, tag dictionary as ``Bio.Medline.parse`` gives it) per record
+    of the text blocks (:func:`ingest.bounded.text_blocks`: each ends at a line end).
+
+    Records are split on blank lines and fields on tag lines with regular expressions,
+    a block at a time: a Python step per line was most of the time a MEDLINE import
+    took. A record larger than ``max_record`` characters (no blank line ends it) is
+    refused: gathering an endless record is how a hostile file exhausts memory.
+    """
+    carry = ""  # the start of a record the block ended in
+    carry_line = 1  # its first line
+    lineno = 1
     try:
-        for raw in lines:
-            lineno += 1
-            size += len(raw)
-            if size > max_record:
-                raise InputError(
-                    f"{label}: the record starting at line {start} is larger than "
-                    f"{max_record >> 20} MiB (no blank line ends it); refused"
-                )
-            if raw[:1] == " " and values is not None:
-                # Tags start in column 1: an indented line continues the previous field
-                # (a line of 6 spaces is an empty paragraph line, as Bio.Medline has it).
-                line = raw.strip()
-                if line:
-                    more.append(line)
-                    continue
-                if raw.startswith("      "):
-                    continue
-            if more:
-                values[-1] = f"{first} {' '.join(more)}"[6:]  # type: ignore[index]
-                more = []
-            line = raw.rstrip()
-            if not line:
-                if values is not None:
-                    yield start, _finish(rec)
-                    rec, values = {}, None
-                size = 0
-                continue
-            if values is None:
-                start = lineno
-            key = line[:4].rstrip()
-            values = rec.get(key)
-            if values is None:
-                rec[key] = values = [line[6:]]
-            else:
-                values.append(line[6:])
-            first = line
+        for _first, block in blocks:
+            text = carry + block if carry else block
+            lineno = carry_line
+            pos = 0
+            for brk in _RECORD_BREAK.finditer(text):
+                piece = text[pos : brk.start()]
+                yield from _record(piece, lineno, label, max_record)
+                lineno += text.count("\n", pos, brk.end())
+                pos = brk.end()
+            carry, carry_line = text[pos:], lineno
+            if len(carry) > max_record:
+                _too_large(label, _first_line(carry, carry_line), max_record)
     except UnicodeDecodeError:
         # Decoding is lazy for an open file: the fault surfaces half-way through.
         raise InputError(f"{label}: not UTF-8 text (after line {lineno})") from None
-    if values is not None:
-        if more:
-            values[-1] = f"{first} {' '.join(more)}"[6:]
-        yield start, _finish(rec)
+    if carry:
+        yield from _record(carry, carry_line, label, max_record)
+
+
+def _first_line(piece: str, lineno: int) -> int:
+    """The line a record starts on: whitespace-only lines before it skipped."""
+    m = _LEADING_BLANKS.match(piece)
+    return lineno + (m.group().count("\n") if m else 0)
+
+
+def _record(piece: str, lineno: int, label: str, max_record: int) -> Iterator[tuple[int, Tags]]:
+    if len(piece) > max_record:
+        _too_large(label, _first_line(piece, lineno), max_record)
+    m = _LEADING_BLANKS.match(piece)
+    if m:
+        lineno += m.group().count("\n")
+        piece = piece[m.end():]
+    piece = piece.rstrip()
+    if piece:
+        yield lineno, _fields(piece)
+
+
+def _too_large(label: str, start: int, max_record: int) -> None:
+    raise InputError(
+        f"{label}: the record starting at line {start} is larger than "
+        f"{max_record >> 20} MiB (no blank line ends it); refused"
+    )
 
 
 def _ids(values: list[str], rec: Record) -> None:
     """AID / LID values like "10.1000/x [doi]", "PMC123 [pmc]", "S0140-... [pii]"."""
     for v in values:
         # LID is a text key in Bio.Medline: several ids may arrive joined by spaces.
-        for m in re.finditer(r"(\S.*?)\s*\[(\w+)\]", v):
+        for m in _ID_KIND.finditer(v):
             value, kind = m.group(1).strip(), m.group(2).lower()
             if kind == "doi" and rec.doi is None:
                 rec.doi = normalise_doi(value)
@@ -140,7 +179,7 @@ def _iso(value: str | None) -> str | None:
     """"2001/12/26 10:00" -> "2001-12-26"."""
     if not value:
         return None
-    m = re.match(r"(\d{4})/(\d{1,2})/(\d{1,2})", value.strip())
+    m = _SLASH_DATE.match(value.strip())
     if not m:
         return None
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
@@ -170,7 +209,7 @@ def _items(m: Tags, key: str) -> list[str]:
         return []
     if isinstance(v, str):
         v = [v]
-    return [c for c in (" ".join(x.split()) for x in v) if c]
+    return [c for x in v if (c := " ".join(x.split()))]
 
 
 def _marked(m: Tags, key: str) -> str | None:
@@ -254,7 +293,7 @@ def _to_record(m: Tags, source_name: str) -> Record:
 
 
 def iter_medline(
-    source: str | bytes | io.TextIOBase | Iterable[str],
+    source: str | bytes | IO[bytes],
     *,
     source_name: str = "pubmed",
     file_label: str | None = None,
@@ -262,23 +301,23 @@ def iter_medline(
 ) -> Iterator[Record | ParseProblem]:
     """Parse MEDLINE-format text into records.
 
-    ``source`` is a path (gzip accepted), raw bytes, or an iterable of text lines (an
-    open text file).
-    CRLF and LF both work, leading blank lines are skipped. A record without PMID or title
-    becomes a :class:`ParseProblem` ("record 3 (line 120)" / "PMID 123") and is skipped.
+    ``source`` is a path, raw bytes or a binary stream (gzip accepted; the caller closes
+    a stream it gave). CRLF and LF both work, leading blank lines are skipped. A record
+    without PMID or title becomes a :class:`ParseProblem` ("record 3 (line 120)" /
+    "PMID 123") and is skipped.
     """
     label = file_label or (source if isinstance(source, str) else "<medline>")
     owned: IO[bytes] | None = None
     if isinstance(source, bytes):
-        lines: Iterable[str] = io.StringIO(_decode(source, label))
+        owned = io.BytesIO(source)
+        fh: IO[bytes] = guard_stream(owned, label) if source[:2] == b"\x1f\x8b" else owned
     elif isinstance(source, str):
-        owned = open_input(source, label)
-        lines = text_lines(owned, label)
+        fh = owned = open_input(source, label)
     else:
-        lines = source
+        fh = source
     try:
         n = 0
-        for start, fields in _records(lines, label, max_record):
+        for start, fields in _records(text_blocks(fh, label), label, max_record):
             n += 1
             rec = _to_record(fields, source_name)
             if not rec.pmid:
@@ -290,11 +329,3 @@ def iter_medline(
     finally:
         if owned is not None:
             owned.close()
-
-
-def _decode(data: bytes, label: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{label}: not UTF-8 text (line {line})") from None

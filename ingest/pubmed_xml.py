@@ -83,8 +83,11 @@ MONTHS = {
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                 "Dec")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
+# PMID too: a DeleteCitation's PMIDs are taken (and freed) one by one, so a notice
+# withdrawing millions of PMIDs stays in bounded memory (see _iter).
 _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation", "DeleteCitation",
-                "ERROR")
+                "ERROR", "PMID")
+DELETION_CHUNK = 10_000  # withdrawn PMIDs per Deletion item
 _KNOWN_ROOTS = frozenset({"PubmedArticleSet", "MedlineCitationSet", "PubmedBookArticleSet",
                           "PubmedArticle", "PubmedBookArticle", "MedlineCitation"})
 
@@ -622,19 +625,36 @@ def _iter(
     )
     n = 0
     yielded = 0
+    withdrawn: list[str] = []  # PMIDs of the DeleteCitation being read
+    chunked = False  # some of them were yielded already
     try:
         for _event, el in ctx:
             parent = el.getparent()
+            tag = el.tag
+            if tag == "PMID":
+                if parent is None or parent.tag != "DeleteCitation":
+                    continue  # an article's PMID: read with its article
+                text = el.text.strip() if el.text else ""
+                if text:
+                    withdrawn.append(text)
+                el.clear(keep_tail=False)
+                while el.getprevious() is not None:
+                    del parent[0]
+                if len(withdrawn) >= DELETION_CHUNK:
+                    yield Deletion(tuple(withdrawn))
+                    yielded += 1
+                    withdrawn, chunked = [], True
+                continue
             if parent is not None and parent.getparent() is not None:
                 # A MedlineCitation inside a PubmedArticle: handled with its article.
                 continue
-            tag = el.tag
             if tag == "DeleteCitation":
-                pmids = tuple(
-                    p.text.strip() for p in el if p.tag == "PMID" and p.text and p.text.strip()
-                )
-                yield Deletion(pmids)
+                withdrawn += (p.text.strip() for p in el if p.tag == "PMID" and p.text
+                              and p.text.strip())  # a PMID with a tail is not freed early
+                if withdrawn or not chunked:  # an empty notice is still a notice
+                    yield Deletion(tuple(withdrawn))
                 yielded += 1
+                withdrawn, chunked = [], False
             elif tag == "ERROR":
                 msg = _text(el)
                 if msg:  # ESpell & co. carry an empty <ERROR/> on success

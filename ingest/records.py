@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The publication type PubMed gives a retracted article.
+RETRACTED_PUBLICATION = "Retracted Publication"
+
 
 @dataclass(slots=True)
 class AbstractSection:
@@ -65,7 +68,7 @@ class Record:
     def is_retracted(self) -> bool:
         """True when PubMed links a retraction notice or marks it as retracted."""
         return any(c.ref_type == "RetractionIn" for c in self.comments) or (
-            "Retracted Publication" in self.publication_types
+            RETRACTED_PUBLICATION in self.publication_types
         )
 
 

@@ -81,7 +81,7 @@ def _all(d: dict[str, list[str]], tag: str) -> list[str]:
         return []
     if tag not in _LIST_TAGS:
         v = v[:1]
-    return [c for c in (" ".join(x.split()) for x in v) if c]
+    return [c for x in v if (c := " ".join(x.split()))]
 
 
 def _date(d: dict[str, list[str]]) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 from ingest.records import Deletion, ParseProblem, Record
 from registry import __version__
 from registry.store import Store
-from registry.store.records import StageResult
+from registry.store.staging import StageResult
 
 TOOL = f"registry {__version__}"
 BATCH = 2000  # items per add_records call: bounds memory whatever the file size

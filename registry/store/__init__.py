@@ -11,13 +11,14 @@ from registry.store.curation import CurationMixin
 from registry.store.dedup import DedupMixin
 from registry.store.records import RecordsMixin
 from registry.store.screening import ScreeningMixin
+from registry.store.staging import StagingMixin
 from registry.store.trials import TrialsMixin
 from registry.store.users import UsersMixin
 
 
 class Store(
-    RecordsMixin, DedupMixin, CurationMixin, ScreeningMixin, AnalysesMixin, UsersMixin,
-    TrialsMixin, StoreCore,
+    StagingMixin, RecordsMixin, DedupMixin, CurationMixin, ScreeningMixin, AnalysesMixin,
+    UsersMixin, TrialsMixin, StoreCore,
 ):
     """The registry database with every area's verbs."""
 

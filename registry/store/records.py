@@ -12,14 +12,13 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import Any
 
-from ingest.records import ParseProblem, Record
+from ingest.records import RETRACTED_PUBLICATION, ParseProblem, Record
 from registry.errors import StoreError
 from registry.store.core import StoreCore
 
@@ -48,9 +47,6 @@ _RUN_FIELDS = frozenset({
     "error",
 })
 _batch_counter = itertools.count(1)
-# DuckDB buffer memory while a file is imported (see RecordsMixin.import_mode): enough
-# for one batch and the final move's hash tables, small beside the 300-400 MB targets.
-IMPORT_MEMORY = "128MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +62,6 @@ class AddResult:
     @property
     def seen(self) -> int:
         """Distinct records in the batch."""
-        return self.new + self.updated + self.unchanged
-
-
-@dataclass(frozen=True, slots=True)
-class StageResult:
-    """What moving one import's stage into the registry did."""
-
-    new: int
-    updated: int
-    unchanged: int
-    repeated: int  # extra copies of a (source, source id) within the file
-    deleted: int  # records flagged as withdrawn (DeleteCitation)
-
-    @property
-    def seen(self) -> int:
-        """Distinct records in the file."""
         return self.new + self.updated + self.unchanged
 
 
@@ -207,26 +187,40 @@ def _flags(rec: Record) -> tuple[bool, bool]:
     return rec.is_retracted or bool(types & RETRACTION_TYPES), bool(types & CORRECTION_TYPES)
 
 
+def _list_column(lists: Iterable[list[str]]) -> list[str | None]:
+    """One list column, each record's items joined by the separator; a record whose items
+    hold the separator themselves (checked once for the whole column) is mended."""
+    col = [_SEP.join(v) if v else None for v in lists]
+    present = [v for v in col if v is not None]
+    if "".join(present).count(_SEP) != sum(map(len, lists)) - len(present):
+        col = [_joined(v) for v in lists]
+    return col
+
+
 def _columns(recs: Sequence[Record]) -> dict[str, list[Any]]:
     """A batch of records column by column, as the batch view holds them (one list
-    comprehension per column: no dict per record)."""
+    comprehension per column: no dict per record, and no function call per record where
+    most records need none: most have no notices and no separator in their items)."""
     cols: dict[str, list[Any]] = {c: list(map(attrgetter(c), recs)) for c in _SCALAR}
     cols["source_id"] = [r.source_id or content_key(r) for r in recs]
     cols["title"] = [t or "" for t in cols["title"]]
     cols["year"] = [r.year for r in recs]
     cols["entrez_date"] = [r.entrez_date or None for r in recs]
     for c in _LISTS:
-        cols[c] = [_joined(v) for v in map(attrgetter(c), recs)]
+        cols[c] = _list_column(list(map(attrgetter(c), recs)))
     cols["abstract_sections"] = [_sections(r) for r in recs]
-    cols["comments"] = [_comments(r) for r in recs]
-    flags = [_flags(r) for r in recs]
+    cols["comments"] = [_comments(r) if r.comments else "[]" for r in recs]
+    flags = [_flags(r) if r.comments else (RETRACTED_PUBLICATION in r.publication_types, False)
+             for r in recs]
     cols["retracted"] = [f[0] for f in flags]
     cols["corrected"] = [f[1] for f in flags]
     return cols
 
 
 def _select_expr(col: str) -> str:
-    """SQL turning the batch view's column into the table's type."""
+    """SQL turning the batch view's column into the table's type (explicitly: a batch
+    column that is None throughout has DuckDB's NULL type, which a staged Parquet file
+    would keep and could not cast back)."""
     if col in _LISTS:
         return f"coalesce(string_split(b.{col}, chr(31)), []::VARCHAR[])"
     if col in _JSONS:
@@ -235,14 +229,15 @@ def _select_expr(col: str) -> str:
         return "try_cast(b.entrez_date AS DATE)"
     if col == "year":
         return "try_cast(b.year AS INTEGER)"
-    return f"b.{col}"
+    if col in ("retracted", "corrected"):
+        return f"b.{col}::BOOLEAN"
+    return f"b.{col}::VARCHAR"
 
 
 _COLS = (*_SCALAR, "year", "entrez_date", *_LISTS, *_JSONS, "retracted", "corrected")
 _COLS_SQL = ", ".join(_COLS)
 # The batch view's columns in the table's types, under the table's names.
 _TYPED = ", ".join(f"{_select_expr(c)} AS {c}" for c in _COLS)
-_STAGE_TABLES = ("import_staging", "import_staging_deletions", "import_staging_problems")
 
 
 def _scan(columns: dict[str, list[Any]]) -> dict[str, Any]:
@@ -369,120 +364,6 @@ class RecordsMixin(StoreCore):
                 [run_id, now, run_id],
             )
         return before, updated
-
-    # -- staged imports ------------------------------------------------------------
-    @contextmanager
-    def import_mode(self) -> Iterator[None]:
-        """One DuckDB thread and capped buffer memory for a file import, then restored.
-
-        DuckDB keeps the pages it writes cached up to its limit (80 % of RAM by default),
-        so without a cap a 200 MB export's staged rows stay resident; with it they spill
-        to the database file and peak memory stays flat in the file size. One thread:
-        the batches are small, and a second thread doubled the CPU time of the inserts
-        (measured with bench/bench_parse.py --imports) without making them faster.
-        """
-        with self.settings(memory_limit=IMPORT_MEMORY, threads=1):
-            yield
-
-    def begin_stage(self) -> int:
-        """A fresh stage id for a file import; stages a killed import left are deleted.
-
-        Staged rows are committed batch by batch (memory stays flat in the file size) but
-        are no part of the registry until :meth:`commit_stage` moves them in.
-        """
-        open_here = self._stages_open()
-        with self.transaction():
-            keep = sorted(open_here) or [-1]
-            marks = ", ".join("?" for _ in keep)
-            for table in _STAGE_TABLES:
-                self._exec(f"DELETE FROM {table} WHERE stage NOT IN ({marks})", keep)
-        stage = int(self._scalar("SELECT nextval('import_stage_seq')"))
-        open_here.add(stage)
-        return stage
-
-    def stage_items(
-        self, stage: int, first_ord: int, records: Sequence[Record],
-        deletions: Sequence[tuple[int, str]] = (), problems: Sequence[ParseProblem] = (),
-        *, file: str | None = None,
-    ) -> None:
-        """Commit one batch of an import to its stage: records (numbered from
-        ``first_ord`` in file order), withdrawn PMIDs (with their position) and problems."""
-        with self.transaction():
-            if records:
-                view = f"_stage_batch_{next(_batch_counter)}"
-                self._register_df(view, _frame(records))
-                try:
-                    self._exec(
-                        f"INSERT INTO import_staging (stage, ord, {_COLS_SQL}) "
-                        f"SELECT ?, b.ord + ?, {_TYPED} FROM {view} b",
-                        [stage, first_ord],
-                    )
-                finally:
-                    self._unregister(view)
-            self._execmany("INSERT INTO import_staging_deletions VALUES (?, ?, ?)",
-                           [(stage, o, pmid) for o, pmid in deletions])
-            now = _now()
-            self._execmany(
-                "INSERT INTO import_staging_problems VALUES (?, ?, ?, ?, ?)",
-                [(stage, p.file or file, p.where, p.message, now) for p in problems],
-            )
-
-    def commit_stage(self, stage: int, run_id: int, source: str) -> StageResult:
-        """Move a stage into the registry as ``run_id``'s records, withdrawals and problems.
-
-        Joins the caller's transaction (the import's run log is written in the same one);
-        the stage is emptied in it too. Of several copies of one (source, source id) the
-        last in the file wins; a withdrawal counts unless the record comes again later.
-        """
-        with self.transaction():
-            given = int(self._scalar(
-                "SELECT count(*) FROM import_staging WHERE stage = ?", [stage]))
-            self._exec(
-                "DELETE FROM import_staging WHERE stage = ? AND ord NOT IN (SELECT max(ord) "
-                "FROM import_staging WHERE stage = ? GROUP BY source, source_id)",
-                [stage, stage],
-            )
-            distinct = int(self._scalar(
-                "SELECT count(*) FROM import_staging WHERE stage = ?", [stage]))
-            now = _now()
-            batch = f"(SELECT * FROM import_staging WHERE stage = {int(stage)})"
-            before, updated = self._merge(batch, run_id, now) if distinct else (0, 0)
-            withdrawn = (
-                "SELECT d.pmid FROM import_staging_deletions d WHERE d.stage = ? AND NOT "
-                "EXISTS (SELECT 1 FROM import_staging s WHERE s.stage = d.stage "
-                "AND s.source_id = d.pmid AND s.ord >= d.ord)"
-            )
-            cond = f"source = ? AND NOT deleted AND source_id IN ({withdrawn})"
-            deleted = int(self._scalar(
-                f"SELECT count(*) FROM records WHERE {cond}", [source, stage]))
-            if deleted:
-                self._exec(f"UPDATE records SET deleted = TRUE, updated_at = ? WHERE {cond}",
-                           [now, source, stage])
-            self._exec(
-                "INSERT INTO parse_problems SELECT ?, file, location, message, logged_at "
-                "FROM import_staging_problems WHERE stage = ? ORDER BY logged_at",
-                [run_id, stage],
-            )
-            self._drop_stage(stage)
-        self._stages_open().discard(stage)
-        return StageResult(
-            new=distinct - before, updated=updated, unchanged=before - updated,
-            repeated=given - distinct, deleted=deleted,
-        )
-
-    def drop_stage(self, stage: int) -> None:
-        """Forget a failed import's stage: the registry is left as it was before it."""
-        with self.transaction():
-            self._drop_stage(stage)
-        self._stages_open().discard(stage)
-
-    def _stages_open(self) -> set[int]:
-        """Stages this connection's imports are filling (kept by begin_stage's cleanup)."""
-        return self.__dict__.setdefault("_open_stages", set())
-
-    def _drop_stage(self, stage: int) -> None:
-        for table in _STAGE_TABLES:
-            self._exec(f"DELETE FROM {table} WHERE stage = ?", [stage])
 
     def known_source_ids(self, source: str, source_ids: Iterable[str]) -> set[str]:
         """The subset of ``source_ids`` the registry already holds for ``source``."""
@@ -811,3 +692,4 @@ def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(state, str):
         row["state"] = json.loads(state)
     return row
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,21 @@ def test_first_author_key():
     assert first_author_key(["O'Byrne PM"]) == "obyrne"
     assert first_author_key(["TAX 325 Study Group"]) == "tax325studygroup"
     assert first_author_key([]) == "" and first_author_key(None) == ""
+
+
+def test_clean_text_of_long_text_equals_split_and_join_for_every_whitespace() -> None:
+    """Long text takes a shortcut when " " is its only whitespace; the result must be
+    what " ".join(text.split()) gives, whichever whitespace character it holds (the list
+    of characters is checked against Python's own str.isspace)."""
+    from ingest import normalise
+
+    spaces = {chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()} - {" "}
+    assert spaces == set(normalise._ASCII_SPACES) | set(normalise._OTHER_SPACES)
+    word = "x" * 50
+    for ch in sorted(spaces | {" ", "  "}):
+        for text in (f"{word}{ch}{word}", f"{ch}{word}  {word}{ch}", f"é{word}{ch}{ch}{word}"):
+            assert clean_text(text) == " ".join(text.split()), repr(ch)
+    assert clean_text(" " * 100) is None
 
 
 def test_clean_text_and_registry_ids():

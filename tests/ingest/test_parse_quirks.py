@@ -241,3 +241,18 @@ def test_retraction_notice_links_back(fixtures: Path):
             if c.ref_type == "RetractionOf"] == [("RetractionOf", "11543891")]
     assert not notice.is_retracted and paper.is_retracted
     assert any(c.ref_type == "RetractionIn" and c.pmid == "11600210" for c in paper.comments)
+
+
+def test_a_huge_withdrawal_notice_comes_in_bounded_chunks() -> None:
+    """A DeleteCitation's PMIDs are taken one by one and handed on in chunks, so a notice
+    withdrawing millions of PMIDs never sits whole in memory; none is lost or doubled."""
+    from ingest.pubmed_xml import DELETION_CHUNK, iter_pubmed_xml
+
+    n = 2 * DELETION_CHUNK + 7
+    pmids = "".join(f"<PMID Version='1'>{i}</PMID>" for i in range(1, n + 1))
+    xml = (f"<PubmedArticleSet><DeleteCitation>{pmids}</DeleteCitation>"
+           "<DeleteCitation><PMID>5</PMID></DeleteCitation>"
+           "<DeleteCitation></DeleteCitation></PubmedArticleSet>").encode()
+    out = list(iter_pubmed_xml(xml))
+    assert [len(d.pmids) for d in out] == [DELETION_CHUNK, DELETION_CHUNK, 7, 1, 0]
+    assert [p for d in out[:3] for p in d.pmids] == [str(i) for i in range(1, n + 1)]

@@ -22,11 +22,9 @@ from registry.intake import sink as intake_sink
 from registry.intake.files import import_file
 from registry.store import Store
 
-STAGE_TABLES = ("import_staging", "import_staging_deletions", "import_staging_problems")
-
 
 def _staged(store: Store) -> int:
-    return sum(store._scalar(f"SELECT count(*) FROM {t}") for t in STAGE_TABLES)
+    return store.staged_items()
 
 
 def test_failure_after_committed_batches_leaves_the_store_as_it_was(
@@ -76,7 +74,7 @@ def test_batches_are_staged_while_the_file_is_read(
 
     def watching(*args, **kw):
         for item in real(*args, **kw):
-            seen.append(store._scalar("SELECT count(*) FROM import_staging"))
+            seen.append(store.staged_items())
             yield item
 
     monkeypatch.setattr(intake_files, "parse_file", watching)
@@ -173,3 +171,25 @@ def test_sections_the_abstract_holds_are_stored_once_and_come_back_whole(store) 
         {"label": "METHODS", "text": "How.", "nlm_category": "METHODS"},
     ]
     assert got["k3"] == [{"label": None, "text": "One paragraph.", "nlm_category": None}]
+
+
+def test_every_column_keeps_its_type_through_the_stage(store) -> None:
+    """Under import_mode DuckDB reads each batch column as text (no type sampling); the
+    staged Parquet and the records table must still get numbers, dates, flags and lists."""
+    import datetime as dt
+
+    from ingest.records import Comment
+
+    rec = Record(source="embase", source_id="k9", title="T", year=2001,
+                 entrez_date="2001-12-26", authors=["Smith J", "Lee K"],
+                 comments=[Comment("RetractionIn", "Lancet 2002", "123")])
+    with store.import_mode():
+        stage = store.begin_stage()
+        store.stage_items(stage, 0, [rec])
+        with store.transaction():
+            run = store.record_search_run(source="embase", kind="import", tool_version="t")
+            store.commit_stage(stage, run, "embase")
+    row = store.get_records("embase", ["k9"])[0]
+    assert row["year"] == 2001 and row["entrez_date"] == dt.date(2001, 12, 26)
+    assert row["retracted"] is True and row["corrected"] is False
+    assert row["authors"] == ["Smith J", "Lee K"] and row["pmid"] is None
