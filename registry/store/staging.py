@@ -29,9 +29,10 @@ from registry.store.records import _TYPED, RecordsMixin, _batch_counter, _frame,
 
 # DuckDB buffer memory while a file is imported (see StagingMixin.import_mode): the final
 # move holds the file's rows until it commits, and what does not fit is compressed out to
-# a temporary file and read back. 160 MB keeps a 200 MB export's import under its 300 MiB
-# target (about 280 MiB peak) and spends a tenth less CPU than 128 MB did.
-IMPORT_MEMORY = "160MB"
+# a temporary file and read back. 144 MB keeps a 200 MB export's import under its 300 MB
+# target (about 265 MiB = 278 MB peak, bench/bench_parse.py --imports) and spills less
+# than 128 MB did.
+IMPORT_MEMORY = "144MB"
 _STAGE_TABLES = ("import_staging_deletions", "import_staging_problems")
 
 

@@ -103,19 +103,21 @@ def _summary(study_ids: list[str], sections: list[OutcomeSection], wn: Any) -> d
 
 
 def _sections(
-    protocol: Protocol, per_input: list[OutcomeEvidence], by_time: list[TimeSubgroupEvidence]
+    protocol: Protocol, per_input: list[OutcomeEvidence], by_time: list[TimeSubgroupEvidence],
+    flags: dict[str, str],
 ) -> tuple[list[OutcomeSection], dict[str, list[OutcomeSection]], list[tuple[str, ...]]]:
-    """Outcome sections in report order, the per-input ones by outcome, and the SoF rows."""
+    """Outcome sections in report order, the per-input ones by outcome, and the SoF rows
+    (``flags``: integrity flags by study, for the forest plots)."""
     sections: list[OutcomeSection] = []
     sof_rows: list[tuple[str, ...]] = []
     by_outcome: dict[str, list[OutcomeSection]] = {}
     for ev in per_input:
-        sec = outcomes.outcome_section(ev, protocol)
+        sec = outcomes.outcome_section(ev, protocol, flags)
         sections.append(sec)
         by_outcome.setdefault(ev.outcome.id, []).append(sec)
         if sec.main is not None:
             sof_rows.append(outcomes.sof_row(ev, sec, protocol))
-    sections.extend(outcomes.time_subgroup_section(ev) for ev in by_time)
+    sections.extend(outcomes.time_subgroup_section(ev, flags) for ev in by_time)
     return sections, by_outcome, sof_rows
 
 
@@ -128,7 +130,9 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
     inputs = pooling_inputs(store, review)
 
     results: list[dict[str, Any]] = []
-    sections, by_outcome, sof_rows = _sections(protocol, *run_plan(inputs, protocol, results))
+    flags = sources.study_flags(store, review)
+    sections, by_outcome, sof_rows = _sections(protocol, *run_plan(inputs, protocol, results),
+                                               flags)
 
     n_records = _n_records(store, review)
     scr = screening_summary(store, review)
@@ -165,7 +169,7 @@ def build_report(store: Store, review: str, *, now: dt.datetime | None = None) -
         prisma_table=prisma_table,
         studies=sources.flagged_studies(
             tables.studies_table(sheets.studies, sheets.arms, protocol),
-            sources.study_flags(store, review)),
+            flags),
         design_check=tables.design_table(sheets.studies),
         rob_traffic=rob_t,
         rob_summary=rob_s,

@@ -4,7 +4,7 @@ plots built from fitted analyses, drawn by :mod:`reports.figures`."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -61,7 +61,8 @@ def _arm(row: pd.Series, i: int, kind: str) -> fig.Arm:
     return fig.Arm(n=None if n is None else int(n), mean=num(f"mean{i}"), sd=num(f"sd{i}"))
 
 
-def _study_rows(a: Analysis, df: pd.DataFrame, kind: str, idx: Sequence[int]) -> list[Any]:
+def _study_rows(a: Analysis, df: pd.DataFrame, kind: str, idx: Sequence[int],
+                flags: Mapping[str, str]) -> list[Any]:
     by_label = {str(r["label"]): r for _, r in df.iterrows()}
     w = a.result.weights_percent
     rows = []
@@ -70,9 +71,11 @@ def _study_rows(a: Analysis, df: pd.DataFrame, kind: str, idx: Sequence[int]) ->
         y, v = float(a.effect_sizes.yi[i]), float(a.effect_sizes.vi[i])
         half = Z975 * math.sqrt(v)  # per-study Wald CI
         src = by_label.get(lab)
+        flag = flags.get(str(src["study_id"])) if src is not None and "study_id" in src \
+            else None
         rows.append(
             fig.StudyRow(
-                label=lab,
+                label=f"{lab} {flag}" if flag else lab,
                 estimate=y,
                 ci_lb=y - half,
                 ci_ub=y + half,
@@ -99,16 +102,17 @@ def _totals(df: pd.DataFrame, labels: Sequence[str], kind: str) -> dict[str, Any
     return out
 
 
-def _groups(a: Analysis, df: pd.DataFrame, kind: str) -> tuple[list[Any], Any]:
+def _groups(a: Analysis, df: pd.DataFrame, kind: str, flags: Mapping[str, str]
+            ) -> tuple[list[Any], Any]:
     """Forest groups (one per subgroup, or one for all) and the subgroup test."""
     if a.subgroups is None:
-        return [fig.ForestGroup(studies=tuple(_study_rows(a, df, kind, range(len(a.studies)))))
-                ], None
+        rows = _study_rows(a, df, kind, range(len(a.studies)), flags)
+        return [fig.ForestGroup(studies=tuple(rows))], None
     groups = []
     for sg in a.subgroups.subgroups:
         labels = [a.studies[i] for i in sg.rows]
         groups.append(fig.ForestGroup(
-            studies=tuple(_study_rows(a, df, kind, sg.rows)),
+            studies=tuple(_study_rows(a, df, kind, sg.rows, flags)),
             title=sg.label,
             subtotal=fig.PooledRow.from_meta(
                 sg.result, label="Subtotal (95% CI)", **_totals(df, labels, kind)),
@@ -119,11 +123,12 @@ def _groups(a: Analysis, df: pd.DataFrame, kind: str) -> tuple[list[Any], Any]:
 
 def forest(
     a: Analysis, df: pd.DataFrame, outcome: Outcome, title: str, show_pi: bool,
-    with_total: bool = True,
+    with_total: bool = True, flags: Mapping[str, str] | None = None,
 ) -> Figure:
-    """RevMan-style forest plot of one analysis (subgroups when it has them)."""
+    """RevMan-style forest plot of one analysis (subgroups when it has them); a study
+    with an integrity flag (``flags``: study_id -> "[retracted]", ...) is labelled so."""
     kind = outcome.kind
-    groups, sg_test = _groups(a, df, kind)
+    groups, sg_test = _groups(a, df, kind, flags or {})
     total = fig.PooledRow.from_meta(
         a.result, show_pi=show_pi and a.result.k >= 3, label="Total (95% CI)",
         weight_percent=100.0, **_totals(df, a.studies, kind),

@@ -3,6 +3,8 @@ the Summary-of-Findings row, from :mod:`registry.evidence.plan`'s computed evide
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from registry.evidence import grade
@@ -72,15 +74,15 @@ def _subgroup_test(a: Analysis) -> str:
             f"({p_clause(st.pval)}), I² = {st.i2:.0f}%")
 
 
-def _subgroup_view(ev: SubgroupEvidence, oe: OutcomeEvidence, title: str, show_pi: bool
-                   ) -> SubgroupView:
+def _subgroup_view(ev: SubgroupEvidence, oe: OutcomeEvidence, title: str, show_pi: bool,
+                   flags: Mapping[str, str]) -> SubgroupView:
     label = ev.sset.label
     if ev.analysis is None:
         return SubgroupView(label=label, figure=None, test_text="", note=ev.note)
     return SubgroupView(
         label=label,
         figure=forest(ev.analysis, oe.df, oe.outcome, f"{title} — subgroups by {label}",
-                      show_pi),
+                      show_pi, flags=flags),
         test_text=_subgroup_test(ev.analysis),
     )
 
@@ -115,8 +117,11 @@ def _small_study_note(main: Analysis) -> str:
     return small
 
 
-def outcome_section(oe: OutcomeEvidence, protocol: Protocol) -> OutcomeSection:
-    """Everything the report shows for one outcome at one time point."""
+def outcome_section(oe: OutcomeEvidence, protocol: Protocol,
+                    flags: Mapping[str, str] | None = None) -> OutcomeSection:
+    """Everything the report shows for one outcome at one time point (``flags``: study_id
+    -> integrity flag, shown beside the study in the forest plots)."""
+    flags = flags or {}
     outcome = oe.outcome
     anchor = f"o-{outcome.id}-{oe.tp_id}".replace(" ", "-")
     head = dict(anchor=anchor, outcome=outcome.name, time_point=oe.tp_label,
@@ -129,8 +134,8 @@ def outcome_section(oe: OutcomeEvidence, protocol: Protocol) -> OutcomeSection:
     return OutcomeSection(
         **head,  # type: ignore[arg-type]
         main=pooled_view(oe.base_id, "Overall", main, oe.df, outcome.direction, show_pi),
-        forest=forest(main, oe.df, outcome, title, show_pi),
-        subgroups=tuple(_subgroup_view(s, oe, title, show_pi) for s in oe.subgroups),
+        forest=forest(main, oe.df, outcome, title, show_pi, flags=flags),
+        subgroups=tuple(_subgroup_view(s, oe, title, show_pi, flags) for s in oe.subgroups),
         sensitivity=tuple(_sensitivity_rows(oe, show_pi)),
         leave_one_out=sequential_figure(main, outcome, "leave_one_out",
                                         f"{title} — leave-one-out", oe.years),
@@ -142,7 +147,8 @@ def outcome_section(oe: OutcomeEvidence, protocol: Protocol) -> OutcomeSection:
     )
 
 
-def time_subgroup_section(ev: TimeSubgroupEvidence) -> OutcomeSection:
+def time_subgroup_section(ev: TimeSubgroupEvidence,
+                          flags: Mapping[str, str] | None = None) -> OutcomeSection:
     """One forest with a subgroup per time point (as Lu 2023 and RevMan lay them out).
 
     No overall diamond: the same participants appear at several time points, so pooling
@@ -157,7 +163,8 @@ def time_subgroup_section(ev: TimeSubgroupEvidence) -> OutcomeSection:
     else:
         view = SubgroupView(
             label=sset.label,
-            figure=forest(ev.analysis, ev.df, outcome, title, False, with_total=False),
+            figure=forest(ev.analysis, ev.df, outcome, title, False, with_total=False,
+                          flags=flags),
             test_text=_subgroup_test(ev.analysis),
             note="No overall estimate across time points: the same participants are "
                  "measured at several of them.",
