@@ -177,17 +177,20 @@ def _blocks_text(title_norm: str) -> str:
         longest = list(dict.fromkeys(ranked))[:3]
     longest.sort()
     first = words[:4]
-    tail = (
+    # One f-string per key list (one allocation, not a string per "+"); the even and odd
+    # keys need three words.
+    even_odd = len(words) > 2
+    return (
+        (f"e:{' '.join(words[0:10:2])}{_SEP}" if even_odd else "")
+        + f"f:{' '.join(first)}{_SEP}"
         # Three-letter heads of the first four words survive a typo and a cut title.
-        "h:" + " ".join([w[:3] for w in first]) + _SEP
-        + "l:" + " ".join(words[-4:]) + _SEP
-        + ("o:" + " ".join(words[1:10:2]) + _SEP if len(words) > 2 else "")
+        f"h:{' '.join([w[:3] for w in first])}{_SEP}"
+        f"l:{' '.join(words[-4:])}{_SEP}"
+        + (f"o:{' '.join(words[1:10:2])}{_SEP}" if even_odd else "")
         # Prefixes of the four longest words survive a late typo with a dropped word.
-        + "p:" + " ".join(sorted([w[:4] for w in ranked[:4]])) + _SEP
-        + "s:" + " ".join(longest)
+        + f"p:{' '.join(sorted([w[:4] for w in ranked[:4]]))}{_SEP}"
+        f"s:{' '.join(longest)}"
     )
-    head = "f:" + " ".join(first) + _SEP
-    return ("e:" + " ".join(words[0:10:2]) + _SEP + head if len(words) > 2 else head) + tail
 
 
 def first_page(pages: str | None) -> str | None:
