@@ -265,13 +265,16 @@ def deduplicate(
 def _match_and_save(store: Store, keyed: _Keyed, say: Callable[[str], None], clock: _Clock,
                     started: dt.datetime) -> DedupResult:
     """The run's one transaction: index the staged keys, match, cluster and save."""
-    old_clusters = store.dedup_clusters_frame()
     decisions_new = store.dedup_decisions_since_last_run()
     if not (keyed.fresh or keyed.bumped or keyed.dropped or decisions_new):
         return _unchanged(store, clock)  # nothing new: nothing to compare or write
     say("loading the dedup index")
     store.dedup_index_staged()
     store.dedup_unindex(keyed.dropped, keyed.rekeyed)
+    # Read after unindexing, which deletes changed records' cluster rows: compared with
+    # the rows from before, clusters that came out the same were not written back and a
+    # changed record lost its cluster.
+    old_clusters = store.dedup_clusters_frame()
     old_links = _old_links(store)
     decided = _decided(store)
     clock.lap("load")

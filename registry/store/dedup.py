@@ -155,7 +155,7 @@ class DedupMixin(StoreCore):
         deleted), by record id: rows of the ``dedup_keys`` columns up to ``completeness``,
         ``blocks`` left empty (scoring does not read them, and they are most of a key's
         size), as plain rows: no frame to convert."""
-        cols = ", ".join("[]::TEXT[]" if c == "blocks" else "k." + c for c in _KEY_COLUMNS)
+        cols = ", ".join("NULL" if c == "blocks" else "k." + c for c in _KEY_COLUMNS)
         out: list[list[tuple[Any, ...]]] = []
         self._with_ids(sorted(set(record_ids)), lambda v: out.append(self._rows(
             f"SELECT {cols} FROM dedup_keys k "
@@ -227,8 +227,8 @@ class DedupMixin(StoreCore):
         # the joins hash integers.
         self._exec(
             f"CREATE OR REPLACE TEMP TABLE {blk} AS "
-            "WITH b AS (SELECT hash(unnest(blocks)) AS code, record_id, "
-            "coalesce(year, -1) AS year FROM dedup_keys), "
+            "WITH b AS (SELECT hash(unnest(string_split(blocks, chr(31)))) AS code, "
+            "record_id, coalesce(year, -1) AS year FROM dedup_keys WHERE blocks <> ''), "
             f"bn AS (SELECT b.*, n.id IS NOT NULL AS new FROM b LEFT JOIN {new} n "
             "ON n.id = b.record_id), "
             "bb AS (SELECT * FROM bn SEMI JOIN (SELECT DISTINCT code FROM bn WHERE new) "
@@ -351,10 +351,11 @@ class DedupMixin(StoreCore):
 
         ``frame`` has the ``dedup_keys`` columns minus ``fingerprint`` and ``keyed_at``,
         with ``journal_keys`` and ``blocks`` as text joined by :data:`KEY_SEPARATOR` (plain
-        strings convert to the database far faster than Python lists)."""
+        strings convert to the database far faster than Python lists; ``blocks`` is stored
+        so, see migration 0016)."""
         keys = frame.loc[:, list(_KEY_COLUMNS)].copy()
         keys["keyed_at"] = _now()
-        lists = {"journal_keys", "blocks"}
+        lists = {"journal_keys"}
         select = ", ".join(
             f"CASE WHEN {c} = '' THEN []::TEXT[] ELSE string_split({c}, chr(31)) END"
             if c in lists else c

@@ -18,6 +18,7 @@ from ingest.normalise import _APOSTROPHES, _TITLE_DROP, normalise_title, strip_d
 from registry.dedup import STOPWORDS, blocking_keys, deduplicate, make_keys, notice_kind
 from registry.dedup.keys import _NOTICE_ANY, _NOTICE_TITLE, keys_from_rows
 from registry.store import Store
+from registry.store.dedup import KEY_SEPARATOR
 
 
 def real_titles(fixtures: Path) -> list[str]:
@@ -117,8 +118,9 @@ def test_staged_keys_come_back_as_computed(store: Store, ncbi_pubmed: Path,
     # Scoring reads no blocking keys: the rows leave them out.
     assert len(computed) == 80
     assert [stored[k.record_id] for k in computed] == [replace(k, blocks=()) for k in computed]
+    # Stored as one text joined by KEY_SEPARATOR.
     blocks = dict(store._rows("SELECT record_id, blocks FROM dedup_keys"))
-    assert all(tuple(blocks[k.record_id]) == k.blocks for k in computed)
+    assert all(tuple(blocks[k.record_id].split(KEY_SEPARATOR)) == k.blocks for k in computed)
     fingerprints = store._rows("SELECT fingerprint FROM dedup_keys")
     assert len({f for (f,) in fingerprints}) == 80 and all(len(f) == 20 for (f,) in fingerprints)
 
@@ -157,3 +159,23 @@ def test_pairs_a_hard_key_joined_are_not_scored(
             if r != "fuzzy"}
     assert result.hard_links == len(hard) >= 1
     assert not hard & set(scored)
+
+
+def test_a_changed_record_keeps_its_cluster(
+    store: Store, ncbi_pubmed: Path, tmp_path: Path
+) -> None:
+    import_file(store, ncbi_pubmed, source="pubmed")
+    rec = by_pmid(ncbi_pubmed)["30158200"]
+    copy = write_ris(tmp_path / "e.ris", [ris_entry(rec, AN="L1")])  # same DOI
+    import_file(store, copy, source="embase")
+    deduplicate(store)
+    rid = store._scalar("SELECT record_id FROM records WHERE source_id = 'L1'")
+    pubmed = store._scalar("SELECT record_id FROM records WHERE pmid = '30158200' "
+                           "AND source = 'pubmed'")
+    assert store.record_clusters([rid])[rid][0] == store.record_clusters([pubmed])[pubmed][0]
+    # The copy changes (pages) but still shares the DOI: keyed again, still one cluster.
+    import_file(store, write_ris(tmp_path / "f.ris", [ris_entry(rec, AN="L1", SP="999")]),
+                source="embase")
+    assert deduplicate(store).examined == 1
+    assert store._scalar("SELECT count(*) FROM dedup_clusters WHERE record_id = ?", [rid]) == 1
+    assert store.record_clusters([rid])[rid][0] == store.record_clusters([pubmed])[pubmed][0]
