@@ -1,12 +1,13 @@
 """MEDLINE / PubMed-format text (.nbib, "Save -> PubMed format", PMC MEDLARS) -> Record.
 
 Each record becomes the tag dictionary ``Bio.Medline.parse`` would give (same tags, text
-tags joined, others listed) with one difference: a field's continuation lines are joined
-first (Bio.Medline keeps continuation lines of list-valued tags such as CIN, BTI, GR as
-separate items, which would turn one wrapped "Comment in" into two). Records are split
-on blank lines here, so a record missing its PMID is reported by its position and line;
-building the dictionary in the same pass, not through Bio.Medline, spares reading every
-line twice.
+tags joined, others listed) for the tags the import reads (:data:`READ_TAGS`), with one
+difference: a field's continuation lines are joined first (Bio.Medline keeps continuation
+lines of list-valued tags such as CIN, BTI, GR as separate items, which would turn one
+wrapped "Comment in" into two). Records are split on blank lines here, so a record
+missing its PMID is reported by its position and line; records and fields are cut out of
+the text a block at a time with regular expressions, not through Bio.Medline's Python
+step per line.
 """
 
 from __future__ import annotations
@@ -117,36 +118,24 @@ def _records(
     """
     carry = ""  # the start of a record the block ended in
     carry_line = 1  # its first line
-    lineno = 1
-    try:
-        for _first, block in blocks:
-            text = carry + block if carry else block
-            lineno = carry_line
-            pos = 0
-            for brk in _RECORD_BREAK.finditer(text):
-                piece = text[pos : brk.start()]
-                yield from _record(piece, lineno, label, max_record)
-                lineno += text.count("\n", pos, brk.end())
-                pos = brk.end()
-            carry, carry_line = text[pos:], lineno
-            if len(carry) > max_record:
-                _too_large(label, _first_line(carry, carry_line), max_record)
-    except UnicodeDecodeError:
-        # Decoding is lazy for an open file: the fault surfaces half-way through.
-        raise InputError(f"{label}: not UTF-8 text (after line {lineno})") from None
+    for _first, block in blocks:
+        text = carry + block if carry else block
+        lineno = carry_line
+        pos = 0
+        for brk in _RECORD_BREAK.finditer(text):
+            yield from _record(text[pos : brk.start()], lineno, label, max_record)
+            lineno += text.count("\n", pos, brk.end())
+            pos = brk.end()
+        carry, carry_line = text[pos:], lineno
+        _refuse_large(carry, carry_line, label, max_record)
     if carry:
         yield from _record(carry, carry_line, label, max_record)
 
 
-def _first_line(piece: str, lineno: int) -> int:
-    """The line a record starts on: whitespace-only lines before it skipped."""
-    m = _LEADING_BLANKS.match(piece)
-    return lineno + (m.group().count("\n") if m else 0)
-
-
 def _record(piece: str, lineno: int, label: str, max_record: int) -> Iterator[tuple[int, Tags]]:
-    if len(piece) > max_record:
-        _too_large(label, _first_line(piece, lineno), max_record)
+    """The record in ``piece`` (whitespace-only lines before it skipped) with its first
+    line; refused when larger than ``max_record``."""
+    _refuse_large(piece, lineno, label, max_record)
     m = _LEADING_BLANKS.match(piece)
     if m:
         lineno += m.group().count("\n")
@@ -156,11 +145,16 @@ def _record(piece: str, lineno: int, label: str, max_record: int) -> Iterator[tu
         yield lineno, _fields(piece)
 
 
-def _too_large(label: str, start: int, max_record: int) -> None:
-    raise InputError(
-        f"{label}: the record starting at line {start} is larger than "
-        f"{max_record >> 20} MiB (no blank line ends it); refused"
-    )
+def _refuse_large(piece: str, lineno: int, label: str, max_record: int) -> None:
+    """Refuse a record (or a record's start) larger than ``max_record``: gathering an
+    endless record is how a hostile file exhausts memory."""
+    if len(piece) > max_record:
+        m = _LEADING_BLANKS.match(piece)
+        start = lineno + (m.group().count("\n") if m else 0)
+        raise InputError(
+            f"{label}: the record starting at line {start} is larger than "
+            f"{max_record >> 20} MiB (no blank line ends it); refused"
+        )
 
 
 def _ids(values: list[str], rec: Record) -> None:

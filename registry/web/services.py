@@ -34,7 +34,13 @@ from registry.screening import (
     stage_name,
 )
 from registry.screening.progress import screening_methods
-from registry.screening.state import ReviewView, build_queue, stage_states, summarise
+from registry.screening.state import (
+    PASSES_TITLE_ABSTRACT,
+    ReviewView,
+    build_queue,
+    stage_states,
+    summarise,
+)
 from registry.status import build_status
 from registry.store import Store
 from registry.web.accounts import add_user
@@ -62,6 +68,11 @@ class _ReviewCache:
     cursor: dict[tuple[str, str], int] = field(default_factory=dict)
     # (stage, cluster) -> screeners whose decision on it is being written to the store
     writing: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+
+
+def _passes(final: Decision | None) -> bool:
+    """A title/abstract settlement that sends its cluster on to full text."""
+    return final is not None and final.decision in PASSES_TITLE_ABSTRACT
 
 
 class Workspace:
@@ -262,8 +273,10 @@ class Workspace:
             self._closed(view, stage, cid) - was_closed
         )
         cache.leases.get((stage, cid), {}).pop(d.reviewer, None)  # others keep their hold
-        if stage == "title_abstract" and before != view.final(stage, cid):
-            # the full-text queue's members changed
+        after = view.final(stage, cid)
+        if stage == "title_abstract" and _passes(before) != _passes(after):
+            # the full-text queue's members changed (an exclude, most settlements, does not
+            # change them: the queue is not rebuilt for it)
             for part in (cache.order, cache.start, cache.closed):
                 part.pop("full_text", None)
             for key in [k for k in cache.cursor if k[0] == "full_text"]:

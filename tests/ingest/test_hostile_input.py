@@ -121,3 +121,29 @@ def test_streaming_ris_import_memory_is_flat(tmp_path: Path, fixtures: Path):
     n, peak_kib = int(out[0]), int(out[1])
     assert n > 10_000
     assert peak_kib < 80 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB for a 60 MiB file"
+
+
+def test_an_endless_record_across_blocks_is_refused_before_it_is_gathered() -> None:
+    """A record larger than the limit is refused while it is still being read, also when
+    it spans the reader's blocks of text (a MiB each): the reader never asks for the
+    rest of an endless record."""
+    import io
+
+    class Endless(io.RawIOBase):  # MEDLINE_HEAD, then author lines without end
+        def __init__(self) -> None:
+            self.sent = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf) -> int:
+            assert self.sent < 8 << 20, "read on past the record limit"
+            chunk = (MEDLINE_HEAD + b"x\n" if self.sent == 0 else b"") + b"AU  - Someone A\n" * (
+                len(buf) // 16 - 16)
+            buf[: len(chunk)] = chunk
+            self.sent += len(chunk)
+            return len(chunk)
+
+    with pytest.raises(InputError, match=r"endless\.nbib: the record starting at line 1"):
+        list(iter_medline(io.BufferedReader(Endless()), file_label="endless.nbib",
+                          max_record=2 << 20))

@@ -168,3 +168,32 @@ def test_a_remembered_session_still_expires_and_a_changed_cookie_is_no_session(
     assert sessions.read(("x" if cookie[0] != "x" else "y") + cookie[1:]) is None
     monkeypatch.setattr(auth, "SESSION_MAX_AGE", -1)  # the working day is over
     assert sessions.read(cookie) is None
+
+
+def test_the_full_text_queue_is_rebuilt_only_when_its_members_change(
+    served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exclude settled at title/abstract (most settlements) leaves the full-text queue
+    as it is; an include sends the record on, and the queue is built again to hold it."""
+    store, _ = served
+    ws = services.Workspace(store, [DEMO])
+    built: list[str] = []
+    real = services.build_queue
+
+    def counting(view, stage, **kw):
+        built.append(stage)
+        return real(view, stage, **kw)
+
+    monkeypatch.setattr(services, "build_queue", counting)
+    first, second = (r["record_id"] for r in store.screening_records(DEMO)[:2])
+    ws.next_item(DEMO, "ft", "ana")
+    assert built == ["full_text"]
+    for user in ("ana", "ben"):  # dual review: two excludes settle it
+        ws.decide(DEMO, "ta", user, first, "exclude", reason="not_rct")
+    ws.next_item(DEMO, "ft", "ana")
+    assert built == ["full_text"]  # not rebuilt
+    for user in ("ana", "ben"):
+        ws.decide(DEMO, "ta", user, second, "include")
+    item, _open = ws.next_item(DEMO, "ft", "ana")
+    assert built == ["full_text", "full_text"]
+    assert item is not None and item.record["record_id"] == second
