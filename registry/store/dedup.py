@@ -227,8 +227,8 @@ class DedupMixin(StoreCore):
         # the joins hash integers.
         self._exec(
             f"CREATE OR REPLACE TEMP TABLE {blk} AS "
-            "WITH b AS (SELECT hash(unnest(string_split(blocks, chr(31)))) AS code, "
-            "record_id, coalesce(year, -1) AS year FROM dedup_keys WHERE blocks <> ''), "
+            "WITH b AS (SELECT hash(unnest(blocks)) AS code, record_id, "
+            "coalesce(year, -1) AS year FROM dedup_keys), "
             f"bn AS (SELECT b.*, n.id IS NOT NULL AS new FROM b LEFT JOIN {new} n "
             "ON n.id = b.record_id), "
             "bb AS (SELECT * FROM bn SEMI JOIN (SELECT DISTINCT code FROM bn WHERE new) "
@@ -351,11 +351,10 @@ class DedupMixin(StoreCore):
 
         ``frame`` has the ``dedup_keys`` columns minus ``fingerprint`` and ``keyed_at``,
         with ``journal_keys`` and ``blocks`` as text joined by :data:`KEY_SEPARATOR` (plain
-        strings convert to the database far faster than Python lists; ``blocks`` is stored
-        so, see migration 0016)."""
+        strings convert to the database far faster than Python lists)."""
         keys = frame.loc[:, list(_KEY_COLUMNS)].copy()
         keys["keyed_at"] = _now()
-        lists = {"journal_keys"}
+        lists = {"journal_keys", "blocks"}
         select = ", ".join(
             f"CASE WHEN {c} = '' THEN []::TEXT[] ELSE string_split({c}, chr(31)) END"
             if c in lists else c
