@@ -360,6 +360,10 @@ def run_child(folder: Path) -> dict:
     from registry.store import Store
 
     files = [(Path(p), s) for p, s in json.loads((folder / "files.json").read_text())]
+    # Linux keeps ru_maxrss across fork and exec: this child would report the parent's
+    # peak (the parent synthesised the records: 1.66 GB at a million) as its own. Peaks
+    # are read from VmHWM, reset here and again before the dedup step.
+    reset_peak_rss()
     c0 = time.process_time()
     n_parsed = sum(1 for p, s in files for _ in parse_file(p, source_name=s))
     c_anchor = time.process_time() - c0
@@ -368,16 +372,14 @@ def run_child(folder: Path) -> dict:
     for path, source in files:
         import_file(store, path, source=source, review="bench")
     c_import = time.process_time() - c0
-    rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_import = status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_before = reset_peak_rss()
     c1 = time.process_time()
     res = deduplicate(store)
     c_dedup = time.process_time() - c1
     wall = time.perf_counter() - w0
     rss_dedup = status_mb("VmHWM")
-    # The reset may also lower ru_maxrss: the process's peak is the larger of the two steps.
-    rss_mb = max(rss_import, rss_dedup or 0.0,
-                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    rss_mb = max(rss_import, rss_dedup or 0.0)  # the process's peak: the larger step's
     found = cluster_pairs(store)
     # The store names sources canonically ("wos" is stored as "web_of_science").
     truth = {frozenset((canonical_source(s), i) for s, i in pair)
