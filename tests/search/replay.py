@@ -313,10 +313,7 @@ class ReplayServer:
                 body = b"<!DOCTYPE html><html><body>NCBI is busy</body></html>"
             elif fault == "truncated":
                 body = body[: max(1, len(body) // 2)]
-            if fault == "short":
-                self._send_short(h, status, body, "text/xml; charset=UTF-8")
-                return
-            self._send(h, status, body, "text/xml; charset=UTF-8")
+            self._send(h, status, body, "text/xml; charset=UTF-8", short=fault == "short")
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the client gave up (time-out) or was killed: nothing to answer
 
@@ -353,25 +350,19 @@ class ReplayServer:
         return fault
 
     @staticmethod
-    def _send_short(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str) -> None:
-        """Announce the whole body, send half of it, then close: a body cut short."""
+    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str, *,
+              short: bool = False) -> None:
+        """Answer with ``body``; ``short``: announce the whole body, send half of it, then
+        close (a body cut short)."""
         h.send_response(status)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
-        h.wfile.write(body[: len(body) // 2])
+        h.wfile.write(body[: len(body) // 2] if short else body)
         h.wfile.flush()
-        h.close_connection = True
-        h.connection.shutdown(socket.SHUT_RDWR)
-
-    @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-        h.wfile.flush()
+        if short:
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
 
     def _esearch(self, p: dict[str, str]) -> bytes:
         if self.fixed_esearch is not None:

@@ -143,10 +143,7 @@ class ApiReplay(ReplayServer):
                 body, ctype = b"<!DOCTYPE html><html><body>busy</body></html>", "text/html"
             elif fault == "truncated":
                 body = body[: max(1, len(body) // 2)]
-            if fault == "short":
-                self._send_short(h, status, body, ctype)
-                return
-            self._send(h, status, body, ctype)
+            self._send(h, status, body, ctype, short=fault == "short")
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
 
