@@ -18,7 +18,7 @@ from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import Any
 
-from ingest.records import RETRACTED_PUBLICATION, ParseProblem, Record
+from ingest.records import RETRACTED_PUBLICATION, AbstractSection, ParseProblem, Record
 from registry.errors import StoreError
 from registry.store.core import StoreCore
 
@@ -137,19 +137,16 @@ def _sections(rec: Record) -> str:
             and secs[0].text == ab:
         return _ONE_PLAIN_SECTION
     lines = ab.split("\n") if ab else []
-    if len(lines) == len(secs) and all(
-        line == (f"{s.label}: {s.text}" if s.label else s.text)
+    with_text = len(lines) != len(secs) or any(
+        line != (f"{s.label}: {s.text}" if s.label else s.text)
         for line, s in zip(lines, secs, strict=True)
-    ):
-        return "[" + ", ".join(
-            f'{{"label": {_json_str(s.label)}, "nlm_category": {_json_str(s.nlm_category)}}}'
-            for s in secs
-        ) + "]"
-    return "[" + ", ".join(
-        f'{{"label": {_json_str(s.label)}, "text": {_json_str(s.text)}, '
-        f'"nlm_category": {_json_str(s.nlm_category)}}}'
-        for s in secs
-    ) + "]"
+    )
+    return "[" + ", ".join(_section(s, with_text) for s in secs) + "]"
+
+
+def _section(s: AbstractSection, with_text: bool) -> str:
+    text = f', "text": {_json_str(s.text)}' if with_text else ""
+    return f'{{"label": {_json_str(s.label)}{text}, "nlm_category": {_json_str(s.nlm_category)}}}'
 
 
 def expand_sections(abstract: str | None, stored: str | None) -> list[dict[str, Any]]:
@@ -180,9 +177,9 @@ def _comments(rec: Record) -> str:
 
 
 def _flags(rec: Record) -> tuple[bool, bool]:
-    """(retracted, corrected) from the record's notices."""
-    if not rec.comments:
-        return rec.is_retracted, False
+    """(retracted, corrected) from the record's notices and publication types."""
+    if not rec.comments:  # most records: is_retracted would scan the notices for nothing
+        return RETRACTED_PUBLICATION in rec.publication_types, False
     types = {c.ref_type for c in rec.comments}
     return rec.is_retracted or bool(types & RETRACTION_TYPES), bool(types & CORRECTION_TYPES)
 
@@ -199,8 +196,8 @@ def _list_column(lists: Iterable[list[str]]) -> list[str | None]:
 
 def _columns(recs: Sequence[Record]) -> dict[str, list[Any]]:
     """A batch of records column by column, as the batch view holds them (one list
-    comprehension per column: no dict per record, and no function call per record where
-    most records need none: most have no notices and no separator in their items)."""
+    comprehension per column, no dict per record; list columns are checked for the
+    separator once per column, not once per record)."""
     cols: dict[str, list[Any]] = {c: list(map(attrgetter(c), recs)) for c in _SCALAR}
     cols["source_id"] = [r.source_id or content_key(r) for r in recs]
     cols["title"] = [t or "" for t in cols["title"]]
@@ -209,9 +206,8 @@ def _columns(recs: Sequence[Record]) -> dict[str, list[Any]]:
     for c in _LISTS:
         cols[c] = _list_column(list(map(attrgetter(c), recs)))
     cols["abstract_sections"] = [_sections(r) for r in recs]
-    cols["comments"] = [_comments(r) if r.comments else "[]" for r in recs]
-    flags = [_flags(r) if r.comments else (RETRACTED_PUBLICATION in r.publication_types, False)
-             for r in recs]
+    cols["comments"] = [_comments(r) for r in recs]
+    flags = [_flags(r) for r in recs]
     cols["retracted"] = [f[0] for f in flags]
     cols["corrected"] = [f[1] for f in flags]
     return cols
@@ -692,4 +688,3 @@ def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(state, str):
         row["state"] = json.loads(state)
     return row
-
