@@ -648,9 +648,7 @@ def _iter(
             if parent is not None and parent.getparent() is not None:
                 # A MedlineCitation inside a PubmedArticle: handled with its article.
                 continue
-            if tag == "DeleteCitation":
-                withdrawn += (p.text.strip() for p in el if p.tag == "PMID" and p.text
-                              and p.text.strip())  # a PMID with a tail is not freed early
+            if tag == "DeleteCitation":  # its PMIDs were taken as they ended
                 if withdrawn or not chunked:  # an empty notice is still a notice
                     yield Deletion(tuple(withdrawn))
                 yielded += 1

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.crossref import CrossrefClient, retraction_watch
+from ingest.records import RETRACTED_PUBLICATION
 from registry.errors import NetworkError
 from registry.store import Store
 
@@ -90,9 +91,9 @@ def _pubmed_findings(store: Store, studies: list[dict[str, Any]]) -> list[dict[s
                 notice = f"PMID {c['pmid']}" if c.get("pmid") else (c.get("ref_source") or "")
                 out.append({"study_id": sid, "kind": kind, "source": f"pubmed {c['ref_type']}",
                             "notice": notice, "work": work, "date": None})
-        if "Retracted Publication" in (row.get("publication_types") or []):
+        if RETRACTED_PUBLICATION in (row.get("publication_types") or []):
             out.append({"study_id": sid, "kind": RETRACTION,
-                        "source": "pubmed Retracted Publication", "notice": "", "work": work,
+                        "source": f"pubmed {RETRACTED_PUBLICATION}", "notice": "", "work": work,
                         "date": None})
     return out
 
