@@ -8,7 +8,7 @@ Source → fetch → parse → normalise → store:
   ``Deletion`` and ``ParseProblem`` one at a time;
 - store: :class:`registry.intake.sink.Sink` writes them through the records verbs in
   bounded batches, counts them, and logs the problems; a file import uses
-  :class:`registry.intake.sink.StagedSink`, which commits the batches to a stage that the
+  :class:`registry.intake.sink.StagedSink`, which writes the batches to a stage that the
   import moves into the registry at the end (all or nothing, memory flat).
 
 ``run.py`` is ``registry search``, ``files.py`` is ``registry import`` and ``inbox.py`` the

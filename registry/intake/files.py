@@ -88,9 +88,9 @@ def import_file(
 ) -> ImportSummary:
     """Import a PubMed XML, MEDLINE/.nbib or RIS export (gzip accepted) as one run.
 
-    All or nothing: records, withdrawals and problems are staged in bounded, committed
-    batches (memory stays flat in the file size), then the run log and the stage move
-    into the registry in one short transaction; an unreadable file (empty, binary,
+    All or nothing: records, withdrawals and problems are staged in bounded batches
+    (memory stays flat in the file size), then the run log and the stage move into the
+    registry in one transaction; an unreadable file (empty, binary,
     unknown, cut short, a compression bomb) leaves the registry exactly as it was.
     Single malformed records are reported by PMID (or position) and skipped.
     Re-importing a file adds no duplicate: records are keyed by (source, accession

@@ -2,7 +2,8 @@
 
 :class:`Sink` writes each batch straight into the registry (live searches: every batch is
 committed with the run's resumable state). :class:`StagedSink` (file imports) commits each
-batch to a stage instead; the import moves the stage in at the end, all or nothing.
+batch to a stage instead (records to a Parquet file each, see registry/store/staging.py);
+the import moves the stage in at the end, all or nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ BATCH = 2000  # items per add_records call: bounds memory whatever the file size
 KEEP_PROBLEMS = 50  # problems kept for the summary (all of them are logged in the store)
 
 Progress = Callable[[int, int | None, str], None]  # (done, total or None, message)
+
+
+def _keep_first(kept: list[ParseProblem], problems: list[ParseProblem]) -> None:
+    """Keep problems for the summary until :data:`KEEP_PROBLEMS` are kept."""
+    kept.extend(problems[: max(KEEP_PROBLEMS - len(kept), 0)])
 
 
 @dataclass
@@ -71,8 +77,7 @@ class Sink:
         if not problems:
             return
         self.problems += len(problems)
-        room = KEEP_PROBLEMS - len(self.first_problems)
-        self.first_problems.extend(problems[: max(room, 0)])
+        _keep_first(self.first_problems, problems)
         self.store.log_parse_problems(self.run_id, problems, file=self.file)
 
     def consume(self, items: Iterable[Record | Deletion | ParseProblem],
@@ -92,7 +97,7 @@ class Sink:
 
 @dataclass
 class StagedSink:
-    """Stages one file import's records, withdrawals and problems in committed batches.
+    """Stages one file import's records, withdrawals and problems batch by batch.
 
     Memory holds one batch whatever the file size; nothing reaches the registry until the
     caller moves the stage in (:meth:`Store.commit_stage`), so a file that fails half-way
@@ -137,8 +142,7 @@ class StagedSink:
         self.store.stage_items(self.stage, self.records, recs, dels, probs, file=self.file)
         self.records += len(recs)
         self.problems += len(probs)
-        room = KEEP_PROBLEMS - len(self.first_problems)
-        self.first_problems.extend(probs[: max(room, 0)])
+        _keep_first(self.first_problems, probs)
 
     def commit(self, run_id: int, source: str) -> StageResult:
         """Move the stage into the registry as ``run_id`` (inside the caller's transaction)."""
