@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from ingest.records import ParseProblem, Record
 from registry.errors import StoreError
 from registry.store.records import _TYPED, RecordsMixin, _batch_counter, _frame, _now
@@ -65,8 +67,8 @@ class StagingMixin(RecordsMixin):
         """One DuckDB thread and capped buffer memory for a file import, then restored.
 
         DuckDB keeps the pages it writes cached up to its limit (80 % of RAM by default),
-        so without a cap the final move's rows stay resident; with it they spill to the
-        database file and peak memory stays flat in the file size. One thread: the
+        so without a cap the final move's rows stay resident; with it they spill to
+        temporary files and peak memory stays flat in the file size. One thread: the
         batches are small, and a second thread doubled the CPU time of the writes
         (measured with bench/bench_parse.py --imports) without making them faster.
         """
@@ -141,6 +143,9 @@ class StagingMixin(RecordsMixin):
                     f"COPY (SELECT b.ord::BIGINT + {int(first_ord)} AS ord, {_TYPED} "
                     f"FROM {view} b) TO {_sql_path(path)} (FORMAT parquet)"
                 )
+            except duckdb.IOException as exc:  # disk full, spool folder gone
+                raise StoreError(f"cannot write the import spool {path}: "
+                                 f"{str(exc).splitlines()[0]}") from exc
             finally:
                 self._unregister(view)
             parts.append(path)

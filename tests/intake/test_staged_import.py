@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ingest.records import AbstractSection, Record
-from registry.errors import InputError
+from registry.errors import InputError, StoreError
 from registry.intake import files as intake_files
 from registry.intake import sink as intake_sink
 from registry.intake.files import import_file
@@ -193,3 +193,24 @@ def test_every_column_keeps_its_type_through_the_stage(store) -> None:
     assert row["year"] == 2001 and row["entrez_date"] == dt.date(2001, 12, 26)
     assert row["retracted"] is True and row["corrected"] is False
     assert row["authors"] == ["Smith J", "Lee K"] and row["pmid"] is None
+
+
+def test_a_spool_that_cannot_be_written_is_a_clear_error_and_changes_nothing(
+    store, fixtures: Path, monkeypatch
+) -> None:
+    """Disk full or the spool folder gone: the import says which file it could not
+    write, and the registry is left as it was."""
+    import shutil
+
+    before = store.dump()
+    real = Store.begin_stage
+
+    def spool_vanishes(self):
+        stage = real(self)
+        shutil.rmtree(self._spool(stage))
+        return stage
+
+    monkeypatch.setattr(Store, "begin_stage", spool_vanishes)
+    with pytest.raises(StoreError, match=r"cannot write the import spool .*part-000000\.parquet"):
+        import_file(store, fixtures / "nbib" / "pubmed-balloongui-set.nbib")
+    assert store.dump() == before and _staged(store) == 0
